@@ -1,0 +1,43 @@
+# hull: build, test, demo. Everything here runs as root on Debian 12.
+GO      ?= go
+PREFIX  ?= /usr/local
+DESTDIR ?=
+COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS := -s -w -X main.commit=$(COMMIT)
+APT_PKGS := busybox-static libseccomp-dev gcc make
+
+.PHONY: all build test unit integration demo lint deps clean install bench
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hull .
+
+# deps installs what the build and the tests need on a fresh Debian 12.
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./libcontainer/... ./cmd/...
+
+integration: build
+	cd tests && HULL_BIN=$(CURDIR)/bin/hull $(GO) test -count=1 -timeout 20m ./...
+
+test: deps lint unit integration
+
+demo: deps build
+	@sh scripts/demo.sh $(CURDIR)/bin/hull
+
+install: build
+	install -D -m 0755 bin/hull $(DESTDIR)$(PREFIX)/sbin/hull
+
+clean:
+	rm -rf bin

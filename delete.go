@@ -1,0 +1,33 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/hullrt/hull/libcontainer"
+	"github.com/urfave/cli/v2"
+)
+
+var deleteCommand = &cli.Command{
+	Name:      "delete",
+	Usage:     "delete any resources held by the container often used with detached container",
+	ArgsUsage: "<container-id>",
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "forcibly deletes the container if it is still running (uses SIGKILL)"},
+	},
+	Action: func(ctx *cli.Context) error {
+		id, err := oneID(ctx, 0)
+		if err != nil {
+			return err
+		}
+		c, err := runtimeOf(ctx).Load(id, true)
+		if err != nil {
+			// runc: a forced delete of a missing container succeeds.
+			if ctx.Bool("force") && errors.Is(err, libcontainer.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		defer c.Close()
+		return c.Destroy(ctx.Bool("force"))
+	},
+}

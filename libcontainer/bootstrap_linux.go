@@ -1,0 +1,244 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+var nsFlags = map[specs.LinuxNamespaceType]uintptr{
+	specs.PIDNamespace: unix.CLONE_NEWPID, specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace: unix.CLONE_NEWNS, specs.IPCNamespace: unix.CLONE_NEWIPC,
+	specs.UTSNamespace: unix.CLONE_NEWUTS, specs.UserNamespace: unix.CLONE_NEWUSER,
+	specs.CgroupNamespace: unix.CLONE_NEWCGROUP, specs.TimeNamespace: unix.CLONE_NEWTIME,
+}
+
+// nsJoin is a namespace to enter with setns(2).
+type nsJoin struct {
+	file *os.File
+	flag uintptr
+}
+
+// procStart is what starting a container process takes.
+type procStart struct {
+	cfg                   *initConfig
+	spec                  *specs.Spec // ids maps and time offsets
+	stdin, stdout, stderr *os.File
+	preserve              []*os.File // become fds 3, 4, ...
+	stateDir              *os.File   // create only
+	console               *os.File   // the console socket connection, if any
+	newFlags              uintptr
+	joins                 []nsJoin
+}
+
+// namespacesOf splits spec's namespaces into new ones and ones joined by
+// path, opening the paths. The caller closes the files.
+func namespacesOf(spec *specs.Spec) (uintptr, []nsJoin, error) {
+	var flags uintptr
+	var joins []nsJoin
+	for i, ns := range spec.Linux.Namespaces {
+		if ns.Path == "" {
+			flags |= nsFlags[ns.Type]
+			continue
+		}
+		f, err := os.Open(ns.Path)
+		if err != nil {
+			closeJoins(joins)
+			return 0, nil, fieldErr(fmt.Sprintf("linux.namespaces[%d].path", i), "%v", err)
+		}
+		t, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE)
+		if err != nil || uintptr(t) != nsFlags[ns.Type] {
+			f.Close()
+			closeJoins(joins)
+			return 0, nil, fieldErr(fmt.Sprintf("linux.namespaces[%d].path", i), "%s is not a %s namespace", ns.Path, ns.Type)
+		}
+		joins = append(joins, nsJoin{file: f, flag: nsFlags[ns.Type]})
+	}
+	return flags, joins, nil
+}
+
+func closeJoins(j []nsJoin) {
+	for _, n := range j {
+		n.file.Close()
+	}
+}
+
+// start starts the process (hull's own binary as "init") in its
+// namespaces and runs the bootstrap exchange up to msgReady:
+//
+//	parent                               child
+//	  ── (nsenter only) ───────────────────
+//	                             ◀ usermap{pid}   new user ns made
+//	  write uid_map/gid_map
+//	  usermap-done ▶
+//	                             ◀ pid{pid}       the process going on
+//	  ── always ───────────────────────────
+//	  config{initConfig} ▶
+//	                             ◀ ready | error{error}
+//
+// It returns the pid of the process that will exec the user's command.
+func (p *procStart) start() (int, error) {
+	parentSock, childSock, err := newSyncPair()
+	if err != nil {
+		return 0, err
+	}
+	defer parentSock.Close()
+	extra := append([]*os.File{}, p.preserve...)
+	add := func(f *os.File) int {
+		if f == nil {
+			return -1
+		}
+		extra = append(extra, f)
+		return 2 + len(extra)
+	}
+	syncFd := add(childSock)
+	p.cfg.StateDirFd = add(p.stateDir)
+	p.cfg.ConsoleFd = add(p.console)
+	p.cfg.PreserveFds = len(p.preserve)
+
+	useNsenter := len(p.joins) > 0 || p.newFlags&unix.CLONE_NEWTIME != 0
+	env := []string{envInit + "=" + strconv.Itoa(syncFd)}
+	attr := &syscall.SysProcAttr{}
+	if useNsenter {
+		var js []string
+		for _, j := range p.joins {
+			js = append(js, fmt.Sprintf("%d:%x", add(j.file), j.flag))
+		}
+		env = append(env,
+			"_HULL_NSENTER="+strconv.Itoa(syncFd),
+			"_HULL_NSJOIN="+strings.Join(js, ","),
+			fmt.Sprintf("_HULL_NSNEW=%x", p.newFlags),
+			"_HULL_TIMENS="+timeOffsets(p.spec))
+	} else {
+		attr.Cloneflags = p.newFlags
+		attr.Setsid = true
+		if p.newFlags&unix.CLONE_NEWUSER != 0 {
+			attr.UidMappings = idMaps(p.spec.Linux.UIDMappings)
+			attr.GidMappings = idMaps(p.spec.Linux.GIDMappings)
+			attr.GidMappingsEnableSetgroups = true
+		}
+	}
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"hull", "init"},
+		Env:         env,
+		Stdin:       p.stdin,
+		Stdout:      p.stdout,
+		Stderr:      p.stderr,
+		ExtraFiles:  extra,
+		SysProcAttr: attr,
+	}
+	if err := cmd.Start(); err != nil {
+		childSock.Close()
+		return 0, fmt.Errorf("start container init: %w", err)
+	}
+	childSock.Close()
+	conn := syncConn{fd: int(parentSock.Fd())}
+	pid := cmd.Process.Pid
+	fail := func(err error) (int, error) {
+		if pid != cmd.Process.Pid {
+			// The forked init is not our child: kill it and wait for
+			// it to be gone through a pidfd.
+			if _, start, serr := procStat(pid); serr == nil {
+				killAndWait(pid, start)
+			}
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		return 0, err
+	}
+	if useNsenter {
+		if pid, err = p.nsenterExchange(conn, cmd); err != nil {
+			return fail(err)
+		}
+	}
+	if err := conn.send(&message{Type: msgConfig, Config: p.cfg}); err != nil {
+		return fail(err)
+	}
+	m, err := conn.recv()
+	switch {
+	case err != nil && errors.Is(err, errClosed):
+		return fail(errors.New("container init exited during setup"))
+	case err != nil:
+		return fail(err)
+	case m.Type == msgError:
+		return fail(errors.New(m.Error))
+	case m.Type != msgReady:
+		return fail(fmt.Errorf("unexpected %q message from init", m.Type))
+	}
+	return pid, nil
+}
+
+func (p *procStart) nsenterExchange(conn syncConn, cmd *exec.Cmd) (int, error) {
+	for {
+		m, err := conn.recv()
+		if err != nil {
+			if errors.Is(err, errClosed) {
+				return cmd.Process.Pid, errors.New("container init exited while entering namespaces")
+			}
+			return cmd.Process.Pid, err
+		}
+		switch m.Type {
+		case msgUsermap:
+			if err := writeIDMaps(m.Pid, p.spec); err != nil {
+				return cmd.Process.Pid, err
+			}
+			if err := conn.send(&message{Type: msgUsermapDone}); err != nil {
+				return cmd.Process.Pid, err
+			}
+		case msgPid:
+			if m.Pid != cmd.Process.Pid {
+				// The intermediate process forked and leaves.
+				if err := cmd.Wait(); err != nil {
+					return m.Pid, fmt.Errorf("nsenter: %w", err)
+				}
+			}
+			return m.Pid, nil
+		case msgError:
+			return cmd.Process.Pid, errors.New(m.Error)
+		default:
+			return cmd.Process.Pid, fmt.Errorf("unexpected %q message from nsenter", m.Type)
+		}
+	}
+}
+
+func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, e := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)}
+	}
+	return out
+}
+
+func writeIDMaps(pid int, spec *specs.Spec) error {
+	write := func(name string, m []specs.LinuxIDMapping) error {
+		var b strings.Builder
+		for _, e := range m {
+			fmt.Fprintf(&b, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
+		}
+		p := fmt.Sprintf("/proc/%d/%s", pid, name)
+		if err := os.WriteFile(p, []byte(b.String()), 0); err != nil {
+			return fmt.Errorf("write %s: %w", p, err)
+		}
+		return nil
+	}
+	if err := write("uid_map", spec.Linux.UIDMappings); err != nil {
+		return err
+	}
+	return write("gid_map", spec.Linux.GIDMappings)
+}
+
+func timeOffsets(spec *specs.Spec) string {
+	var b strings.Builder
+	for clock, o := range spec.Linux.TimeOffsets {
+		fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
+	}
+	return b.String()
+}

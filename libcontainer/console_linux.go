@@ -1,0 +1,80 @@
+package libcontainer
+
+import (
+	"fmt"
+
+	"github.com/hullrt/hull/libcontainer/safepath"
+	"golang.org/x/sys/unix"
+)
+
+// setupConsole makes a pty in the container's devpts, sends its master over
+// consoleFd (one SCM_RIGHTS fd, runc's console-socket protocol, which
+// containerd and conmon implement), and makes the slave the process's
+// controlling terminal and stdio. With bindConsole, /dev/console inside is
+// bound to the slave.
+func setupConsole(consoleFd int, bindConsole bool) error {
+	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	defer unix.Close(master)
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return fmt.Errorf("unlock pty: %w", err)
+	}
+	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
+	if err != nil {
+		return fmt.Errorf("get pty number: %w", err)
+	}
+	slavePath := fmt.Sprintf("/dev/pts/%d", n)
+	slave, err := unix.Open(slavePath, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", slavePath, err)
+	}
+	defer unix.Close(slave)
+	if bindConsole {
+		if err := bindDevConsole(slave); err != nil {
+			return err
+		}
+	}
+	rights := unix.UnixRights(master)
+	if err := unix.Sendmsg(consoleFd, []byte("/dev/ptmx"), rights, nil, 0); err != nil {
+		return fmt.Errorf("send pty master over the console socket: %w", err)
+	}
+	unix.Close(consoleFd)
+	if _, err := unix.Setsid(); err != nil && err != unix.EPERM {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	if err := unix.IoctlSetInt(slave, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("make %s the controlling terminal: %w", slavePath, err)
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(slave, fd, 0); err != nil {
+			return fmt.Errorf("dup pty to fd %d: %w", fd, err)
+		}
+	}
+	return nil
+}
+
+func bindDevConsole(slave int) error {
+	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	dst, err := safepath.MkFileAll(root, "/dev/console", 0o600)
+	if err != nil {
+		return fmt.Errorf("create /dev/console: %w", err)
+	}
+	defer unix.Close(dst)
+	var st unix.Stat_t
+	if err := unix.Fstat(dst, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFCHR {
+		return fmt.Errorf("/dev/console is not a file or device: refusing to mount over it")
+	}
+	if err := unix.Mount(safepath.ProcPath(slave), safepath.ProcPath(dst), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind pty onto /dev/console: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,341 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/hullrt/hull/libcontainer/store"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Runtime is hull's view of one --root.
+type Runtime struct{ store store.Store }
+
+// New returns the runtime whose containers live under root.
+func New(root string) *Runtime { return &Runtime{store: store.Store{Root: root}} }
+
+// Container is a loaded container. Commands that change it hold its lock
+// from Load (or Create) until Close.
+type Container struct {
+	rt *Runtime
+	st *store.State
+	h  *store.Handle
+}
+
+// ID is the container's id.
+func (c *Container) ID() string { return c.st.ID }
+
+// Close releases the container's lock.
+func (c *Container) Close() {
+	if c.h != nil {
+		c.h.Close()
+		c.h = nil
+	}
+}
+
+func notExist(id string) error {
+	return fmt.Errorf("container %s %w", id, ErrNotExist)
+}
+
+// Load reads container id. With lock, it takes the container's lock first
+// and holds it until Close.
+func (r *Runtime) Load(id string, lock bool) (*Container, error) {
+	if err := store.ValidateID(id); err != nil {
+		return nil, err
+	}
+	c := &Container{rt: r}
+	if lock {
+		h, err := r.store.Lock(id)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, notExist(id)
+			}
+			return nil, err
+		}
+		c.h = h
+	}
+	st, err := r.store.Load(id)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			if c.h != nil && !r.store.Busy(id) {
+				// A create killed before its first state.json: only
+				// delete can see it, to remove it.
+				c.st = &store.State{ID: id, Phase: store.PhaseCreating}
+				return c, nil
+			}
+			c.Close()
+			return nil, notExist(id)
+		}
+		c.Close()
+		return nil, err
+	}
+	c.st = st
+	return c, nil
+}
+
+// List loads every container under the root, without locks.
+func (r *Runtime) List() ([]*Container, error) {
+	ids, err := r.store.List()
+	if err != nil {
+		return nil, err
+	}
+	var cs []*Container
+	for _, id := range ids {
+		c, err := r.Load(id, false)
+		if err != nil {
+			continue // removed meanwhile, or half-written: not listed
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+// Status derives the container's status from its record and the kernel.
+func (c *Container) Status() Status {
+	st := c.st
+	if st.Phase == store.PhaseCreating {
+		if c.h == nil && c.rt.store.Busy(st.ID) {
+			return Creating
+		}
+		if c.h != nil && st.Pid == 0 {
+			return Stopped
+		}
+	}
+	if !alive(st.Pid, st.StartTime) {
+		return Stopped
+	}
+	if st.Phase == store.PhaseCreating {
+		return Creating
+	}
+	if _, err := os.Lstat(filepath.Join(c.rt.store.Dir(st.ID), store.FifoName)); err == nil {
+		return Created
+	}
+	return Running
+}
+
+// StateJSON is the output of `state` and of `list --format json`: runc's
+// fields and names.
+type StateJSON struct {
+	Version     string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      Status            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Owner       string            `json:"owner"`
+}
+
+// State returns the container's state as `hull state` prints it.
+func (c *Container) State() StateJSON {
+	s := c.Status()
+	pid := c.st.Pid
+	if s == Stopped {
+		pid = 0
+	}
+	var ann map[string]string
+	if c.st.Config != nil {
+		ann = c.st.Config.Annotations
+	}
+	return StateJSON{
+		Version: specs.Version, ID: c.st.ID, Pid: pid, Status: s,
+		Bundle: c.st.Bundle, Rootfs: c.st.Rootfs, Created: c.st.Created,
+		Annotations: ann, Owner: c.st.Owner,
+	}
+}
+
+// CreateOpts are the options of `create` (and of `run`).
+type CreateOpts struct {
+	ID            string
+	Bundle        string
+	PidFile       string
+	ConsoleSocket string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFds   int
+	// Stdio of the init when there is no terminal; nil means hull's own.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Create sets up a container whose init waits for Start. On error nothing
+// is left behind: no state directory, no process, no mount.
+func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
+	if err := store.ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := LoadSpec(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := parseCaps(spec.Process.Capabilities, "process.capabilities"); err != nil {
+		return nil, err
+	}
+	if spec.Process.Terminal && o.ConsoleSocket == "" {
+		return nil, errors.New("process.terminal is true: a --console-socket is needed to receive the pty")
+	}
+	if !spec.Process.Terminal && o.ConsoleSocket != "" {
+		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	newFlags, joins, err := namespacesOf(spec)
+	if err != nil {
+		return nil, err
+	}
+	defer closeJoins(joins)
+	var console *os.File
+	if o.ConsoleSocket != "" {
+		if console, err = dialConsole(o.ConsoleSocket); err != nil {
+			return nil, err
+		}
+		defer console.Close()
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
+		return nil, fmt.Errorf("root.path: %w", err)
+	}
+	st := &store.State{
+		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Phase: store.PhaseCreating,
+		Created: time.Now().UTC(), Owner: "", Config: spec,
+	}
+	h, err := r.store.New(st)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %s: %w", o.ID, ErrExist)
+		}
+		return nil, err
+	}
+	c = &Container{rt: r, st: st, h: h}
+	defer func() {
+		if err != nil {
+			if st.Pid > 0 {
+				killAndWait(st.Pid, st.StartTime)
+			}
+			h.Remove()
+			c.Close()
+			c = nil
+		}
+	}()
+	if err := unix.Mkfifoat(h.DirFd(), store.FifoName, 0o600); err != nil {
+		return c, fmt.Errorf("make %s: %w", store.FifoName, err)
+	}
+	// The init gets its own open of the directory: a dup of the locked fd
+	// would share the flock and hold it for as long as the init waits.
+	stateDir, err := os.OpenFile(h.Dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return c, err
+	}
+	defer stateDir.Close()
+	p := &procStart{
+		cfg: &initConfig{
+			ID: o.ID, Spec: spec, Rootfs: rootfs, Bundle: bundle,
+			NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
+		},
+		spec:   spec,
+		stdin:  orStd(o.Stdin, os.Stdin),
+		stdout: orStd(o.Stdout, os.Stdout),
+		stderr: orStd(o.Stderr, os.Stderr),
+		stateDir: stateDir,
+		console:  console,
+		newFlags: newFlags,
+		joins:    joins,
+	}
+	for i := 0; i < o.PreserveFds; i++ {
+		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
+	}
+	pid, err := p.start()
+	if err != nil {
+		return c, fmt.Errorf("container %s: %w", o.ID, err)
+	}
+	st.Pid = pid
+	if _, st.StartTime, err = procStat(pid); err != nil {
+		return c, fmt.Errorf("container %s: init pid %d: %w", o.ID, pid, err)
+	}
+	st.Phase = store.PhaseCreated
+	if err := h.Save(st); err != nil {
+		return c, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, pid); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func orStd(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
+}
+
+func dialConsole(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("console socket %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// writePidFile writes pid to path atomically: callers poll for the file and
+// must never read it half-written.
+func writePidFile(path string, pid int) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	dir, base := filepath.Split(abs)
+	tmp, err := os.CreateTemp(dir, "."+base+".")
+	if err != nil {
+		return fmt.Errorf("write pid file %s: %w", path, err)
+	}
+	_, err = tmp.WriteString(strconv.Itoa(pid))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), abs)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write pid file %s: %w", path, err)
+	}
+	return nil
+}
+
+// OwnerName is the user owning the container's state directory, as
+// `list` shows it.
+func OwnerName(root, id string) string {
+	fi, err := os.Stat(filepath.Join(root, id))
+	if err != nil {
+		return ""
+	}
+	uid := fi.Sys().(*syscall.Stat_t).Uid
+	if u, err := user.LookupId(strconv.Itoa(int(uid))); err == nil {
+		return u.Username
+	}
+	return "#" + strconv.Itoa(int(uid))
+}

@@ -1,0 +1,323 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/hullrt/hull/libcontainer/safepath"
+	"github.com/hullrt/hull/libcontainer/store"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// initConfig is what the parent sends the init (or an exec'd process) in
+// its msgConfig message. Fd fields are numbers in the child.
+type initConfig struct {
+	ID           string      `json:"id"`
+	Spec         *specs.Spec `json:"spec"`
+	Rootfs       string      `json:"rootfs"`
+	Bundle       string      `json:"bundle"`
+	NoPivot      bool        `json:"noPivot,omitempty"`
+	NoNewKeyring bool        `json:"noNewKeyring,omitempty"`
+	PreserveFds  int         `json:"preserveFds,omitempty"`
+	StateDirFd   int         `json:"stateDirFd"`
+	ConsoleFd    int         `json:"consoleFd"` // -1: no terminal
+	// Exec is set for `hull exec`: namespaces are joined, nothing is set up
+	// but the process, and it runs at once instead of waiting for start.
+	Exec bool `json:"exec,omitempty"`
+}
+
+const envInit = "_HULL_INIT"
+
+// IsInit tells main that this process is hull's container init.
+func IsInit() bool { return os.Getenv(envInit) != "" }
+
+// Init is the container side of create and exec. It never returns: it
+// execs the user's process or exits after reporting its error.
+func Init() {
+	// Credentials and capabilities are set on this thread, which then
+	// execs: it must be the only one doing so.
+	runtime.LockOSThread()
+	fd, err := strconv.Atoi(os.Getenv(envInit))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hull init: bad", envInit)
+		os.Exit(1)
+	}
+	conn := syncConn{fd: fd}
+	m, err := conn.recv()
+	if err != nil || m.Type != msgConfig || m.Config == nil {
+		// The parent went away (or spoke nonsense): nothing to report to.
+		os.Exit(1)
+	}
+	cfg := m.Config
+	fin, err := setupContainer(cfg)
+	if err != nil {
+		conn.send(&message{Type: msgError, Error: err.Error()})
+		os.Exit(1)
+	}
+	if err := conn.send(&message{Type: msgReady}); err != nil {
+		os.Exit(1)
+	}
+	unix.Close(fd)
+	// The parent may now return; we wait for `start` on the fifo. A
+	// failure from here on is reported to `start` through the fifo.
+	var fifo *os.File
+	if !cfg.Exec {
+		ffd, err := unix.Openat(cfg.StateDirFd, store.FifoName, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			os.Exit(1)
+		}
+		unix.Close(cfg.StateDirFd)
+		fifo = os.NewFile(uintptr(ffd), store.FifoName)
+	}
+	err = fin.run()
+	if fifo != nil {
+		fmt.Fprintf(fifo, "%v", err)
+	} else {
+		fmt.Fprintf(os.Stderr, "hull: %v\n", err)
+	}
+	os.Exit(127)
+}
+
+// finisher holds what is decided during setup and done at the last moment:
+// dropping privileges and execve.
+type finisher struct {
+	path      string
+	args, env []string
+	cwd       string
+	user      specs.User
+	caps      *capSets
+	noNewPriv bool
+}
+
+func setupContainer(cfg *initConfig) (*finisher, error) {
+	for _, k := range []string{envInit, "_HULL_NSENTER", "_HULL_NSJOIN", "_HULL_NSNEW", "_HULL_TIMENS"} {
+		os.Unsetenv(k)
+	}
+	// Only the preserved fds (3..3+N-1) may reach the user's process.
+	if err := closeExtraFds(3 + cfg.PreserveFds); err != nil {
+		return nil, err
+	}
+	spec := cfg.Spec
+	if !cfg.Exec && hasNewNS(spec, specs.MountNamespace) {
+		if err := prepareRootfs(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.ConsoleFd >= 0 {
+		if err := setupConsole(cfg.ConsoleFd, !cfg.Exec); err != nil {
+			return nil, err
+		}
+	}
+	if !cfg.Exec {
+		if err := finalizeContainer(cfg); err != nil {
+			return nil, err
+		}
+	}
+	p := spec.Process
+	if err := setRlimits(p.Rlimits); err != nil {
+		return nil, err
+	}
+	if p.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+			return nil, fmt.Errorf("set oom_score_adj: %w", err)
+		}
+	}
+	if !cfg.NoNewKeyring && !cfg.Exec {
+		// A keyring of its own, so the container cannot read the host's
+		// session keys. EPERM/ENOSYS: the kernel disallows it; go on.
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EPERM) {
+			return nil, fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+	env := p.Env
+	path, err := lookPath(p.Args[0], env)
+	if err != nil {
+		return nil, err
+	}
+	caps, err := parseCaps(p.Capabilities, "process.capabilities")
+	if err != nil {
+		return nil, err
+	}
+	return &finisher{
+		path: path, args: p.Args, env: env, cwd: p.Cwd, user: p.User,
+		caps: caps, noNewPriv: p.NoNewPrivileges,
+	}, nil
+}
+
+// finalizeContainer does what needs the container's own root: hostname,
+// sysctls, then read-only and masked paths, and last a read-only root.
+func finalizeContainer(cfg *initConfig) error {
+	spec := cfg.Spec
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
+		}
+	}
+	if spec.Domainname != "" {
+		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+			return fmt.Errorf("set domainname %q: %w", spec.Domainname, err)
+		}
+	}
+	for k, v := range spec.Linux.Sysctl {
+		p := filepath.Join("/proc/sys", strings.ReplaceAll(k, ".", "/"))
+		if err := os.WriteFile(p, []byte(v), 0); err != nil {
+			return fmt.Errorf("linux.sysctl: set %s=%s: %w", k, v, err)
+		}
+	}
+	if !hasNewNS(spec, specs.MountNamespace) {
+		return nil
+	}
+	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	for i, p := range spec.Linux.ReadonlyPaths {
+		if err := readonlyPath(root, p); err != nil {
+			return fmt.Errorf("linux.readonlyPaths[%d]: %s: %w", i, p, err)
+		}
+	}
+	for i, p := range spec.Linux.MaskedPaths {
+		if err := maskPath(root, p); err != nil {
+			return fmt.Errorf("linux.maskedPaths[%d]: %s: %w", i, p, err)
+		}
+	}
+	if spec.Root.Readonly {
+		if err := remount(root, "/", unix.MS_RDONLY, hasNewNS(spec, specs.UserNamespace)); err != nil {
+			return fmt.Errorf("root.readonly: %w", err)
+		}
+	}
+	return nil
+}
+
+func readonlyPath(root int, path string) error {
+	fd, err := safepath.Open(root, path, unix.O_PATH|unix.O_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = unix.Mount(safepath.ProcPath(fd), safepath.ProcPath(fd), "", unix.MS_BIND|unix.MS_REC, "")
+	unix.Close(fd)
+	if err != nil {
+		return err
+	}
+	return remount(root, path, unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, true)
+}
+
+// maskPath hides path: a directory under an empty read-only tmpfs, a file
+// under /dev/null. The /dev/null used is checked to be the real device, so
+// a container that replaced it (CVE-2025-31133) makes masking fail instead
+// of binding an arbitrary file.
+func maskPath(root int, path string) error {
+	fd, err := safepath.Open(root, path, unix.O_PATH|unix.O_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return unix.Mount("tmpfs", safepath.ProcPath(fd), "tmpfs", unix.MS_RDONLY, "size=0k")
+	}
+	null, err := safepath.Open(root, "/dev/null", unix.O_PATH|unix.O_NOFOLLOW)
+	if err != nil {
+		return fmt.Errorf("open /dev/null: %w", err)
+	}
+	defer unix.Close(null)
+	var ns unix.Stat_t
+	if err := unix.Fstat(null, &ns); err != nil {
+		return err
+	}
+	if ns.Mode&unix.S_IFMT != unix.S_IFCHR || ns.Rdev != unix.Mkdev(1, 3) {
+		return errors.New("/dev/null is not the null device: refusing to mask with it")
+	}
+	return unix.Mount(safepath.ProcPath(null), safepath.ProcPath(fd), "", unix.MS_BIND, "")
+}
+
+// closeExtraFds marks every fd from first on close-on-exec.
+func closeExtraFds(first int) error {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list fds: %w", err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < first {
+			continue
+		}
+		unix.CloseOnExec(fd)
+	}
+	return nil
+}
+
+// run drops privileges to what the config grants and execs the process.
+// It returns only on failure.
+func (f *finisher) run() error {
+	if f.caps != nil {
+		if err := dropBounding(f.caps.bounding); err != nil {
+			return err
+		}
+		// Keep the permitted set across the uid change; capset below
+		// then sets exactly the configured sets.
+		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set keepcaps: %w", err)
+		}
+	}
+	if err := setUser(f.user); err != nil {
+		return err
+	}
+	if f.caps != nil {
+		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+			return fmt.Errorf("clear keepcaps: %w", err)
+		}
+		if err := applyCaps(f.caps); err != nil {
+			return err
+		}
+	}
+	if err := unix.Chdir(f.cwd); err != nil {
+		return fmt.Errorf("chdir to cwd (%q) set in config.json: %w", f.cwd, err)
+	}
+	if f.noNewPriv {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	if f.user.Umask != nil {
+		unix.Umask(int(*f.user.Umask))
+	} else {
+		unix.Umask(0o022)
+	}
+	err := syscall.Exec(f.path, f.args, f.env)
+	return fmt.Errorf("exec %q: %w", f.path, err)
+}
+
+func setUser(u specs.User) error {
+	gids := make([]int, 0, len(u.AdditionalGids))
+	for _, g := range u.AdditionalGids {
+		gids = append(gids, int(g))
+	}
+	if err := unix.Setgroups(gids); err != nil && !(len(gids) == 0 && errors.Is(err, unix.EPERM)) {
+		return fmt.Errorf("setgroups %v: %w", gids, err)
+	}
+	if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+		return fmt.Errorf("setgid %d: %w", u.GID, err)
+	}
+	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+		return fmt.Errorf("setuid %d: %w", u.UID, err)
+	}
+	return nil
+}

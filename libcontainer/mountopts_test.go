@@ -1,0 +1,38 @@
+package libcontainer
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestParseMountOptions(t *testing.T) {
+	m, err := parseMountOptions([]string{"rbind", "ro", "nosuid", "rprivate", "size=1m", "mode=755", "rnoexec"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.bind || !m.recursive {
+		t.Error("rbind not seen")
+	}
+	if m.flags != unix.MS_RDONLY|unix.MS_NOSUID {
+		t.Errorf("flags = %#x", m.flags)
+	}
+	if len(m.propagation) != 1 || m.propagation[0] != unix.MS_PRIVATE|unix.MS_REC {
+		t.Errorf("propagation = %v", m.propagation)
+	}
+	if len(m.data) != 2 || m.data[0] != "size=1m" {
+		t.Errorf("data = %v", m.data)
+	}
+	if m.attrSet != unix.MOUNT_ATTR_NOEXEC {
+		t.Errorf("attrSet = %#x", m.attrSet)
+	}
+	m, _ = parseMountOptions([]string{"ro", "rw"})
+	if m.flags&unix.MS_RDONLY != 0 || m.clear&unix.MS_RDONLY == 0 {
+		t.Errorf("ro then rw: flags %#x clear %#x", m.flags, m.clear)
+	}
+	for _, bad := range [][]string{{""}, {"a,b"}, {"idmap"}} {
+		if _, err := parseMountOptions(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -1,0 +1,108 @@
+// nsenter: the one piece of hull that must run before the Go runtime starts.
+// A multithreaded process cannot setns(2) into a user or mount namespace,
+// and unshare(CLONE_NEWPID/CLONE_NEWTIME) takes effect only for children, so
+// when hull's init or exec process must join namespaces by path (or make a
+// time namespace) this constructor does it while the process is still single
+// threaded, then forks once if the pid or time namespace demands it.
+//
+// Input (environment, set by the parent, fds inherited):
+//   _HULL_NSENTER=<sync fd>      the SOCK_SEQPACKET socket to the parent
+//   _HULL_NSJOIN=<fd>:<flag>,... namespaces to join, CLONE_NEW* flag in hex
+//   _HULL_NSNEW=<flags>          namespaces to create, hex
+//   _HULL_TIMENS=<text>          written to /proc/self/timens_offsets
+// Messages to the parent are the JSON messages of sync_linux.go:
+//   {"type":"usermap","pid":N}  maps of the new user namespace of N wanted;
+//                               the parent answers {"type":"usermap-done"}
+//   {"type":"pid","pid":N}      N is the process that goes on into Go
+//   {"type":"error","error":S}
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int sync_fd = -1;
+
+static void say(const char *type, int pid)
+{
+	char buf[96];
+	int n = snprintf(buf, sizeof(buf), "{\"type\":\"%s\",\"pid\":%d}", type, pid);
+	if (send(sync_fd, buf, n, 0) != n)
+		_exit(1);
+}
+
+static void fail(const char *what)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "{\"type\":\"error\",\"error\":\"nsenter: %s: %s\"}", what, strerror(errno));
+	send(sync_fd, buf, n, 0);
+	_exit(1);
+}
+
+static void join(const char *list, int want_user)
+{
+	const char *p = list;
+	while (p && *p) {
+		char *end;
+		int fd = strtol(p, &end, 10);
+		int flag = strtol(end + 1, &end, 16);
+		if ((flag == CLONE_NEWUSER) == want_user && setns(fd, flag) < 0) {
+			char what[64];
+			snprintf(what, sizeof(what), "setns(%#x)", flag);
+			fail(what);
+		}
+		p = *end == ',' ? end + 1 : NULL;
+	}
+}
+
+__attribute__((constructor)) static void hull_nsenter(void)
+{
+	const char *s = getenv("_HULL_NSENTER");
+	if (!s)
+		return;
+	sync_fd = atoi(s);
+	const char *joins = getenv("_HULL_NSJOIN");
+	const char *nw = getenv("_HULL_NSNEW");
+	const char *timens = getenv("_HULL_TIMENS");
+	int flags = nw ? (int)strtol(nw, NULL, 16) : 0;
+	int joined_pid = joins && strstr(joins, ":20000000") != NULL; // CLONE_NEWPID
+
+	// The user namespace first: it decides what we may do in the others.
+	join(joins, 1);
+	if (flags & CLONE_NEWUSER) {
+		if (unshare(CLONE_NEWUSER) < 0)
+			fail("unshare user namespace");
+		say("usermap", getpid());
+		char buf[64];
+		if (recv(sync_fd, buf, sizeof(buf), 0) <= 0)
+			_exit(1);
+	}
+	if ((joins && strstr(joins, ":10000000")) || (flags & CLONE_NEWUSER)) {
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			fail("become root in the user namespace");
+	}
+	join(joins, 0);
+	if (unshare(flags & ~CLONE_NEWUSER) < 0)
+		fail("unshare");
+	if ((flags & CLONE_NEWTIME) && timens && *timens) {
+		int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, timens, strlen(timens)) < 0)
+			fail("write /proc/self/timens_offsets");
+		close(fd);
+	}
+	if (joined_pid || (flags & (CLONE_NEWPID | CLONE_NEWTIME))) {
+		pid_t pid = fork();
+		if (pid < 0)
+			fail("fork");
+		if (pid > 0) {
+			say("pid", pid);
+			_exit(0);
+		}
+	}
+	setsid();
+	say("pid", getpid());
+}

@@ -1,0 +1,296 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hullrt/hull/libcontainer/safepath"
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// prepareRootfs runs in the init, in its new mount namespace, before
+// pivot_root: it makes the rootfs a mount of its own, mounts config.json's
+// mounts into it, creates devices, and switches root.
+func prepareRootfs(cfg *initConfig) error {
+	spec := cfg.Spec
+	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if p := spec.Linux.RootfsPropagation; p != "" {
+		prop = propagationOpts[p]
+	}
+	// Nothing we mount may propagate back to the host.
+	if err := unix.Mount("", "/", "", prop, ""); err != nil {
+		return fmt.Errorf("set propagation of / to %#x: %w", prop, err)
+	}
+	if prop&unix.MS_SHARED != 0 {
+		// pivot_root refuses a new root whose parent mount is shared.
+		if err := makeParentPrivate(cfg.Rootfs); err != nil {
+			return err
+		}
+	}
+	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind rootfs %s onto itself: %w", cfg.Rootfs, err)
+	}
+	root, err := unix.Open(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open rootfs %s: %w", cfg.Rootfs, err)
+	}
+	defer unix.Close(root)
+	userns := hasNewNS(spec, specs.UserNamespace) || joinsNS(spec, specs.UserNamespace)
+	bindDev := false
+	for i, m := range spec.Mounts {
+		if err := mountOne(root, cfg, m, userns); err != nil {
+			return fmt.Errorf("mounts[%d]: mount %s on %s: %w", i, m.Source, m.Destination, err)
+		}
+		if filepath.Clean(m.Destination) == "/dev" && isBind(m) {
+			bindDev = true
+		}
+	}
+	if !bindDev {
+		if err := createDefaultDevices(root, userns); err != nil {
+			return err
+		}
+	}
+	for i, d := range spec.Linux.Devices {
+		if err := createDevice(root, d, userns); err != nil {
+			return fmt.Errorf("linux.devices[%d]: %s: %w", i, d.Path, err)
+		}
+	}
+	if cfg.NoPivot {
+		err = moveRoot(cfg.Rootfs)
+	} else {
+		err = pivotRoot(cfg.Rootfs)
+	}
+	if err != nil {
+		return err
+	}
+	if prop&(unix.MS_SHARED|unix.MS_PRIVATE|unix.MS_UNBINDABLE) != 0 {
+		// The propagation asked for applies to the container's own root.
+		if err := unix.Mount("", "/", "", prop, ""); err != nil {
+			return fmt.Errorf("set propagation of the container's / to %#x: %w", prop, err)
+		}
+	}
+	return nil
+}
+
+func makeParentPrivate(rootfs string) error {
+	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(rootfs))
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	best := "/"
+	for _, m := range mounts {
+		if len(m.Mountpoint) > len(best) {
+			best = m.Mountpoint
+		}
+	}
+	if err := unix.Mount("", best, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s private: %w", best, err)
+	}
+	return nil
+}
+
+func pivotRoot(rootfs string) error {
+	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /: %w", err)
+	}
+	defer unix.Close(oldroot)
+	newroot, err := unix.Open(rootfs, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open rootfs %s: %w", rootfs, err)
+	}
+	defer unix.Close(newroot)
+	if err := unix.Fchdir(newroot); err != nil {
+		return fmt.Errorf("chdir to rootfs: %w", err)
+	}
+	// pivot_root(".", ".") stacks the old root on top of the new one,
+	// so no directory for it is needed inside the rootfs.
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root to %s: %w", rootfs, err)
+	}
+	if err := unix.Fchdir(oldroot); err != nil {
+		return fmt.Errorf("chdir to old root: %w", err)
+	}
+	// Detaching the old root must not propagate the unmount to the host.
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make old root slave: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// moveRoot is --no-pivot: for a rootfs on a ramfs, where pivot_root fails.
+func moveRoot(rootfs string) error {
+	if err := unix.Chdir(rootfs); err != nil {
+		return fmt.Errorf("chdir to rootfs %s: %w", rootfs, err)
+	}
+	if err := unix.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("move rootfs %s to /: %w", rootfs, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// mountOne performs one entry of config.json's mounts. The destination is
+// resolved (and created) inside root, and the mount made through the fd of
+// the resolved directory, so a symlink in the rootfs cannot send it to the
+// host.
+func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool) error {
+	opts, err := parseMountOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	if m.Type == "bind" || opts.bind {
+		return bindMount(root, cfg, m, opts, userns)
+	}
+	if m.Type == "cgroup" {
+		return mountCgroup(root, cfg, m, opts)
+	}
+	if opts.tmpcopyup {
+		return errors.New("option tmpcopyup is not supported yet")
+	}
+	dst, err := safepath.MkdirAll(root, m.Destination, 0o755)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dst)
+	data := strings.Join(opts.data, ",")
+	err = unix.Mount(m.Source, safepath.ProcPath(dst), m.Type, opts.flags, data)
+	if err != nil && m.Type == "sysfs" && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
+		// Without a network namespace of its own (or in a user
+		// namespace that does not own it) sysfs cannot be mounted:
+		// bind the host's, as runc does.
+		err = unix.Mount("/sys", safepath.ProcPath(dst), "", unix.MS_BIND|unix.MS_REC, "")
+		if err == nil && opts.flags&unix.MS_RDONLY != 0 {
+			err = remount(root, m.Destination, opts.flags, userns)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return setPropagationAndAttrs(root, m.Destination, opts)
+}
+
+func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns bool) error {
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(cfg.Bundle, src)
+	}
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	var dst int
+	if fi.IsDir() {
+		dst, err = safepath.MkdirAll(root, m.Destination, 0o755)
+	} else {
+		dst, err = safepath.MkFileAll(root, m.Destination, 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dst)
+	flags := uintptr(unix.MS_BIND)
+	if opts.recursive {
+		flags |= unix.MS_REC
+	}
+	if err := unix.Mount(src, safepath.ProcPath(dst), "", flags, ""); err != nil {
+		return err
+	}
+	// A bind mount ignores every flag but MS_REC: the others need a remount.
+	if opts.flags&^unix.MS_REMOUNT != 0 || opts.clear != 0 {
+		if err := remount(root, m.Destination, opts.flags, userns); err != nil {
+			return err
+		}
+	}
+	return setPropagationAndAttrs(root, m.Destination, opts)
+}
+
+// stFlags maps statfs f_flag bits to mount flags, for the flags that a
+// remount inside a user namespace must keep (the kernel locks them).
+var stFlags = []struct{ st, ms uintptr }{
+	{unix.ST_RDONLY, unix.MS_RDONLY}, {unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV},
+	{unix.ST_NOEXEC, unix.MS_NOEXEC}, {unix.ST_NOATIME, unix.MS_NOATIME},
+	{unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
+}
+
+// remount re-opens path (the new mount now on top) and remounts it with
+// flags. In a user namespace the locked flags of the mount are kept.
+func remount(root int, path string, flags uintptr, userns bool) error {
+	fd, err := safepath.Open(root, path, unix.O_PATH)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	p := safepath.ProcPath(fd)
+	flags |= unix.MS_BIND | unix.MS_REMOUNT
+	err = unix.Mount("", p, "", flags, "")
+	if err != nil && (userns || errors.Is(err, unix.EPERM)) {
+		var st unix.Statfs_t
+		if serr := unix.Fstatfs(fd, &st); serr == nil {
+			for _, f := range stFlags {
+				if uintptr(st.Flags)&f.st != 0 && f.ms != unix.MS_RDONLY {
+					flags |= f.ms
+				}
+			}
+			err = unix.Mount("", p, "", flags, "")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("remount %s with flags %#x: %w", path, flags, err)
+	}
+	return nil
+}
+
+func setPropagationAndAttrs(root int, path string, opts *mountOpts) error {
+	if len(opts.propagation) == 0 && opts.attrSet == 0 && opts.attrClr == 0 && !opts.atime {
+		return nil
+	}
+	fd, err := safepath.Open(root, path, unix.O_PATH)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for _, p := range opts.propagation {
+		if err := unix.Mount("", safepath.ProcPath(fd), "", p, ""); err != nil {
+			return fmt.Errorf("set propagation %#x on %s: %w", p, path, err)
+		}
+	}
+	if opts.attrSet != 0 || opts.attrClr != 0 || opts.atime {
+		attr := &unix.MountAttr{Attr_set: opts.attrSet, Attr_clr: opts.attrClr}
+		if opts.atime {
+			attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		}
+		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
+			return fmt.Errorf("set recursive attributes on %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+func hasNewNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return ns.Path == ""
+		}
+	}
+	return false
+}
+
+func joinsNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return ns.Path != ""
+		}
+	}
+	return false
+}

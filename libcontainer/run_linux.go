@@ -1,0 +1,93 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+
+	"golang.org/x/sys/unix"
+)
+
+// RunOpts are the options of `run`.
+type RunOpts struct {
+	CreateOpts
+	Detach bool
+	Keep   bool
+}
+
+// Run creates and starts a container. Detached, it returns at once with
+// code 0. In the foreground it forwards signals to the container, reaps
+// orphans (hull is a child subreaper), and returns the init's exit code
+// (128+signal when killed); the container is deleted unless Keep.
+func (r *Runtime) Run(o RunOpts) (int, error) {
+	var sigs chan os.Signal
+	if !o.Detach {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return -1, fmt.Errorf("become child subreaper: %w", err)
+		}
+		// Catch every signal before the container exists, so none that
+		// is meant for it kills hull instead.
+		sigs = make(chan os.Signal, 64)
+		signal.Notify(sigs)
+		defer signal.Stop(sigs)
+	}
+	c, err := r.Create(o.CreateOpts)
+	if err != nil {
+		return -1, err
+	}
+	pid := c.st.Pid
+	if err := c.Start(); err != nil {
+		c.Destroy(true)
+		c.Close()
+		return -1, err
+	}
+	c.Close()
+	if o.Detach {
+		return 0, nil
+	}
+	code := r.forwardAndWait(pid, sigs)
+	if !o.Keep {
+		if c, err := r.Load(o.ID, true); err == nil {
+			err = c.Destroy(true)
+			c.Close()
+			if err != nil {
+				return code, err
+			}
+		}
+	}
+	return code, nil
+}
+
+func (r *Runtime) forwardAndWait(pid int, sigs chan os.Signal) int {
+	for {
+		if code, done := reapUntil(pid); done {
+			return code
+		}
+		s := (<-sigs).(unix.Signal)
+		switch s {
+		case unix.SIGCHLD:
+		case unix.SIGURG:
+			// The Go runtime's own preemption signal, not the user's.
+		default:
+			unix.Kill(pid, s)
+		}
+	}
+}
+
+// reapUntil reaps every exited child without blocking; done once pid was
+// among them.
+func reapUntil(pid int) (int, bool) {
+	for {
+		var ws unix.WaitStatus
+		got, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || got <= 0 {
+			return 0, false
+		}
+		if got == pid {
+			return exitCode(ws), true
+		}
+	}
+}

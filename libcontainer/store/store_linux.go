@@ -1,0 +1,284 @@
+// Package store keeps the on-disk state of containers: one directory per
+// container under the runtime root, holding state.json and the exec fifo.
+//
+// Every command that changes a container holds an exclusive flock on the
+// container's directory for its whole run, so concurrent commands on one
+// container are serialized. A new container's directory is prepared under a
+// temporary name, locked, and renamed into place with RENAME_NOREPLACE, so a
+// directory named after an id always has a state.json and a lock holder (or
+// is left over from a killed command, which the lock tells).
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Phase says how far create got.
+type Phase string
+
+const (
+	PhaseCreating Phase = "creating"
+	PhaseCreated  Phase = "created"
+)
+
+// State is what state.json holds. It is hull's own record, not the OCI
+// state (which is derived from it).
+type State struct {
+	ID     string `json:"id"`
+	Bundle string `json:"bundle"`
+	Rootfs string `json:"rootfs"`
+	Phase  Phase  `json:"phase"`
+	// Pid is the init process on the host; 0 until create has cloned it.
+	Pid int `json:"pid"`
+	// StartTime is field 22 of /proc/<pid>/stat: with it a reused pid is
+	// told apart from our init.
+	StartTime uint64    `json:"startTime"`
+	Created   time.Time `json:"created"`
+	Owner     string    `json:"owner"`
+	// Config is the bundle's config.json as it was at create time: later
+	// commands (exec, delete's poststop hooks) must not see later edits.
+	Config *specs.Spec `json:"config"`
+	// Exit is set by hull-shim or `run` when the init's exit was seen.
+	Exit *ExitStatus `json:"exit,omitempty"`
+}
+
+// ExitStatus records how the init ended.
+type ExitStatus struct {
+	Code     int       `json:"code"`
+	OOMKill  bool      `json:"oomKilled,omitempty"`
+	ExitedAt time.Time `json:"exitedAt"`
+}
+
+const stateFile = "state.json"
+
+// FifoName is the fifo the init blocks on until `start` opens it.
+const FifoName = "exec.fifo"
+
+var idRe = regexp.MustCompile(`^[\w+.-]+$`)
+
+// ValidateID refuses ids that are empty, contain a slash, or are . or ..,
+// since the id names a directory under the root.
+func ValidateID(id string) error {
+	if id == "" {
+		return errors.New("container id cannot be empty")
+	}
+	if id == "." || id == ".." || !idRe.MatchString(id) || len(id) > 1024 {
+		return fmt.Errorf("invalid container id %q: only [A-Za-z0-9_+.-] are allowed and it cannot be . or ..", id)
+	}
+	return nil
+}
+
+// Store is the runtime root directory.
+type Store struct{ Root string }
+
+// Dir is the directory of container id.
+func (s Store) Dir(id string) string { return filepath.Join(s.Root, id) }
+
+// Handle is a container directory whose lock this process holds.
+type Handle struct {
+	ID  string
+	Dir string
+	fd  int // the directory, flocked
+}
+
+// DirFd returns the locked directory's fd, valid until Close.
+func (h *Handle) DirFd() int { return h.fd }
+
+// Close releases the lock.
+func (h *Handle) Close() error {
+	if h.fd < 0 {
+		return nil
+	}
+	err := unix.Close(h.fd)
+	h.fd = -1
+	return err
+}
+
+// New makes the directory of a new container with its first state.json,
+// locked. It fails with an error wrapping os.ErrExist if the id is taken.
+func (s Store) New(st *State) (*Handle, error) {
+	if err := ValidateID(st.ID); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.Root, 0o700); err != nil {
+		return nil, fmt.Errorf("create root %s: %w", s.Root, err)
+	}
+	final := s.Dir(st.ID)
+	if _, err := os.Lstat(final); err == nil {
+		return nil, fmt.Errorf("container %s: %w", st.ID, os.ErrExist)
+	}
+	tmp, err := os.MkdirTemp(s.Root, ".new-"+st.ID+"-")
+	if err != nil {
+		return nil, fmt.Errorf("create state dir in %s: %w", s.Root, err)
+	}
+	fd, err := lockDir(tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	h := &Handle{ID: st.ID, Dir: final, fd: fd}
+	if err := writeState(fd, st); err != nil {
+		h.Close()
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, final, unix.RENAME_NOREPLACE); err != nil {
+		h.Close()
+		os.RemoveAll(tmp)
+		if errors.Is(err, unix.EEXIST) || errors.Is(err, unix.ENOTEMPTY) {
+			return nil, fmt.Errorf("container %s: %w", st.ID, os.ErrExist)
+		}
+		return nil, fmt.Errorf("rename %s to %s: %w", tmp, final, err)
+	}
+	return h, nil
+}
+
+// Lock takes the exclusive lock of an existing container. It fails with an
+// error wrapping os.ErrNotExist when there is no such container.
+func (s Store) Lock(id string) (*Handle, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	dir := s.Dir(id)
+	fd, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	// The holder before us may have deleted the directory.
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Nlink == 0 {
+		unix.Close(fd)
+		return nil, fmt.Errorf("container %s: %w", id, os.ErrNotExist)
+	}
+	return &Handle{ID: id, Dir: dir, fd: fd}, nil
+}
+
+func lockDir(dir string) (int, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return -1, fmt.Errorf("container %s: %w", filepath.Base(dir), os.ErrNotExist)
+		}
+		return -1, fmt.Errorf("open %s: %w", dir, err)
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return fd, nil
+}
+
+// Busy reports whether another process holds the lock of container id:
+// a container in phase creating whose lock is free was left by a killed
+// create.
+func (s Store) Busy(id string) bool {
+	fd, err := unix.Open(s.Dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == unix.EWOULDBLOCK
+}
+
+// Save replaces state.json atomically: temp file, fsync, rename, fsync dir.
+func (h *Handle) Save(st *State) error { return writeState(h.fd, st) }
+
+func writeState(dirfd int, st *State) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode state of %s: %w", st.ID, err)
+	}
+	return WriteFileAt(dirfd, stateFile, data, 0o600)
+}
+
+// WriteFileAt writes name in dirfd atomically.
+func WriteFileAt(dirfd int, name string, data []byte, mode uint32) error {
+	tmp := "." + name + ".tmp"
+	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, mode)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	f := os.NewFile(uintptr(fd), tmp)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = unix.Renameat(dirfd, tmp, dirfd, name)
+	}
+	if err == nil {
+		err = unix.Fsync(dirfd)
+	}
+	if err != nil {
+		unix.Unlinkat(dirfd, tmp, 0)
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// Load reads the state of container id. It needs no lock: state.json is only
+// ever replaced by rename.
+func (s Store) Load(id string) (*State, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(filepath.Join(s.Dir(id), stateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("container %s: %w", id, os.ErrNotExist)
+		}
+		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	}
+	st := new(State)
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, fmt.Errorf("state of %s: %s: %w", id, filepath.Join(s.Dir(id), stateFile), err)
+	}
+	if st.ID != id {
+		return nil, fmt.Errorf("state of %s: names container %q", id, st.ID)
+	}
+	return st, nil
+}
+
+// List returns the ids of all containers, including broken ones.
+func (s Store) List() ([]string, error) {
+	ents, err := os.ReadDir(s.Root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read root %s: %w", s.Root, err)
+	}
+	var ids []string
+	for _, e := range ents {
+		if e.IsDir() && ValidateID(e.Name()) == nil && e.Name()[0] != '.' {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// Remove deletes the container's directory. The caller holds the lock.
+func (h *Handle) Remove() error {
+	if err := os.RemoveAll(h.Dir); err != nil {
+		return fmt.Errorf("remove state of %s: %w", h.ID, err)
+	}
+	return nil
+}

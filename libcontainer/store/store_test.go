@@ -1,0 +1,98 @@
+package store
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"testing"
+)
+
+func TestValidateID(t *testing.T) {
+	for _, id := range []string{"", ".", "..", "a/b", "a b", "../x"} {
+		if ValidateID(id) == nil {
+			t.Errorf("ValidateID(%q) accepted", id)
+		}
+	}
+	for _, id := range []string{"a", "abc-1.2_x", "A+b"} {
+		if err := ValidateID(id); err != nil {
+			t.Errorf("ValidateID(%q): %v", id, err)
+		}
+	}
+}
+
+func TestNewSaveLoad(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	h, err := s.New(&State{ID: "c1", Phase: PhaseCreating})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Busy("c1") {
+		t.Error("lock not held after New")
+	}
+	if err := h.Save(&State{ID: "c1", Phase: PhaseCreated, Pid: 42}); err != nil {
+		t.Fatal(err)
+	}
+	h.Close()
+	if s.Busy("c1") {
+		t.Error("lock held after Close")
+	}
+	st, err := s.Load("c1")
+	if err != nil || st.Pid != 42 || st.Phase != PhaseCreated {
+		t.Fatalf("Load = %+v, %v", st, err)
+	}
+	if _, err := s.New(&State{ID: "c1"}); !errors.Is(err, os.ErrExist) {
+		t.Errorf("second New: %v, want ErrExist", err)
+	}
+	if _, err := s.Load("nope"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load missing: %v", err)
+	}
+	ids, _ := s.List()
+	if len(ids) != 1 || ids[0] != "c1" {
+		t.Errorf("List = %v", ids)
+	}
+}
+
+func TestNewRace(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h, err := s.New(&State{ID: "same"})
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+				h.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d creators won, want 1", wins)
+	}
+}
+
+func TestLockAfterRemove(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	h, err := s.New(&State{ID: "gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		h2, err := s.Lock("gone")
+		if err == nil {
+			h2.Close()
+		}
+		done <- err
+	}()
+	h.Remove()
+	h.Close()
+	if err := <-done; err == nil {
+		t.Fatal("Lock of a removed container succeeded")
+	}
+}

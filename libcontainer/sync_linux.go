@@ -1,0 +1,94 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Message types on the SOCK_SEQPACKET socket between the parent (hull
+// create/run/exec) and the process it starts; see the package doc for the
+// order in which they are exchanged.
+const (
+	msgConfig      = "config"       // parent → init: the initConfig
+	msgReady       = "ready"        // init → parent: set up; blocking on exec.fifo
+	msgError       = "error"        // init → parent: setup failed; Error says why
+	msgPid         = "pid"          // nsenter → parent: Pid goes on into Go
+	msgUsermap     = "usermap"      // nsenter → parent: write the id maps of Pid
+	msgUsermapDone = "usermap-done" // parent → nsenter
+)
+
+type message struct {
+	Type   string      `json:"type"`
+	Pid    int         `json:"pid,omitempty"`
+	Error  string      `json:"error,omitempty"`
+	Config *initConfig `json:"config,omitempty"`
+}
+
+// syncConn is one end of the socketpair. Each message is one datagram.
+type syncConn struct{ fd int }
+
+func newSyncPair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}
+
+func (c syncConn) send(m *message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	for {
+		_, err = unix.Write(c.fd, b)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("send %s message: %w", m.Type, err)
+	}
+	return nil
+}
+
+// errClosed is returned by recv when the peer closed without a word: it
+// exited or was killed.
+var errClosed = errors.New("the other side closed the sync socket")
+
+func (c syncConn) recv() (*message, error) {
+	// Size the datagram first so a large config is never truncated.
+	var n int
+	var err error
+	for {
+		n, _, err = unix.Recvfrom(c.fd, nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
+	if n == 0 {
+		return nil, errClosed
+	}
+	buf := make([]byte, n)
+	for {
+		n, _, err = unix.Recvfrom(c.fd, buf, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receive: %w", err)
+	}
+	m := new(message)
+	if err := json.Unmarshal(buf[:n], m); err != nil {
+		return nil, fmt.Errorf("bad message %q: %w", buf[:n], err)
+	}
+	return m, nil
+}

@@ -1,0 +1,129 @@
+// Command hull is an OCI container runtime with runc's command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hullrt/hull/libcontainer"
+	_ "github.com/hullrt/hull/libcontainer/nsenter"
+	"github.com/urfave/cli/v2"
+)
+
+// Set by the Makefile.
+var (
+	version = "0.1.0-dev"
+	commit  = ""
+)
+
+func main() {
+	if libcontainer.IsInit() {
+		// Re-executed as a container's init: no CLI, no logging set-up.
+		libcontainer.Init()
+	}
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		var ec cli.ExitCoder
+		if errors.As(err, &ec) && ec.Error() == "" {
+			os.Exit(ec.ExitCode())
+		}
+		fatal(err)
+	}
+}
+
+// fatal reports err the way runc does: in the log (callers such as
+// containerd read the last error line of --log) and on stderr.
+func fatal(err error) {
+	slog.Error(err.Error())
+	if logToFile {
+		fmt.Fprintln(os.Stderr, "hull: "+err.Error())
+	}
+	os.Exit(1)
+}
+
+var logToFile bool
+
+func newApp() *cli.App {
+	v := version
+	if commit != "" {
+		v += "\ncommit: " + commit
+	}
+	v += "\nspec: " + specVersion()
+	return &cli.App{
+		Name:    "hull",
+		Usage:   "Open Container Initiative runtime",
+		Version: v,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
+			&cli.StringFlag{Name: "log", Usage: "set the log file to write hull logs to (default is stderr)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "set the log format ('text' (default), or 'json')"},
+			&cli.StringFlag{Name: "root", Value: "/run/hull", Usage: "root directory for storage of container state (this should be located in tmpfs)"},
+			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to the criu binary used for checkpoint and restore", Hidden: true},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "enable systemd cgroup support (not available yet)"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
+		},
+		Before:               setup,
+		Commands:             commands(),
+		EnableBashCompletion: true,
+		// Errors are printed by fatal, once.
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+func commands() []*cli.Command {
+	return []*cli.Command{
+		specCommand, createCommand, startCommand, runCommand, stateCommand,
+		listCommand, killCommand, deleteCommand,
+	}
+}
+
+func setup(ctx *cli.Context) error {
+	level := slog.LevelWarn
+	if ctx.Bool("debug") {
+		level = slog.LevelDebug
+	}
+	var w io.Writer = os.Stderr
+	if p := ctx.String("log"); p != "" {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("open log file %s: %w", p, err)
+		}
+		w = f
+		logToFile = true
+	}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: logAttr}
+	switch ctx.String("log-format") {
+	case "text":
+		slog.SetDefault(slog.New(&prefixHandler{slog.NewTextHandler(w, opts), !logToFile}))
+	case "json":
+		slog.SetDefault(slog.New(slog.NewJSONHandler(w, opts)))
+	default:
+		return fmt.Errorf("unknown log-format %q (want text or json)", ctx.String("log-format"))
+	}
+	if ctx.Bool("systemd-cgroup") {
+		return errors.New("--systemd-cgroup: the systemd cgroup driver is not available in hull yet")
+	}
+	switch ctx.String("rootless") {
+	case "auto", "true", "false":
+	default:
+		return fmt.Errorf("invalid --rootless value %q (want true, false or auto)", ctx.String("rootless"))
+	}
+	return nil
+}
+
+// logAttr gives log lines runc's shape: {"level":"error","msg":…,"time":…}
+// with a lowercase level and an RFC 3339 time.
+func logAttr(groups []string, a slog.Attr) slog.Attr {
+	switch a.Key {
+	case slog.LevelKey:
+		return slog.String(slog.LevelKey, strings.ToLower(a.Value.String()))
+	case slog.TimeKey:
+		return slog.String(slog.TimeKey, a.Value.Time().Format(time.RFC3339Nano))
+	}
+	return a
+}

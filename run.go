@@ -1,0 +1,34 @@
+package main
+
+import (
+	"github.com/hullrt/hull/libcontainer"
+	"github.com/urfave/cli/v2"
+)
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "create and run a container",
+	ArgsUsage: "<container-id>",
+	Flags: append(createFlags(),
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "detach from the container's process"},
+		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+	),
+	Action: func(ctx *cli.Context) error {
+		id, err := oneID(ctx, 0)
+		if err != nil {
+			return err
+		}
+		code, err := runtimeOf(ctx).Run(libcontainer.RunOpts{
+			CreateOpts: createOpts(ctx, id),
+			Detach:     ctx.Bool("detach"),
+			Keep:       ctx.Bool("keep"),
+		})
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return cli.Exit("", code)
+		}
+		return nil
+	},
+}
