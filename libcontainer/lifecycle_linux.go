@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-
 	"github.com/hullrt/hull/libcontainer/store"
 	"golang.org/x/sys/unix"
 )
@@ -141,5 +140,3 @@ func exitCode(ws unix.WaitStatus) int {
 	}
 	return 255
 }
-
-

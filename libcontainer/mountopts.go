@@ -14,7 +14,7 @@ type mountOpts struct {
 	propagation []uintptr
 	data        []string // fs-specific options passed as data
 	bind        bool
-	recursive   bool // rbind
+	recursive   bool   // rbind
 	attrSet     uint64 // MOUNT_ATTR_* applied recursively (rro, rnosuid, ...)
 	attrClr     uint64
 	tmpcopyup   bool
