@@ -25,9 +25,10 @@ func New(root string) *Runtime { return &Runtime{store: store.Store{Root: root}}
 // Container is a loaded container. Commands that change it hold its lock
 // from Load (or Create) until Close.
 type Container struct {
-	rt *Runtime
-	st *store.State
-	h  *store.Handle
+	rt  *Runtime
+	st  *store.State
+	h   *store.Handle
+	pty *os.File // pty master of a foreground run with a terminal
 }
 
 // ID is the container's id.
@@ -164,6 +165,9 @@ type CreateOpts struct {
 	PreserveFds   int
 	// Stdio of the init when there is no terminal; nil means hull's own.
 	Stdin, Stdout, Stderr *os.File
+	// relayTTY: a terminal without a console socket is relayed by this
+	// process (foreground run).
+	relayTTY bool
 }
 
 // Create sets up a container whose init waits for Start. On error nothing
@@ -183,8 +187,8 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if _, err := parseCaps(spec.Process.Capabilities, "process.capabilities"); err != nil {
 		return nil, err
 	}
-	if spec.Process.Terminal && o.ConsoleSocket == "" {
-		return nil, errors.New("process.terminal is true: a --console-socket is needed to receive the pty")
+	if spec.Process.Terminal && o.ConsoleSocket == "" && !o.relayTTY {
+		return nil, errors.New("cannot allocate a tty for a detached container without --console-socket")
 	}
 	if !spec.Process.Terminal && o.ConsoleSocket != "" {
 		return nil, errors.New("--console-socket given but process.terminal is false")
@@ -194,11 +198,18 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	defer closeJoins(joins)
-	var console *os.File
-	if o.ConsoleSocket != "" {
+	var console, consoleOurs *os.File
+	switch {
+	case o.ConsoleSocket != "":
 		if console, err = dialConsole(o.ConsoleSocket); err != nil {
 			return nil, err
 		}
+		defer console.Close()
+	case spec.Process.Terminal:
+		if consoleOurs, console, err = consolePair(); err != nil {
+			return nil, err
+		}
+		defer consoleOurs.Close()
 		defer console.Close()
 	}
 	rootfs := spec.Root.Path
@@ -233,6 +244,17 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if err := unix.Mkfifoat(h.DirFd(), store.FifoName, 0o600); err != nil {
 		return c, fmt.Errorf("make %s: %w", store.FifoName, err)
 	}
+	// The init opens the fifo as the container's root, which in a user
+	// namespace is some other host uid: give it the fifo and a way into
+	// the directory (search only, 0711).
+	if uid, gid := hostRoot(spec); uid != 0 || gid != 0 {
+		if err := unix.Fchownat(h.DirFd(), store.FifoName, uid, gid, 0); err != nil {
+			return c, fmt.Errorf("chown %s: %w", store.FifoName, err)
+		}
+		if err := unix.Fchmod(h.DirFd(), 0o711); err != nil {
+			return c, fmt.Errorf("chmod %s: %w", h.Dir, err)
+		}
+	}
 	// The init gets its own open of the directory: a dup of the locked fd
 	// would share the flock and hold it for as long as the init waits.
 	stateDir, err := os.OpenFile(h.Dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
@@ -262,6 +284,11 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		return c, fmt.Errorf("container %s: %w", o.ID, err)
 	}
 	st.Pid = pid
+	if consoleOurs != nil {
+		if c.pty, err = recvFd(consoleOurs); err != nil {
+			return c, fmt.Errorf("container %s: %w", o.ID, err)
+		}
+	}
 	if _, st.StartTime, err = procStat(pid); err != nil {
 		return c, fmt.Errorf("container %s: init pid %d: %w", o.ID, pid, err)
 	}
@@ -275,6 +302,23 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		}
 	}
 	return c, nil
+}
+
+// hostRoot is the host uid and gid of the container's root.
+func hostRoot(spec *specs.Spec) (int, int) {
+	if !hasNewNS(spec, specs.UserNamespace) {
+		return 0, 0
+	}
+	return hostID(spec.Linux.UIDMappings, 0), hostID(spec.Linux.GIDMappings, 0)
+}
+
+func hostID(m []specs.LinuxIDMapping, id uint32) int {
+	for _, e := range m {
+		if id >= e.ContainerID && id-e.ContainerID < e.Size {
+			return int(e.HostID + id - e.ContainerID)
+		}
+	}
+	return 0
 }
 
 func orStd(f, def *os.File) *os.File {

@@ -31,13 +31,21 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 		signal.Notify(sigs)
 		defer signal.Stop(sigs)
 	}
+	o.relayTTY = !o.Detach
 	c, err := r.Create(o.CreateOpts)
 	if err != nil {
 		return -1, err
 	}
 	pid := c.st.Pid
+	var relay *ttyRelay
+	if c.pty != nil {
+		relay = startRelay(c.pty)
+	}
 	if err := c.Start(); err != nil {
 		c.Destroy(true)
+		if relay != nil {
+			relay.stop()
+		}
 		c.Close()
 		return -1, err
 	}
@@ -45,7 +53,10 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 	if o.Detach {
 		return 0, nil
 	}
-	code := r.forwardAndWait(pid, sigs)
+	code := r.forwardAndWait(pid, sigs, relay != nil)
+	if relay != nil {
+		relay.stop()
+	}
 	if !o.Keep {
 		if c, err := r.Load(o.ID, true); err == nil {
 			err = c.Destroy(true)
@@ -58,7 +69,7 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 	return code, nil
 }
 
-func (r *Runtime) forwardAndWait(pid int, sigs chan os.Signal) int {
+func (r *Runtime) forwardAndWait(pid int, sigs chan os.Signal, tty bool) int {
 	for {
 		if code, done := reapUntil(pid); done {
 			return code
@@ -68,6 +79,10 @@ func (r *Runtime) forwardAndWait(pid int, sigs chan os.Signal) int {
 		case unix.SIGCHLD:
 		case unix.SIGURG:
 			// The Go runtime's own preemption signal, not the user's.
+		case unix.SIGWINCH:
+			if !tty {
+				unix.Kill(pid, s)
+			} // with a tty, the relay resizes the pty instead
 		default:
 			unix.Kill(pid, s)
 		}

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,6 +85,9 @@ __attribute__((constructor)) static void hull_nsenter(void)
 	if ((joins && strstr(joins, ":10000000")) || (flags & CLONE_NEWUSER)) {
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			fail("become root in the user namespace");
+		// Changing ids made us non-dumpable, which makes /proc/self
+		// root-owned and unwritable (timens_offsets, oom_score_adj).
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	}
 	join(joins, 0);
 	if (unshare(flags & ~CLONE_NEWUSER) < 0)
@@ -102,6 +106,8 @@ __attribute__((constructor)) static void hull_nsenter(void)
 			say("pid", pid);
 			_exit(0);
 		}
+		setsid();
+		return;
 	}
 	setsid();
 	say("pid", getpid());

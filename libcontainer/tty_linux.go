@@ -1,0 +1,107 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// consolePair is used by a foreground run (and exec) with a terminal but no
+// --console-socket: the init sends the pty master to our end, and hull
+// relays between its own stdio and the pty.
+func consolePair() (ours, theirs *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("console socketpair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "console-ours"), os.NewFile(uintptr(fds[1]), "console-theirs"), nil
+}
+
+// recvFd receives one fd sent with SCM_RIGHTS.
+func recvFd(sock *os.File) (*os.File, error) {
+	buf := make([]byte, 256)
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, 0)
+	if err != nil {
+		return nil, fmt.Errorf("receive pty master: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, errors.New("receive pty master: no fd in the message")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, errors.New("receive pty master: no fd in the message")
+	}
+	unix.CloseOnExec(fds[0])
+	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+}
+
+// ttyRelay copies between hull's stdio and the pty master. If stdin is a
+// terminal it is put in raw mode (restored by stop) and its window size
+// follows SIGWINCH.
+type ttyRelay struct {
+	master   *os.File
+	saved    *unix.Termios
+	winch    chan os.Signal
+	outDone  chan struct{}
+	stopOnce sync.Once
+}
+
+func startRelay(master *os.File) *ttyRelay {
+	r := &ttyRelay{master: master, outDone: make(chan struct{})}
+	in := int(os.Stdin.Fd())
+	if t, err := unix.IoctlGetTermios(in, unix.TCGETS); err == nil {
+		saved := *t
+		r.saved = &saved
+		raw := *t
+		raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+		raw.Oflag &^= unix.OPOST
+		raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		raw.Cflag &^= unix.CSIZE | unix.PARENB
+		raw.Cflag |= unix.CS8
+		raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+		unix.IoctlSetTermios(in, unix.TCSETS, &raw)
+		r.resize()
+		r.winch = make(chan os.Signal, 4)
+		signal.Notify(r.winch, unix.SIGWINCH)
+		go func() {
+			for range r.winch {
+				r.resize()
+			}
+		}()
+	}
+	go io.Copy(master, os.Stdin)
+	go func() {
+		io.Copy(os.Stdout, master)
+		close(r.outDone)
+	}()
+	return r
+}
+
+func (r *ttyRelay) resize() {
+	if ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ); err == nil {
+		unix.IoctlSetWinsize(int(r.master.Fd()), unix.TIOCSWINSZ, ws)
+	}
+}
+
+// stop waits for the output to drain (the pty reports EIO once every
+// slave is closed), then restores the terminal.
+func (r *ttyRelay) stop() {
+	r.stopOnce.Do(func() {
+		<-r.outDone
+		if r.winch != nil {
+			signal.Stop(r.winch)
+			close(r.winch)
+		}
+		if r.saved != nil {
+			unix.IoctlSetTermios(int(os.Stdin.Fd()), unix.TCSETS, r.saved)
+		}
+		r.master.Close()
+	})
+}
