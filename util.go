@@ -49,3 +49,5 @@ func createOpts(ctx *cli.Context, id string) libcontainer.CreateOpts {
 		PreserveFds:   ctx.Int("preserve-fds"),
 	}
 }
+
+func cliError(format string, args ...any) error { return fmt.Errorf(format, args...) }

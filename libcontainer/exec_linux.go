@@ -1,0 +1,249 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// ExecOpts are the options of `exec`.
+type ExecOpts struct {
+	// ProcessFile is --process: a JSON specs.Process replacing the rest.
+	ProcessFile   string
+	Args          []string
+	Tty           bool
+	ConsoleSocket string
+	Cwd           string
+	Env           []string
+	User          string // uid[:gid]
+	AdditionalGid []uint32
+	ProcessLabel  string
+	AppArmor      string
+	NoNewPrivs    bool
+	Caps          []string
+	PreserveFds   int
+	PidFile       string
+	Detach        bool
+	IgnorePaused  bool
+	Cgroup        string
+}
+
+// LoadProcess reads a --process file.
+func LoadProcess(path string) (*specs.Process, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read process file: %w", err)
+	}
+	var p specs.Process
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("process file %s: %w", path, err)
+	}
+	if err := validateProcess(&p, "process"); err != nil {
+		return nil, fmt.Errorf("process file %s: %w", path, err)
+	}
+	return &p, nil
+}
+
+// execProcess builds the process to exec from the container's own process
+// and the command line, as runc does.
+func (c *Container) execProcess(o *ExecOpts) (*specs.Process, error) {
+	if o.ProcessFile != "" {
+		return LoadProcess(o.ProcessFile)
+	}
+	if len(o.Args) == 0 {
+		return nil, fmt.Errorf("exec: no command given for container %s", c.ID())
+	}
+	base := c.st.Config.Process
+	p := *base
+	p.Args = o.Args
+	p.Terminal = o.Tty
+	p.Env = append(append([]string{}, base.Env...), o.Env...)
+	if o.Cwd != "" {
+		p.Cwd = o.Cwd
+	}
+	if o.User != "" {
+		uidS, gidS, hasGid := strings.Cut(o.User, ":")
+		uid, err := strconv.ParseUint(uidS, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("--user %q: want UID[:GID] as numbers", o.User)
+		}
+		p.User.UID = uint32(uid)
+		if hasGid {
+			gid, err := strconv.ParseUint(gidS, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("--user %q: want UID[:GID] as numbers", o.User)
+			}
+			p.User.GID = uint32(gid)
+		}
+	}
+	if len(o.AdditionalGid) > 0 {
+		p.User.AdditionalGids = o.AdditionalGid
+	}
+	if o.NoNewPrivs {
+		p.NoNewPrivileges = true
+	}
+	if o.ProcessLabel != "" {
+		p.SelinuxLabel = o.ProcessLabel
+	}
+	if o.AppArmor != "" {
+		p.ApparmorProfile = o.AppArmor
+	}
+	if len(o.Caps) > 0 && base.Capabilities != nil {
+		caps := *base.Capabilities
+		add := func(set []string) []string { return append(append([]string{}, set...), o.Caps...) }
+		caps.Bounding, caps.Effective, caps.Permitted = add(caps.Bounding), add(caps.Effective), add(caps.Permitted)
+		caps.Inheritable, caps.Ambient = add(caps.Inheritable), add(caps.Ambient)
+		p.Capabilities = &caps
+	}
+	if err := validateProcess(&p, "process"); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// nsOrder is the order namespaces are listed for nsenter; the user
+// namespace is joined first by nsenter whatever its place.
+var nsOrder = []string{"user", "ipc", "uts", "net", "pid", "cgroup", "time", "mnt"}
+
+var procNSType = map[string]specs.LinuxNamespaceType{
+	"user": specs.UserNamespace, "ipc": specs.IPCNamespace, "uts": specs.UTSNamespace,
+	"net": specs.NetworkNamespace, "pid": specs.PIDNamespace, "cgroup": specs.CgroupNamespace,
+	"time": specs.TimeNamespace, "mnt": specs.MountNamespace,
+}
+
+// initNamespaces opens the namespaces of the container's init that differ
+// from hull's own (setns into one's own user namespace is refused).
+func (c *Container) initNamespaces() ([]nsJoin, error) {
+	var joins []nsJoin
+	for _, name := range nsOrder {
+		want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", c.st.Pid, name))
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue // the kernel lacks this namespace type
+			}
+			closeJoins(joins)
+			return nil, fmt.Errorf("container %s: %w", c.ID(), err)
+		}
+		if self, _ := os.Readlink("/proc/self/ns/" + name); self == want && name != "pid" {
+			continue
+		}
+		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", c.st.Pid, name))
+		if err != nil {
+			closeJoins(joins)
+			return nil, fmt.Errorf("container %s: open %s namespace: %w", c.ID(), name, err)
+		}
+		joins = append(joins, nsJoin{file: f, flag: nsFlags[procNSType[name]]})
+	}
+	// The pid check above happens after opening so a pid reused meanwhile
+	// is caught.
+	if !alive(c.st.Pid, c.st.StartTime) {
+		closeJoins(joins)
+		return nil, fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
+	}
+	return joins, nil
+}
+
+// Exec runs a new process in the running container. It returns the process's
+// exit code in the foreground, 0 once it runs with Detach.
+func (c *Container) Exec(o ExecOpts) (int, error) {
+	s := c.Status()
+	if s == Paused && !o.IgnorePaused {
+		return -1, fmt.Errorf("container %s is paused: resume it first, or use --ignore-paused", c.ID())
+	}
+	if s != Running && s != Created && s != Paused {
+		return -1, fmt.Errorf("cannot exec in container %s: %w (status %s)", c.ID(), ErrNotRunning, s)
+	}
+	proc, err := c.execProcess(&o)
+	if err != nil {
+		return -1, err
+	}
+	if _, err := parseCaps(proc.Capabilities, "process.capabilities"); err != nil {
+		return -1, err
+	}
+	if proc.Terminal && o.ConsoleSocket == "" && o.Detach {
+		return -1, fmt.Errorf("cannot allocate a tty for a detached exec without --console-socket")
+	}
+	if !proc.Terminal && o.ConsoleSocket != "" {
+		return -1, fmt.Errorf("--console-socket given but the process has no terminal")
+	}
+	joins, err := c.initNamespaces()
+	if err != nil {
+		return -1, err
+	}
+	defer closeJoins(joins)
+	var console, consoleOurs *os.File
+	switch {
+	case o.ConsoleSocket != "":
+		if console, err = dialConsole(o.ConsoleSocket); err != nil {
+			return -1, err
+		}
+		defer console.Close()
+	case proc.Terminal:
+		if consoleOurs, console, err = consolePair(); err != nil {
+			return -1, err
+		}
+		defer consoleOurs.Close()
+		defer console.Close()
+	}
+	var sigs chan os.Signal
+	if !o.Detach {
+		// The exec'd process is forked by nsenter and reparented to us.
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return -1, fmt.Errorf("become child subreaper: %w", err)
+		}
+		sigs = make(chan os.Signal, 64)
+		signal.Notify(sigs)
+		defer signal.Stop(sigs)
+	}
+	spec := *c.st.Config
+	spec.Process = proc
+	p := &procStart{
+		cfg:     &initConfig{ID: c.ID(), Spec: &spec, Rootfs: c.st.Rootfs, Bundle: c.st.Bundle, Exec: true},
+		spec:    &spec,
+		stdin:   os.Stdin,
+		stdout:  os.Stdout,
+		stderr:  os.Stderr,
+		console: console,
+		joins:   joins,
+	}
+	for i := 0; i < o.PreserveFds; i++ {
+		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
+	}
+	pid, err := p.start()
+	if err != nil {
+		return -1, fmt.Errorf("exec in container %s: %w", c.ID(), err)
+	}
+	var relay *ttyRelay
+	if consoleOurs != nil {
+		pty, err := recvFd(consoleOurs)
+		if err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			return -1, err
+		}
+		relay = startRelay(pty)
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, pid); err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			return -1, err
+		}
+	}
+	// Other commands (kill, delete) must not wait for an exec to end.
+	c.Close()
+	if o.Detach {
+		return 0, nil
+	}
+	code := c.rt.forwardAndWait(pid, sigs, relay != nil)
+	if relay != nil {
+		relay.stop()
+	}
+	return code, nil
+}
+
+
