@@ -245,5 +245,3 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 	}
 	return code, nil
 }
-
-
