@@ -159,10 +159,26 @@ func (p *procStart) start() (int, error) {
 			return fail(err)
 		}
 	}
+	p.cfg.HostPid = pid
 	if err := conn.send(&message{Type: msgConfig, Config: p.cfg}); err != nil {
 		return fail(err)
 	}
 	m, err := conn.recv()
+	if err == nil && m.Type == msgHooks {
+		st := hookState(p.cfg.ID, Creating, pid, p.cfg.Bundle, p.spec)
+		herr := runHooks(p.spec.Hooks, hookPrestart, st)
+		if herr == nil {
+			herr = runHooks(p.spec.Hooks, hookCreateRuntime, st)
+		}
+		if herr != nil {
+			conn.send(&message{Type: msgError, Error: herr.Error()})
+			return fail(herr)
+		}
+		if err := conn.send(&message{Type: msgHooksDone}); err != nil {
+			return fail(err)
+		}
+		m, err = conn.recv()
+	}
 	switch {
 	case err != nil && errors.Is(err, errClosed):
 		return fail(errors.New("container init exited during setup"))

@@ -28,6 +28,9 @@ type initConfig struct {
 	PreserveFds  int         `json:"preserveFds,omitempty"`
 	StateDirFd   int         `json:"stateDirFd"`
 	ConsoleFd    int         `json:"consoleFd"` // -1: no terminal
+	// HostPid is this process's pid in the runtime's pid namespace, for
+	// the state hooks read.
+	HostPid int `json:"hostPid"`
 	// Exec is set for `hull exec`: namespaces are joined, nothing is set up
 	// but the process, and it runs at once instead of waiting for start.
 	Exec bool `json:"exec,omitempty"`
@@ -56,7 +59,7 @@ func Init() {
 		os.Exit(1)
 	}
 	cfg := m.Config
-	fin, err := setupContainer(cfg)
+	fin, err := setupContainer(cfg, conn)
 	if err != nil {
 		conn.send(&message{Type: msgError, Error: err.Error()})
 		os.Exit(1)
@@ -76,7 +79,12 @@ func Init() {
 		unix.Close(cfg.StateDirFd)
 		fifo = os.NewFile(uintptr(ffd), store.FifoName)
 	}
-	err = fin.run()
+	if !cfg.Exec {
+		err = runHooks(cfg.Spec.Hooks, hookStartContainer, hookState(cfg.ID, Created, cfg.HostPid, cfg.Bundle, cfg.Spec))
+	}
+	if err == nil {
+		err = fin.run()
+	}
 	if fifo != nil {
 		fmt.Fprintf(fifo, "%v", err)
 	} else {
@@ -96,7 +104,7 @@ type finisher struct {
 	noNewPriv bool
 }
 
-func setupContainer(cfg *initConfig) (*finisher, error) {
+func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	for _, k := range []string{envInit, "_HULL_NSENTER", "_HULL_NSJOIN", "_HULL_NSNEW", "_HULL_TIMENS"} {
 		os.Unsetenv(k)
 	}
@@ -106,7 +114,7 @@ func setupContainer(cfg *initConfig) (*finisher, error) {
 	}
 	spec := cfg.Spec
 	if !cfg.Exec && hasNewNS(spec, specs.MountNamespace) {
-		if err := prepareRootfs(cfg); err != nil {
+		if err := prepareRootfs(cfg, func() error { return createHooks(cfg, conn) }); err != nil {
 			return nil, err
 		}
 	}
@@ -149,6 +157,30 @@ func setupContainer(cfg *initConfig) (*finisher, error) {
 		path: path, args: p.Args, env: env, cwd: p.Cwd, user: p.User,
 		caps: caps, noNewPriv: p.NoNewPrivileges,
 	}, nil
+}
+
+// createHooks has the parent run the prestart and createRuntime hooks,
+// then runs the createContainer hooks here, in the container's namespaces
+// before pivot_root (runtime spec, "Lifecycle").
+func createHooks(cfg *initConfig, conn syncConn) error {
+	h := cfg.Spec.Hooks
+	if len(hooksOf(h, hookPrestart))+len(hooksOf(h, hookCreateRuntime))+len(hooksOf(h, hookCreateContainer)) == 0 {
+		return nil
+	}
+	if err := conn.send(&message{Type: msgHooks}); err != nil {
+		return err
+	}
+	m, err := conn.recv()
+	if err != nil {
+		return err
+	}
+	if m.Type == msgError {
+		return errors.New(m.Error)
+	}
+	if m.Type != msgHooksDone {
+		return fmt.Errorf("unexpected %q message while waiting for hooks", m.Type)
+	}
+	return runHooks(h, hookCreateContainer, hookState(cfg.ID, Creating, cfg.HostPid, cfg.Bundle, cfg.Spec))
 }
 
 // finalizeContainer does what needs the container's own root: hostname,

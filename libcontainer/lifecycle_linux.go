@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/hullrt/hull/libcontainer/store"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,6 +61,7 @@ func (c *Container) Start() error {
 	if out.Len() > 0 {
 		return fmt.Errorf("container %s: %s", c.ID(), out.String())
 	}
+	runHooksWarn(c.st.Config.Hooks, hookPoststart, c.hookState(Running))
 	return nil
 }
 
@@ -128,7 +130,13 @@ func (c *Container) Destroy(force bool) error {
 	if c.h == nil {
 		return errors.New("destroy needs the container's lock")
 	}
-	return c.h.Remove()
+	if err := c.h.Remove(); err != nil {
+		return err
+	}
+	if c.st.Config != nil && c.st.Phase != store.PhaseCreating {
+		runHooksWarn(c.st.Config.Hooks, hookPoststop, c.hookState(Stopped))
+	}
+	return nil
 }
 
 func exitCode(ws unix.WaitStatus) int {
@@ -139,4 +147,8 @@ func exitCode(ws unix.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return 255
+}
+
+func (c *Container) hookState(s Status) *specs.State {
+	return hookState(c.ID(), s, c.st.Pid, c.st.Bundle, c.st.Config)
 }

@@ -16,7 +16,10 @@ import (
 // prepareRootfs runs in the init, in its new mount namespace, before
 // pivot_root: it makes the rootfs a mount of its own, mounts config.json's
 // mounts into it, creates devices, and switches root.
-func prepareRootfs(cfg *initConfig) error {
+//
+// beforePivot runs after the mounts, before the root is switched: the
+// moment of the createRuntime and createContainer hooks.
+func prepareRootfs(cfg *initConfig, beforePivot func() error) error {
 	spec := cfg.Spec
 	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
 	if p := spec.Linux.RootfsPropagation; p != "" {
@@ -59,6 +62,9 @@ func prepareRootfs(cfg *initConfig) error {
 		if err := createDevice(root, d, userns); err != nil {
 			return fmt.Errorf("linux.devices[%d]: %s: %w", i, d.Path, err)
 		}
+	}
+	if err := beforePivot(); err != nil {
+		return err
 	}
 	if cfg.NoPivot {
 		err = moveRoot(cfg.Rootfs)

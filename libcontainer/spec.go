@@ -176,7 +176,7 @@ func ValidateSpec(s *specs.Spec, bundle string) error {
 	if err := validateRlimits(s.Process); err != nil {
 		return err
 	}
-	return nil
+	return validateHooks(s.Hooks)
 }
 
 func validateProcess(p *specs.Process, path string) error {

@@ -19,6 +19,8 @@ const (
 	msgPid         = "pid"          // nsenter → parent: Pid goes on into Go
 	msgUsermap     = "usermap"      // nsenter → parent: write the id maps of Pid
 	msgUsermapDone = "usermap-done" // parent → nsenter
+	msgHooks       = "hooks"        // init → parent: mounts done; run prestart and createRuntime hooks
+	msgHooksDone   = "hooks-done"   // parent → init: they ran
 )
 
 type message struct {
