@@ -125,8 +125,12 @@ func (p *procStart) start() (int, error) {
 			attr.GidMappingsEnableSetgroups = true
 		}
 	}
+	exePath, exeFile := selfExe(3 + len(extra) + 16)
+	if exeFile != nil {
+		defer exeFile.Close()
+	}
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        exePath,
 		Args:        []string{"hull", "init"},
 		Env:         env,
 		Stdin:       p.stdin,
