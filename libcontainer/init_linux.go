@@ -102,6 +102,7 @@ type finisher struct {
 	user      specs.User
 	caps      *capSets
 	noNewPriv bool
+	finalCPUs string // execCPUAffinity.final
 }
 
 func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
@@ -113,6 +114,11 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 		return nil, err
 	}
 	spec := cfg.Spec
+	if a := spec.Process.ExecCPUAffinity; a != nil && a.Initial != "" && cfg.Exec {
+		if err := setAffinity(a.Initial); err != nil {
+			return nil, err
+		}
+	}
 	if !cfg.Exec && hasNewNS(spec, specs.MountNamespace) {
 		if err := prepareRootfs(cfg, func() error { return createHooks(cfg, conn) }); err != nil {
 			return nil, err
@@ -130,6 +136,12 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	}
 	p := spec.Process
 	if err := setRlimits(p.Rlimits); err != nil {
+		return nil, err
+	}
+	if err := applyProcAttrs(spec); err != nil {
+		return nil, err
+	}
+	if err := applyLSM(p); err != nil {
 		return nil, err
 	}
 	if p.OOMScoreAdj != nil {
@@ -153,10 +165,14 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &finisher{
+	fin := &finisher{
 		path: path, args: p.Args, env: env, cwd: p.Cwd, user: p.User,
 		caps: caps, noNewPriv: p.NoNewPrivileges,
-	}, nil
+	}
+	if a := p.ExecCPUAffinity; a != nil && cfg.Exec {
+		fin.finalCPUs = a.Final
+	}
+	return fin, nil
 }
 
 // createHooks has the parent run the prestart and createRuntime hooks,
@@ -322,6 +338,16 @@ func (f *finisher) run() error {
 	}
 	if err := unix.Chdir(f.cwd); err != nil {
 		return fmt.Errorf("chdir to cwd (%q) set in config.json: %w", f.cwd, err)
+	}
+	// A cwd reached through a leaked fd (/proc/self/fd/N) would be outside
+	// the container's root; getcwd then fails (CVE-2024-21626).
+	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("cwd %q is outside the container's root", f.cwd)
+	}
+	if f.finalCPUs != "" {
+		if err := setAffinity(f.finalCPUs); err != nil {
+			return err
+		}
 	}
 	if f.noNewPriv {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {

@@ -176,6 +176,15 @@ func ValidateSpec(s *specs.Spec, bundle string) error {
 	if err := validateRlimits(s.Process); err != nil {
 		return err
 	}
+	if err := validateProcAttrs(s); err != nil {
+		return err
+	}
+	if err := validateSysctl(s); err != nil {
+		return err
+	}
+	if err := validateLSM(s, "process", s.Process); err != nil {
+		return err
+	}
 	return validateHooks(s.Hooks)
 }
 
