@@ -78,7 +78,7 @@ func newApp() *cli.App {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		specCommand, createCommand, startCommand, runCommand, stateCommand,
-		listCommand, killCommand, deleteCommand, execCommand,
+		listCommand, killCommand, deleteCommand, execCommand, featuresCommand,
 	}
 }
 

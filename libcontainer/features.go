@@ -1,0 +1,67 @@
+package libcontainer
+
+import (
+	"sort"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+)
+
+// SeccompFeatures, when set (by the seccomp integration), reports what the
+// seccomp filter supports.
+var SeccompFeatures func() *features.Seccomp
+
+// CgroupFeatures, when set (by the cgroup integration), reports the cgroup
+// drivers supported.
+var CgroupFeatures func() *features.Cgroup
+
+// Features is what `hull features` prints: the runtime-spec features
+// document, built from the tables the runtime itself uses, so it cannot
+// claim what hull does not do.
+func Features() *features.Features {
+	t := true
+	f := &features.Features{
+		OCIVersionMin: "1.0.0",
+		OCIVersionMax: specs.Version,
+		Hooks:         []string{hookPrestart, hookCreateRuntime, hookCreateContainer, hookStartContainer, hookPoststart, hookPoststop},
+		Linux: &features.Linux{
+			Capabilities: CapabilityNames(),
+			Apparmor:     &features.Apparmor{Enabled: &t},
+			Selinux:      &features.Selinux{Enabled: &t},
+		},
+	}
+	var opts []string
+	for o := range flagOpts {
+		opts = append(opts, o)
+	}
+	for o := range propagationOpts {
+		opts = append(opts, o)
+	}
+	for o := range attrOpts {
+		opts = append(opts, o)
+	}
+	opts = append(opts, "bind", "rbind")
+	sort.Strings(opts)
+	f.MountOptions = opts
+	for t := range namespaceTypes {
+		f.Linux.Namespaces = append(f.Linux.Namespaces, string(t))
+	}
+	sort.Strings(f.Linux.Namespaces)
+	var modes, flags []string
+	for m := range mpolModes {
+		modes = append(modes, string(m))
+	}
+	for m := range mpolFlags {
+		flags = append(flags, string(m))
+	}
+	sort.Strings(modes)
+	sort.Strings(flags)
+	f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: modes, Flags: flags}
+	if SeccompFeatures != nil {
+		f.Linux.Seccomp = SeccompFeatures()
+	}
+	if CgroupFeatures != nil {
+		f.Linux.Cgroup = CgroupFeatures()
+	}
+	return f
+}
