@@ -36,6 +36,8 @@ type procStart struct {
 	console               *os.File   // the console socket connection, if any
 	newFlags              uintptr
 	joins                 []nsJoin
+	// onPid, if set, is told the pid before the init gets its config.
+	onPid func(pid int) error
 }
 
 // namespacesOf splits spec's namespaces into new ones and ones joined by
@@ -164,6 +166,11 @@ func (p *procStart) start() (int, error) {
 		}
 	}
 	p.cfg.HostPid = pid
+	if p.onPid != nil {
+		if err := p.onPid(pid); err != nil {
+			return fail(err)
+		}
+	}
 	if err := conn.send(&message{Type: msgConfig, Config: p.cfg}); err != nil {
 		return fail(err)
 	}

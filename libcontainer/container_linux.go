@@ -65,17 +65,16 @@ func (r *Runtime) Load(id string, lock bool) (*Container, error) {
 	}
 	st, err := r.store.Load(id)
 	if err != nil {
+		if c.h != nil {
+			// A directory without a readable state.json (a delete
+			// killed half-way, a corrupt file): holding its lock, we
+			// may remove it. It shows as stopped with no process.
+			c.st = &store.State{ID: id, Phase: store.PhaseCreating}
+			return c, nil
+		}
 		if errors.Is(err, os.ErrNotExist) {
-			if c.h != nil && !r.store.Busy(id) {
-				// A create killed before its first state.json: only
-				// delete can see it, to remove it.
-				c.st = &store.State{ID: id, Phase: store.PhaseCreating}
-				return c, nil
-			}
-			c.Close()
 			return nil, notExist(id)
 		}
-		c.Close()
 		return nil, err
 	}
 	c.st = st
@@ -279,18 +278,23 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	for i := 0; i < o.PreserveFds; i++ {
 		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
 	}
+	// Known as soon as the init exists, so that a create killed from here
+	// on leaves a record through which delete finds and kills the init.
+	p.onPid = func(pid int) error {
+		st.Pid = pid
+		if _, st.StartTime, err = procStat(pid); err != nil {
+			return fmt.Errorf("init pid %d: %w", pid, err)
+		}
+		return h.Save(st)
+	}
 	pid, err := p.start()
 	if err != nil {
 		return c, fmt.Errorf("container %s: %w", o.ID, err)
 	}
-	st.Pid = pid
 	if consoleOurs != nil {
 		if c.pty, err = recvFd(consoleOurs); err != nil {
 			return c, fmt.Errorf("container %s: %w", o.ID, err)
 		}
-	}
-	if _, st.StartTime, err = procStat(pid); err != nil {
-		return c, fmt.Errorf("container %s: init pid %d: %w", o.ID, pid, err)
 	}
 	st.Phase = store.PhaseCreated
 	if err := h.Save(st); err != nil {
