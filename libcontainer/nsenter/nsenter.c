@@ -62,6 +62,10 @@ static void join(const char *list, int want_user)
 
 __attribute__((constructor)) static void hull_nsenter(void)
 {
+	// The init is executed through /proc/self/fd/N, which would make its
+	// name "N": name it so ps and leftover checks can tell it.
+	if (getenv("_HULL_INIT"))
+		prctl(PR_SET_NAME, "hull:init", 0, 0, 0);
 	const char *s = getenv("_HULL_NSENTER");
 	if (!s)
 		return;
