@@ -15,5 +15,7 @@ cd "$dir"
 sed -i 's/"terminal": true/"terminal": false/' config.json
 sed -i 's|"sh"$|"sh", "-c", "echo Hello from a hull container; echo hostname: $(hostname); echo pid: $$; id; echo mounts: $(wc -l < /proc/self/mountinfo); ps"|' config.json
 echo "+ hull run demo   (bundle $dir)"
-"$hull" --root "$dir/state" run demo
-echo "+ exit code: $?"
+code=0
+"$hull" --root "$dir/state" run demo || code=$?
+echo "+ exit code: $code"
+exit $code
