@@ -125,6 +125,9 @@ func (p *procStart) start() (int, error) {
 			attr.UidMappings = idMaps(p.spec.Linux.UIDMappings)
 			attr.GidMappings = idMaps(p.spec.Linux.GIDMappings)
 			attr.GidMappingsEnableSetgroups = true
+			// Host root is not mapped into the namespace: become its
+			// root, or execve would drop every capability.
+			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 		}
 	}
 	exePath, exeFile := selfExe(3 + len(extra) + 16)
@@ -176,10 +179,11 @@ func (p *procStart) start() (int, error) {
 	}
 	m, err := conn.recv()
 	if err == nil && m.Type == msgHooks {
-		st := hookState(p.cfg.ID, Creating, pid, p.cfg.Bundle, p.spec)
-		herr := runHooks(p.spec.Hooks, hookPrestart, st)
+		// prestart hooks see "created", as the validation suite (and
+		// crun) have it; createRuntime sees "creating".
+		herr := runHooks(p.spec.Hooks, hookPrestart, hookState(p.cfg.ID, Created, pid, p.cfg.Bundle, p.spec))
 		if herr == nil {
-			herr = runHooks(p.spec.Hooks, hookCreateRuntime, st)
+			herr = runHooks(p.spec.Hooks, hookCreateRuntime, hookState(p.cfg.ID, Creating, pid, p.cfg.Bundle, p.spec))
 		}
 		if herr != nil {
 			conn.send(&message{Type: msgError, Error: herr.Error()})

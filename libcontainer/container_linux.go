@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/user"
@@ -191,6 +192,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	if !spec.Process.Terminal && o.ConsoleSocket != "" {
 		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	if !hasNewNS(spec, specs.MountNamespace) && !joinsNS(spec, specs.MountNamespace) && len(spec.Mounts) > 0 {
+		slog.Warn("the container has no mount namespace: its mounts are not made (they would land on the host), the rootfs is only chrooted into", "id", o.ID)
 	}
 	newFlags, joins, err := namespacesOf(spec)
 	if err != nil {

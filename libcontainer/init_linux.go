@@ -119,8 +119,24 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 			return nil, err
 		}
 	}
-	if !cfg.Exec && hasNewNS(spec, specs.MountNamespace) {
+	// A joined mount namespace gets the rootfs set up too, as runc does.
+	// Without any mount namespace the mounts would land on the host's own
+	// mount table and outlive the container: hull only chroots then (the
+	// parent warned that the mounts are not made).
+	switch {
+	case cfg.Exec:
+	case hasNewNS(spec, specs.MountNamespace) || joinsNS(spec, specs.MountNamespace):
 		if err := prepareRootfs(cfg, func() error { return createHooks(cfg, conn) }); err != nil {
+			return nil, err
+		}
+	default:
+		if err := createHooks(cfg, conn); err != nil {
+			return nil, err
+		}
+		if err := unix.Chroot(cfg.Rootfs); err != nil {
+			return nil, fmt.Errorf("chroot to %s: %w", cfg.Rootfs, err)
+		}
+		if err := unix.Chdir("/"); err != nil {
 			return nil, err
 		}
 	}
@@ -219,7 +235,7 @@ func finalizeContainer(cfg *initConfig) error {
 			return fmt.Errorf("linux.sysctl: set %s=%s: %w", k, v, err)
 		}
 	}
-	if !hasNewNS(spec, specs.MountNamespace) {
+	if !hasNewNS(spec, specs.MountNamespace) && !joinsNS(spec, specs.MountNamespace) {
 		return nil
 	}
 	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/hullrt/hull/libcontainer/safepath"
-	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -21,19 +20,17 @@ import (
 // moment of the createRuntime and createContainer hooks.
 func prepareRootfs(cfg *initConfig, beforePivot func() error) error {
 	spec := cfg.Spec
-	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
-	if p := spec.Linux.RootfsPropagation; p != "" {
-		prop = propagationOpts[p]
+	// Nothing mounted from here on may propagate back to the host: make
+	// every mount a slave (private, if the config asks for private) first.
+	// rootfsPropagation itself applies to the container's / once it is
+	// its own mount, after the root switch.
+	initial := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	prop := propagationOpts[spec.Linux.RootfsPropagation]
+	if prop&unix.MS_PRIVATE != 0 {
+		initial = unix.MS_PRIVATE | unix.MS_REC
 	}
-	// Nothing we mount may propagate back to the host.
-	if err := unix.Mount("", "/", "", prop, ""); err != nil {
-		return fmt.Errorf("set propagation of / to %#x: %w", prop, err)
-	}
-	if prop&unix.MS_SHARED != 0 {
-		// pivot_root refuses a new root whose parent mount is shared.
-		if err := makeParentPrivate(cfg.Rootfs); err != nil {
-			return err
-		}
+	if err := unix.Mount("", "/", "", initial, ""); err != nil {
+		return fmt.Errorf("set propagation of / to %#x: %w", initial, err)
 	}
 	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s onto itself: %w", cfg.Rootfs, err)
@@ -74,28 +71,10 @@ func prepareRootfs(cfg *initConfig, beforePivot func() error) error {
 	if err != nil {
 		return err
 	}
-	if prop&(unix.MS_SHARED|unix.MS_PRIVATE|unix.MS_UNBINDABLE) != 0 {
-		// The propagation asked for applies to the container's own root.
+	if prop != 0 {
 		if err := unix.Mount("", "/", "", prop, ""); err != nil {
 			return fmt.Errorf("set propagation of the container's / to %#x: %w", prop, err)
 		}
-	}
-	return nil
-}
-
-func makeParentPrivate(rootfs string) error {
-	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(rootfs))
-	if err != nil {
-		return fmt.Errorf("read mountinfo: %w", err)
-	}
-	best := "/"
-	for _, m := range mounts {
-		if len(m.Mountpoint) > len(best) {
-			best = m.Mountpoint
-		}
-	}
-	if err := unix.Mount("", best, "", unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make %s private: %w", best, err)
 	}
 	return nil
 }
