@@ -34,6 +34,7 @@ type procStart struct {
 	preserve              []*os.File // become fds 3, 4, ...
 	stateDir              *os.File   // create only
 	console               *os.File   // the console socket connection, if any
+	seccompAgent          *os.File   // connection to the seccomp notify agent, if any
 	newFlags              uintptr
 	joins                 []nsJoin
 	// onPid, if set, is told the pid before the init gets its config.
@@ -103,6 +104,7 @@ func (p *procStart) start() (int, error) {
 	syncFd := add(childSock)
 	p.cfg.StateDirFd = add(p.stateDir)
 	p.cfg.ConsoleFd = add(p.console)
+	p.cfg.SeccompAgentFd = add(p.seccompAgent)
 	p.cfg.PreserveFds = len(p.preserve)
 
 	useNsenter := len(p.joins) > 0 || p.newFlags&unix.CLONE_NEWTIME != 0

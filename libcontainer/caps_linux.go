@@ -136,3 +136,31 @@ func applyCaps(s *capSets) error {
 	}
 	return nil
 }
+
+// checkCapsAvailable refuses capabilities that hull itself does not have
+// in its bounding set (a host that withholds CAP_SYS_RESOURCE, say): the
+// container would silently get less than its config grants.
+func checkCapsAvailable(c *specs.LinuxCapabilities, path string) error {
+	if c == nil {
+		return nil
+	}
+	sets := []struct {
+		field string
+		names []string
+	}{
+		{"bounding", c.Bounding}, {"effective", c.Effective}, {"permitted", c.Permitted},
+		{"inheritable", c.Inheritable}, {"ambient", c.Ambient},
+	}
+	for _, s := range sets {
+		for i, n := range s.names {
+			v, ok := capNames[strings.ToUpper(n)]
+			if !ok {
+				continue
+			}
+			if have, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(v), 0, 0, 0); err == nil && have == 0 {
+				return fieldErr(fmt.Sprintf("%s.%s[%d]", path, s.field, i), "%s is not in hull's own bounding set on this host, so the container cannot get it", n)
+			}
+		}
+	}
+	return nil
+}

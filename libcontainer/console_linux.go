@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/hullrt/hull/libcontainer/safepath"
@@ -55,15 +56,29 @@ func setupConsole(consoleFd int, bindConsole bool) error {
 	return nil
 }
 
+// bindDevConsole binds the pty slave onto /dev/console. /dev/console is
+// opened without following a symlink, and only a regular file or a
+// character device is mounted over: a container that made it a symlink to,
+// say, a procfs file must not get the pty mounted there (CVE-2025-52565).
 func bindDevConsole(slave int) error {
+	var sst unix.Stat_t
+	if err := unix.Fstat(slave, &sst); err != nil {
+		return err
+	}
+	if sst.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(sst.Rdev) < 136 || unix.Major(sst.Rdev) > 143 {
+		return fmt.Errorf("pty slave is not a pts device")
+	}
 	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(root)
-	dst, err := safepath.MkFileAll(root, "/dev/console", 0o600)
+	dst, err := safepath.Open(root, "/dev/console", unix.O_PATH|unix.O_NOFOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		dst, err = safepath.MkFileAll(root, "/dev/console", 0o600)
+	}
 	if err != nil {
-		return fmt.Errorf("create /dev/console: %w", err)
+		return fmt.Errorf("open /dev/console: %w", err)
 	}
 	defer unix.Close(dst)
 	var st unix.Stat_t
@@ -72,6 +87,10 @@ func bindDevConsole(slave int) error {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFCHR {
 		return fmt.Errorf("/dev/console is not a file or device: refusing to mount over it")
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(dst, &sfs); err == nil && (sfs.Type == unix.PROC_SUPER_MAGIC || sfs.Type == unix.SYSFS_MAGIC) {
+		return fmt.Errorf("/dev/console is on procfs or sysfs: refusing to mount over it")
 	}
 	if err := unix.Mount(safepath.ProcPath(slave), safepath.ProcPath(dst), "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind pty onto /dev/console: %w", err)

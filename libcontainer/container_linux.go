@@ -187,6 +187,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if _, err := parseCaps(spec.Process.Capabilities, "process.capabilities"); err != nil {
 		return nil, err
 	}
+	if err := checkCapsAvailable(spec.Process.Capabilities, "process.capabilities"); err != nil {
+		return nil, err
+	}
 	if spec.Process.Terminal && o.ConsoleSocket == "" && !o.relayTTY {
 		return nil, errors.New("cannot allocate a tty for a detached container without --console-socket")
 	}
@@ -201,6 +204,13 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	defer closeJoins(joins)
+	agent, err := dialSeccompAgent(spec.Linux.Seccomp)
+	if err != nil {
+		return nil, err
+	}
+	if agent != nil {
+		defer agent.Close()
+	}
 	var console, consoleOurs *os.File
 	switch {
 	case o.ConsoleSocket != "":
@@ -270,14 +280,15 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			ID: o.ID, Spec: spec, Rootfs: rootfs, Bundle: bundle,
 			NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
 		},
-		spec:     spec,
-		stdin:    orStd(o.Stdin, os.Stdin),
-		stdout:   orStd(o.Stdout, os.Stdout),
-		stderr:   orStd(o.Stderr, os.Stderr),
-		stateDir: stateDir,
-		console:  console,
-		newFlags: newFlags,
-		joins:    joins,
+		spec:         spec,
+		stdin:        orStd(o.Stdin, os.Stdin),
+		stdout:       orStd(o.Stdout, os.Stdout),
+		stderr:       orStd(o.Stderr, os.Stderr),
+		stateDir:     stateDir,
+		console:      console,
+		seccompAgent: agent,
+		newFlags:     newFlags,
+		joins:        joins,
 	}
 	for i := 0; i < o.PreserveFds; i++ {
 		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))

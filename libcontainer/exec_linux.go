@@ -166,6 +166,9 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 	if _, err := parseCaps(proc.Capabilities, "process.capabilities"); err != nil {
 		return -1, err
 	}
+	if err := checkCapsAvailable(proc.Capabilities, "process.capabilities"); err != nil {
+		return -1, err
+	}
 	if proc.Terminal && o.ConsoleSocket == "" && o.Detach {
 		return -1, fmt.Errorf("cannot allocate a tty for a detached exec without --console-socket")
 	}
@@ -177,6 +180,13 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 		return -1, err
 	}
 	defer closeJoins(joins)
+	agent, err := dialSeccompAgent(c.st.Config.Linux.Seccomp)
+	if err != nil {
+		return -1, err
+	}
+	if agent != nil {
+		defer agent.Close()
+	}
 	var console, consoleOurs *os.File
 	switch {
 	case o.ConsoleSocket != "":
@@ -204,13 +214,14 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 	spec := *c.st.Config
 	spec.Process = proc
 	p := &procStart{
-		cfg:     &initConfig{ID: c.ID(), Spec: &spec, Rootfs: c.st.Rootfs, Bundle: c.st.Bundle, Exec: true},
-		spec:    &spec,
-		stdin:   os.Stdin,
-		stdout:  os.Stdout,
-		stderr:  os.Stderr,
-		console: console,
-		joins:   joins,
+		cfg:          &initConfig{ID: c.ID(), Spec: &spec, Rootfs: c.st.Rootfs, Bundle: c.st.Bundle, Exec: true},
+		spec:         &spec,
+		stdin:        os.Stdin,
+		stdout:       os.Stdout,
+		stderr:       os.Stderr,
+		console:      console,
+		seccompAgent: agent,
+		joins:        joins,
 	}
 	for i := 0; i < o.PreserveFds; i++ {
 		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))

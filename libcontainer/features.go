@@ -3,13 +3,10 @@ package libcontainer
 import (
 	"sort"
 
+	"github.com/hullrt/hull/libcontainer/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 )
-
-// SeccompFeatures, when set (by the seccomp integration), reports what the
-// seccomp filter supports.
-var SeccompFeatures func() *features.Seccomp
 
 // CgroupFeatures, when set (by the cgroup integration), reports the cgroup
 // drivers supported.
@@ -57,9 +54,7 @@ func Features() *features.Features {
 	sort.Strings(modes)
 	sort.Strings(flags)
 	f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: modes, Flags: flags}
-	if SeccompFeatures != nil {
-		f.Linux.Seccomp = SeccompFeatures()
-	}
+	f.Linux.Seccomp = seccomp.Features()
 	if CgroupFeatures != nil {
 		f.Linux.Cgroup = CgroupFeatures()
 	}

@@ -28,6 +28,9 @@ type initConfig struct {
 	PreserveFds  int         `json:"preserveFds,omitempty"`
 	StateDirFd   int         `json:"stateDirFd"`
 	ConsoleFd    int         `json:"consoleFd"` // -1: no terminal
+	// SeccompAgentFd is a connection to the seccomp notify agent, -1 if
+	// none.
+	SeccompAgentFd int `json:"seccompAgentFd"`
 	// HostPid is this process's pid in the runtime's pid namespace, for
 	// the state hooks read.
 	HostPid int `json:"hostPid"`
@@ -103,6 +106,10 @@ type finisher struct {
 	caps      *capSets
 	noNewPriv bool
 	finalCPUs string // execCPUAffinity.final
+	// seccomp loads the filter: as the very last step with
+	// no_new_privs, before the user switch (while CAP_SYS_ADMIN is
+	// still there) without.
+	seccomp func() error
 }
 
 func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
@@ -184,6 +191,10 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	fin := &finisher{
 		path: path, args: p.Args, env: env, cwd: p.Cwd, user: p.User,
 		caps: caps, noNewPriv: p.NoNewPrivileges,
+		seccomp: func() error {
+			st := hookState(cfg.ID, Running, cfg.HostPid, cfg.Bundle, spec)
+			return loadSeccomp(spec, cfg.SeccompAgentFd, st)
+		},
 	}
 	if a := p.ExecCPUAffinity; a != nil && cfg.Exec {
 		fin.finalCPUs = a.Final
@@ -331,6 +342,11 @@ func closeExtraFds(first int) error {
 // run drops privileges to what the config grants and execs the process.
 // It returns only on failure.
 func (f *finisher) run() error {
+	if !f.noNewPriv {
+		if err := f.seccomp(); err != nil {
+			return err
+		}
+	}
 	if f.caps != nil {
 		if err := dropBounding(f.caps.bounding); err != nil {
 			return err
@@ -365,15 +381,18 @@ func (f *finisher) run() error {
 			return err
 		}
 	}
-	if f.noNewPriv {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("set no_new_privs: %w", err)
-		}
-	}
 	if f.user.Umask != nil {
 		unix.Umask(int(*f.user.Umask))
 	} else {
 		unix.Umask(0o022)
+	}
+	if f.noNewPriv {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
+		}
+		if err := f.seccomp(); err != nil {
+			return err
+		}
 	}
 	err := syscall.Exec(f.path, f.args, f.env)
 	return fmt.Errorf("exec %q: %w", f.path, err)

@@ -182,6 +182,9 @@ func ValidateSpec(s *specs.Spec, bundle string) error {
 	if err := validateSysctl(s); err != nil {
 		return err
 	}
+	if err := validateSeccomp(s); err != nil {
+		return err
+	}
 	if err := validateLSM(s, "process", s.Process); err != nil {
 		return err
 	}
