@@ -36,6 +36,10 @@ test: deps lint unit integration
 demo: deps build
 	@sh scripts/demo.sh $(CURDIR)/bin/hull
 
+# bench compares hull with runc and crun (Debian's) on the same bundle.
+bench: deps build
+	@sh bench/run.sh $(CURDIR)/bin/hull
+
 install: build
 	install -D -m 0755 bin/hull $(DESTDIR)$(PREFIX)/sbin/hull
 
