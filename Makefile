@@ -6,7 +6,7 @@ COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS := -s -w -X main.commit=$(COMMIT)
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build test unit integration demo lint deps clean install bench
+.PHONY: all build test unit integration demo lint deps clean install bench oci
 
 all: build
 
@@ -35,6 +35,10 @@ test: deps lint unit integration
 
 demo: deps build
 	@sh scripts/demo.sh $(CURDIR)/bin/hull
+
+# oci runs the OCI runtime-tools validation suite against hull.
+oci: build
+	bash tests/oci/lane.sh $(CURDIR)/bin/hull
 
 # bench compares hull with runc and crun (Debian's) on the same bundle.
 bench: deps build

@@ -342,6 +342,16 @@ func closeExtraFds(first int) error {
 // run drops privileges to what the config grants and execs the process.
 // It returns only on failure.
 func (f *finisher) run() error {
+	// chdir first, still as root (the user may not be allowed to look up
+	// the path, yet may work in it), and before any seccomp filter.
+	if err := unix.Chdir(f.cwd); err != nil {
+		return fmt.Errorf("chdir to cwd (%q) set in config.json: %w", f.cwd, err)
+	}
+	// A cwd reached through a leaked fd (/proc/self/fd/N) would be outside
+	// the container's root; getcwd then fails (CVE-2024-21626).
+	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("cwd %q is outside the container's root", f.cwd)
+	}
 	if !f.noNewPriv {
 		if err := f.seccomp(); err != nil {
 			return err
@@ -367,14 +377,6 @@ func (f *finisher) run() error {
 		if err := applyCaps(f.caps); err != nil {
 			return err
 		}
-	}
-	if err := unix.Chdir(f.cwd); err != nil {
-		return fmt.Errorf("chdir to cwd (%q) set in config.json: %w", f.cwd, err)
-	}
-	// A cwd reached through a leaked fd (/proc/self/fd/N) would be outside
-	// the container's root; getcwd then fails (CVE-2024-21626).
-	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
-		return fmt.Errorf("cwd %q is outside the container's root", f.cwd)
 	}
 	if f.finalCPUs != "" {
 		if err := setAffinity(f.finalCPUs); err != nil {

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The OCI conformance lane: runs the runtime-tools validation suite against
+# a runtime and checks that every test file runc or crun passes on these
+# machines (shared/facts/oci-validation-baseline.md) is clean for it too.
+#
+#   tests/oci/lane.sh RUNTIME [OUTDIR]
+#
+# Each program runs in a private mount and cgroup namespace, with the
+# cgroup hierarchies remounted inside it, so that the suite's fixed cgroup
+# paths (/cgrouptest, …) land under this lane's own cgroup, which is made
+# for the run and removed after it. Nothing is left on the host.
+set -euo pipefail
+runtime=$(readlink -f "$1")
+out=${2:-$(mktemp -d /tmp/hull-oci.XXXXXX)}
+here=$(cd "$(dirname "$0")" && pwd)
+version=v0.9.1-0.20251205004911-5e639034dcdc
+mod=github.com/opencontainers/runtime-tools
+export PATH=/usr/local/go/bin:$PATH
+
+bin=${OCI_BIN:-/var/cache/hull-oci/$version}
+if [ ! -x "$bin/runtimetest" ] || [ ! -x "$bin/state" ]; then
+	mkdir -p "$bin"
+	# runtimetest runs inside the suite's busybox rootfs: it must be static.
+	(cd /tmp && CGO_ENABLED=0 GOBIN="$bin" GOFLAGS=-mod=mod go install "$mod/cmd/runtimetest@$version")
+	(cd /tmp && GOBIN="$bin" GOFLAGS=-mod=mod go install "$mod/validation/...@$version")
+fi
+work=$out/work
+mkdir -p "$work"
+cp "$(go env GOMODCACHE)/$mod@$version/rootfs-amd64.tar.gz" "$work/"
+chmod 644 "$work/rootfs-amd64.tar.gz"
+cp "$bin/runtimetest" "$work/"
+
+# The lane's cgroup: one directory under this shell's own cgroup in every
+# hierarchy; the suite's containers go below it.
+lane=hull-oci-lane-$$
+made=()
+while IFS=: read -r _ ctrls path; do
+	case "$ctrls" in
+	"") dir=/sys/fs/cgroup/unified$path ;;
+	name=systemd) dir=/sys/fs/cgroup/systemd$path ;;
+	*) dir=/sys/fs/cgroup/${ctrls%%,*}$path ;;
+	esac
+	[ -d "$dir" ] || continue
+	mkdir "$dir/$lane"
+	made+=("$dir/$lane")
+	# cpuset children start empty: give ours the parent's sets.
+	if [ -f "$dir/cpuset.cpus" ]; then
+		cat "$dir/cpuset.cpus" > "$dir/$lane/cpuset.cpus"
+		cat "$dir/cpuset.mems" > "$dir/$lane/cpuset.mems"
+	fi
+done < /proc/self/cgroup
+cleanup() {
+	for d in "${made[@]}"; do
+		# depth first: the suite's leftovers, then the lane's own
+		find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
+		rmdir "$d" 2>/dev/null || echo "lane: could not remove $d" >&2
+	done
+}
+trap cleanup EXIT
+
+inner() {
+	# In the new mount namespace: remount each hierarchy so its root is
+	# the lane's cgroup (the cgroup namespace's root).
+	for m in $(awk '$3 ~ /^cgroup2?$/ && $2 ~ /^\/sys\/fs\/cgroup\// {print $2":"$3":"$4}' /proc/self/mounts); do
+		IFS=: read -r dir fstype opts <<<"$m"
+		sub=$(echo "$opts" | tr ',' '\n' | grep -v -E '^(rw|ro|nosuid|nodev|noexec|relatime)$' | paste -sd, -)
+		if [ "$fstype" = cgroup2 ]; then
+			mount -t cgroup2 none "$dir"
+		else
+			mount -t cgroup -o "$sub" none "$dir"
+		fi
+	done
+	cd "$work"
+	for t in "$bin"/*; do
+		name=$(basename "$t")
+		[ "$name" = runtimetest ] && continue
+		RUNTIME=$runtime timeout 120 "$t" > "$out/$name.tap" 2>&1 || true
+	done
+}
+export -f inner
+export runtime bin work out
+# Enter the lane's cgroup, then unshare: the new cgroup namespace's root is it.
+for d in "${made[@]}"; do echo $$ > "$d/cgroup.procs"; done
+unshare -m -C --propagation private bash -c inner
+# Back to where this shell was, so the lane's cgroups can be removed.
+for d in "${made[@]}"; do echo $$ > "$(dirname "$d")/cgroup.procs"; done
+
+# Files clean for runc 1.1.5 or crun 1.8.1 on these machines (the baseline).
+expected="config_updates_without_affect create default delete_only_create_resources hostname kill
+kill_no_effect killsig linux_cgroups_cpus linux_cgroups_relative_cpus linux_masked_paths linux_ns_itype
+linux_ns_nopath linux_ns_path linux_ns_path_type linux_readonly_paths linux_sysctl linux_uid_mappings
+poststop prestart_fail process process_oom_score_adj process_rlimits_fail process_user root_readonly_true
+state hooks_stdin linux_cgroups_devices linux_cgroups_relative_devices linux_mount_label linux_seccomp
+poststart poststart_fail poststop_fail linux_devices mounts linux_rootfs_propagation"
+
+pass=0 fail=0
+printf '| file | ok | not ok | clean | expected clean |\n|---|---|---|---|---|\n' > "$out/table.md"
+for f in "$out"/*.tap; do
+	name=$(basename "$f" .tap)
+	ok=$(grep -c '^ok' "$f" || true)
+	nok=$(grep -c '^not ok' "$f" || true)
+	clean=yes; [ "$nok" -gt 0 ] && clean=no
+	want=no; echo " $expected " | tr '\n' ' ' | grep -q " $name " && want=yes
+	printf '| %s | %s | %s | %s | %s |\n' "$name" "$ok" "$nok" "$clean" "$want" >> "$out/table.md"
+	if [ "$want" = yes ]; then
+		if [ "$clean" = yes ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL $name (expected clean):"; grep -A8 '^not ok' "$f" | head -20; fi
+	fi
+done
+total=$(ls "$out"/*.tap | wc -l)
+echo "oci lane: $(grep -c '| yes | [a-z]* |$' "$out/table.md" || true) of $total files clean; table in $out/table.md"
+echo "oci-lane: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
