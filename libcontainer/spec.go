@@ -68,6 +68,10 @@ func lineCol(data []byte, off int64) (int, int) {
 	if off > int64(len(data)) {
 		off = int64(len(data))
 	}
+	// Offset counts the bytes read, the offending one included.
+	if off > 0 {
+		off--
+	}
 	line := 1 + bytes.Count(data[:off], []byte("\n"))
 	col := int(off) - bytes.LastIndexByte(data[:off], '\n')
 	return line, col
@@ -105,6 +109,9 @@ func ValidateSpec(s *specs.Spec, bundle string) error {
 	}
 	rootfs := s.Root.Path
 	if !filepath.IsAbs(rootfs) {
+		if c := filepath.Clean(rootfs); c == ".." || strings.HasPrefix(c, "../") {
+			return fieldErr("root.path", "relative path %q leaves the bundle", s.Root.Path)
+		}
 		rootfs = filepath.Join(bundle, rootfs)
 	}
 	fi, err := os.Stat(rootfs)
