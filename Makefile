@@ -3,7 +3,10 @@ GO      ?= go
 PREFIX  ?= /usr/local
 DESTDIR ?=
 COMMIT  := $(shell git rev-parse --short HEAD 2>/dev/null)
-LDFLAGS := -s -w -X main.commit=$(COMMIT)
+# Static, like runc's releases: the init re-executes hull inside the
+# container (see waitInC), where no dynamic loader exists.
+TAGS    := osusergo netgo
+LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
 .PHONY: all build test unit integration demo lint deps clean install bench oci
@@ -11,7 +14,7 @@ APT_PKGS := busybox-static libseccomp-dev gcc make
 all: build
 
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/hull .
+	$(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o bin/hull .
 
 # deps installs what the build and the tests need on a fresh Debian 12.
 deps:

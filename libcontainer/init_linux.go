@@ -1,8 +1,10 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -47,6 +49,9 @@ func IsInit() bool { return os.Getenv(envInit) != "" }
 // Init is the container side of create and exec. It never returns: it
 // execs the user's process or exits after reporting its error.
 func Init() {
+	if os.Getenv(envResume) != "" {
+		resume()
+	}
 	// Credentials and capabilities are set on this thread, which then
 	// execs: it must be the only one doing so.
 	runtime.LockOSThread()
@@ -73,27 +78,108 @@ func Init() {
 	unix.Close(fd)
 	// The parent may now return; we wait for `start` on the fifo. A
 	// failure from here on is reported to `start` through the fifo.
-	var fifo *os.File
-	if !cfg.Exec {
-		ffd, err := unix.Openat(cfg.StateDirFd, store.FifoName, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			os.Exit(1)
-		}
-		unix.Close(cfg.StateDirFd)
-		fifo = os.NewFile(uintptr(ffd), store.FifoName)
+	if cfg.Exec {
+		err = fin.run()
+		fmt.Fprintf(os.Stderr, "hull: %v\n", err)
+		os.Exit(127)
 	}
-	if !cfg.Exec {
-		err = runHooks(cfg.Spec.Hooks, hookStartContainer, hookState(cfg.ID, Created, cfg.HostPid, cfg.Bundle, cfg.Spec))
+	// Wait in a fresh image of hull whose C constructor blocks before
+	// the Go runtime exists: an idle created container then costs about
+	// a megabyte and one thread instead of a Go runtime. Returns only if
+	// that exec is impossible (no /proc in the container); then wait here.
+	waitInC(cfg)
+	ffd, err := unix.Openat(cfg.StateDirFd, store.FifoName, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		os.Exit(1)
 	}
+	unix.Close(cfg.StateDirFd)
+	finish(cfg, fin, os.NewFile(uintptr(ffd), store.FifoName))
+}
+
+// finish runs after `start`: the startContainer hooks, then the last
+// steps and execve. Errors go to start through the fifo.
+func finish(cfg *initConfig, fin *finisher, fifo *os.File) {
+	err := runHooks(cfg.Spec.Hooks, hookStartContainer, hookState(cfg.ID, Created, cfg.HostPid, cfg.Bundle, cfg.Spec))
 	if err == nil {
 		err = fin.run()
 	}
-	if fifo != nil {
-		fmt.Fprintf(fifo, "%v", err)
-	} else {
-		fmt.Fprintf(os.Stderr, "hull: %v\n", err)
-	}
+	fmt.Fprintf(fifo, "%v", err)
 	os.Exit(127)
+}
+
+const (
+	envWait   = "_HULL_WAIT"   // fd of the state dir; after the wait, of the fifo
+	envResume = "_HULL_RESUME" // fd of a memfd holding the initConfig
+)
+
+func waitInC(cfg *initConfig) {
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return
+	}
+	mfd, err := unix.MemfdCreate("hull-init-config", 0)
+	if err != nil {
+		return
+	}
+	if _, err := unix.Write(mfd, data); err != nil {
+		unix.Close(mfd)
+		return
+	}
+	keep := []int{cfg.StateDirFd, mfd}
+	if cfg.SeccompAgentFd >= 0 {
+		keep = append(keep, cfg.SeccompAgentFd)
+	}
+	for _, fd := range keep {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			unix.Close(mfd)
+			return
+		}
+	}
+	env := []string{
+		envInit + "=wait",
+		envWait + "=" + strconv.Itoa(cfg.StateDirFd),
+		envResume + "=" + strconv.Itoa(mfd),
+	}
+	err = unix.Exec("/proc/self/exe", []string{"hull", "init"}, env)
+	// Still here: put things back as they were.
+	unix.CloseOnExec(cfg.StateDirFd)
+	unix.Close(mfd)
+}
+
+// resume is the init after the wait in C: `start` has opened the fifo,
+// whose write end is now fd _HULL_WAIT.
+func resume() {
+	fifoFd, err1 := strconv.Atoi(os.Getenv(envWait))
+	mfd, err2 := strconv.Atoi(os.Getenv(envResume))
+	if err1 != nil || err2 != nil {
+		os.Exit(1)
+	}
+	fifo := os.NewFile(uintptr(fifoFd), store.FifoName)
+	unix.CloseOnExec(fifoFd)
+	fail := func(err error) {
+		fmt.Fprintf(fifo, "%v", err)
+		os.Exit(127)
+	}
+	data, err := io.ReadAll(io.NewSectionReader(os.NewFile(uintptr(mfd), "config"), 0, 1<<30))
+	unix.Close(mfd)
+	if err != nil {
+		fail(fmt.Errorf("read init config: %w", err))
+	}
+	cfg := new(initConfig)
+	if err := json.Unmarshal(data, cfg); err != nil {
+		fail(fmt.Errorf("read init config: %w", err))
+	}
+	for _, k := range []string{envInit, envWait, envResume} {
+		os.Unsetenv(k)
+	}
+	if cfg.SeccompAgentFd >= 0 {
+		unix.CloseOnExec(cfg.SeccompAgentFd)
+	}
+	fin, err := prepareFinisher(cfg)
+	if err != nil {
+		fail(err)
+	}
+	finish(cfg, fin, fifo)
 }
 
 // finisher holds what is decided during setup and done at the last moment:
@@ -105,7 +191,8 @@ type finisher struct {
 	user      specs.User
 	caps      *capSets
 	noNewPriv bool
-	finalCPUs string // execCPUAffinity.final
+	finalCPUs string         // execCPUAffinity.final
+	lsm       *specs.Process // apparmor / selinux labels to set
 	// seccomp loads the filter: as the very last step with
 	// no_new_privs, before the user switch (while CAP_SYS_ADMIN is
 	// still there) without.
@@ -164,9 +251,7 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	if err := applyProcAttrs(spec); err != nil {
 		return nil, err
 	}
-	if err := applyLSM(p); err != nil {
-		return nil, err
-	}
+
 	if p.OOMScoreAdj != nil {
 		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
 			return nil, fmt.Errorf("set oom_score_adj: %w", err)
@@ -179,6 +264,14 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 			return nil, fmt.Errorf("join session keyring: %w", err)
 		}
 	}
+	return prepareFinisher(cfg)
+}
+
+// prepareFinisher decides what the last steps do: the executable (looked
+// up now, so a missing one fails create, not start), the capabilities.
+func prepareFinisher(cfg *initConfig) (*finisher, error) {
+	spec := cfg.Spec
+	p := spec.Process
 	env := p.Env
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {
@@ -188,7 +281,9 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	if err != nil {
 		return nil, err
 	}
-	fin := &finisher{
+	// The label applies at the next execve: it is set in the process
+	// that execs the user's command.
+	fin := &finisher{lsm: p,
 		path: path, args: p.Args, env: env, cwd: p.Cwd, user: p.User,
 		caps: caps, noNewPriv: p.NoNewPrivileges,
 		seccomp: func() error {
@@ -342,6 +437,9 @@ func closeExtraFds(first int) error {
 // run drops privileges to what the config grants and execs the process.
 // It returns only on failure.
 func (f *finisher) run() error {
+	if err := applyLSM(f.lsm); err != nil {
+		return err
+	}
 	// chdir first, still as root (the user may not be allowed to look up
 	// the path, yet may work in it), and before any seccomp filter.
 	if err := unix.Chdir(f.cwd); err != nil {
