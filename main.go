@@ -79,6 +79,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		specCommand, createCommand, startCommand, runCommand, stateCommand,
 		listCommand, killCommand, deleteCommand, execCommand, featuresCommand,
+		waitCommand,
 	}
 }
 
@@ -121,7 +122,11 @@ func setup(ctx *cli.Context) error {
 func logAttr(groups []string, a slog.Attr) slog.Attr {
 	switch a.Key {
 	case slog.LevelKey:
-		return slog.String(slog.LevelKey, strings.ToLower(a.Value.String()))
+		l := strings.ToLower(a.Value.String())
+		if l == "warn" {
+			l = "warning" // logrus's word, which runc's callers know
+		}
+		return slog.String(slog.LevelKey, l)
 	case slog.TimeKey:
 		return slog.String(slog.TimeKey, a.Value.Time().Format(time.RFC3339Nano))
 	}

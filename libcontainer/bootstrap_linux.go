@@ -160,6 +160,10 @@ func (p *procStart) start() (int, error) {
 			if _, start, serr := procStat(pid); serr == nil {
 				killAndWait(pid, start)
 			}
+			// Reaped here if it was reparented to us (a subreaper);
+			// otherwise it stays a zombie of the container's init.
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 		}
 		cmd.Process.Kill()
 		cmd.Wait()

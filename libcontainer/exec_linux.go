@@ -63,7 +63,7 @@ func (c *Container) execProcess(o *ExecOpts) (*specs.Process, error) {
 	p := *base
 	p.Args = o.Args
 	p.Terminal = o.Tty
-	p.Env = append(append([]string{}, base.Env...), o.Env...)
+	p.Env = mergeEnv(base.Env, o.Env)
 	if o.Cwd != "" {
 		p.Cwd = o.Cwd
 	}
@@ -97,14 +97,35 @@ func (c *Container) execProcess(o *ExecOpts) (*specs.Process, error) {
 	if len(o.Caps) > 0 && base.Capabilities != nil {
 		caps := *base.Capabilities
 		add := func(set []string) []string { return append(append([]string{}, set...), o.Caps...) }
+		// Never the inheritable (nor so the ambient) set: a cap there
+		// survives execve of any binary (CVE-2022-29162).
 		caps.Bounding, caps.Effective, caps.Permitted = add(caps.Bounding), add(caps.Effective), add(caps.Permitted)
-		caps.Inheritable, caps.Ambient = add(caps.Inheritable), add(caps.Ambient)
 		p.Capabilities = &caps
 	}
 	if err := validateProcess(&p, "process"); err != nil {
 		return nil, err
 	}
 	return &p, nil
+}
+
+// mergeEnv returns base with each KEY=VALUE of extra replacing the entry
+// of the same key, or appended.
+func mergeEnv(base, extra []string) []string {
+	out := append([]string{}, base...)
+	for _, kv := range extra {
+		k, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, old := range out {
+			if ok, _, _ := strings.Cut(old, "="); ok == k {
+				out[i], replaced = kv, true
+				break
+			}
+		}
+		if !replaced {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // nsOrder is the order namespaces are listed for nsenter; the user

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -49,6 +50,10 @@ func IsInit() bool { return os.Getenv(envInit) != "" }
 // Init is the container side of create and exec. It never returns: it
 // execs the user's process or exits after reporting its error.
 func Init() {
+	// The init's stderr is the container's: warnings were already logged
+	// by the parent, and nothing of hull's may land in the workload's
+	// output.
+	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if os.Getenv(envResume) != "" {
 		resume()
 	}
