@@ -134,6 +134,11 @@ type StateJSON struct {
 	Created     time.Time         `json:"created"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Owner       string            `json:"owner"`
+	// How the init ended, once hull-shim recorded it (hull's own fields;
+	// runc's callers ignore unknown ones).
+	ExitStatus *int       `json:"exitStatus,omitempty"`
+	OOMKilled  bool       `json:"oomKilled,omitempty"`
+	ExitedAt   *time.Time `json:"exitedAt,omitempty"`
 }
 
 // State returns the container's state as `hull state` prints it.
@@ -147,11 +152,16 @@ func (c *Container) State() StateJSON {
 	if c.st.Config != nil {
 		ann = c.st.Config.Annotations
 	}
-	return StateJSON{
+	js := StateJSON{
 		Version: specs.Version, ID: c.st.ID, Pid: pid, Status: s,
 		Bundle: c.st.Bundle, Rootfs: c.st.Rootfs, Created: c.st.Created,
 		Annotations: ann, Owner: c.st.Owner,
 	}
+	if e := c.st.Exit; e != nil && s == Stopped {
+		code, at := e.Code, e.ExitedAt
+		js.ExitStatus, js.OOMKilled, js.ExitedAt = &code, e.OOMKill, &at
+	}
+	return js
 }
 
 // CreateOpts are the options of `create` (and of `run`).

@@ -158,6 +158,13 @@ func (r result) String() string {
 // test failed after cmdTimeout.
 func execRuntime(t testing.TB, dir string, args ...string) result {
 	t.Helper()
+	return execBin(t, runtimeBin, dir, args...)
+}
+
+// execBin is execRuntime for another binary (e.g. a private copy of the
+// runtime).
+func execBin(t testing.TB, bin, dir string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	stdout, err1 := os.CreateTemp("", "hulltest-out-")
@@ -171,7 +178,7 @@ func execRuntime(t testing.TB, dir string, args ...string) result {
 			os.Remove(f.Name())
 		}
 	}()
-	cmd := exec.CommandContext(ctx, runtimeBin, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
@@ -181,10 +188,10 @@ func execRuntime(t testing.TB, dir string, args ...string) result {
 	}
 	r := result{Stdout: read(stdout), Stderr: read(stderr), Code: exitCode(err)}
 	if ctx.Err() != nil {
-		t.Errorf("%s %s: timed out after %v and was killed (%v)", runtimeBin, strings.Join(args, " "), cmdTimeout, r)
+		t.Errorf("%s %s: timed out after %v and was killed (%v)", bin, strings.Join(args, " "), cmdTimeout, r)
 		r.Code = -1
 	} else if r.Code == -1 {
-		t.Errorf("%s %s: %v", runtimeBin, strings.Join(args, " "), err)
+		t.Errorf("%s %s: %v", bin, strings.Join(args, " "), err)
 	}
 	return r
 }
