@@ -37,6 +37,8 @@ type procStart struct {
 	seccompAgent          *os.File   // connection to the seccomp notify agent, if any
 	newFlags              uintptr
 	joins                 []nsJoin
+	// cgroupFd, if >= 0, is the cgroup2 directory to clone the init into.
+	cgroupFd int
 	// onPid, if set, is told the pid before the init gets its config.
 	onPid func(pid int) error
 }
@@ -107,6 +109,13 @@ func (p *procStart) start() (int, error) {
 	p.cfg.SeccompAgentFd = add(p.seccompAgent)
 	p.cfg.PreserveFds = len(p.preserve)
 
+	// A new cgroup namespace is made by the init itself, once it is in
+	// its cgroup (which the parent arranges after the clone), so that the
+	// namespace's root is the container's cgroup.
+	if p.newFlags&unix.CLONE_NEWCGROUP != 0 {
+		p.cfg.NewCgroupNS = true
+		p.newFlags &^= unix.CLONE_NEWCGROUP
+	}
 	useNsenter := len(p.joins) > 0 || p.newFlags&unix.CLONE_NEWTIME != 0
 	env := []string{envInit + "=" + strconv.Itoa(syncFd)}
 	attr := &syscall.SysProcAttr{}
@@ -123,6 +132,9 @@ func (p *procStart) start() (int, error) {
 	} else {
 		attr.Cloneflags = p.newFlags
 		attr.Setsid = true
+		if p.cgroupFd > 0 {
+			attr.UseCgroupFD, attr.CgroupFD = true, p.cgroupFd
+		}
 		if p.newFlags&unix.CLONE_NEWUSER != 0 {
 			attr.UidMappings = idMaps(p.spec.Linux.UIDMappings)
 			attr.GidMappings = idMaps(p.spec.Linux.GIDMappings)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hullrt/hull/libcontainer/cgroups"
 	"github.com/hullrt/hull/libcontainer/store"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -118,6 +119,11 @@ func (c *Container) Status() Status {
 	}
 	if _, err := os.Lstat(filepath.Join(c.rt.store.Dir(st.ID), store.FifoName)); err == nil {
 		return Created
+	}
+	if cg := c.cgroup(); cg != nil {
+		if fs, err := cg.State(); err == nil && fs == cgroups.Frozen {
+			return Paused
+		}
 	}
 	return Running
 }
@@ -242,9 +248,13 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
 		return nil, fmt.Errorf("root.path: %w", err)
 	}
+	cg, err := newCgroup(spec, o.ID)
+	if err != nil {
+		return nil, err
+	}
 	st := &store.State{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Phase: store.PhaseCreating,
-		Created: time.Now().UTC(), Owner: "", Config: spec,
+		Created: time.Now().UTC(), Owner: "", Config: spec, Cgroup: cgroups.Save(cg),
 	}
 	h, err := r.store.New(st)
 	if err != nil {
@@ -259,11 +269,23 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			if st.Pid > 0 {
 				killAndWait(st.Pid, st.StartTime)
 			}
+			cg.Destroy()
 			h.Remove()
 			c.Close()
 			c = nil
 		}
 	}()
+	if err := cg.Create(); err != nil {
+		return c, fmt.Errorf("container %s: create cgroup: %w", o.ID, err)
+	}
+	// On a cgroup2 host the init is cloned straight into its cgroup.
+	cgfd, err := cg.OpenFD()
+	if err != nil {
+		return c, fmt.Errorf("container %s: %w", o.ID, err)
+	}
+	if cgfd >= 0 {
+		defer unix.Close(cgfd)
+	}
 	if err := unix.Mkfifoat(h.DirFd(), store.FifoName, 0o600); err != nil {
 		return c, fmt.Errorf("make %s: %w", store.FifoName, err)
 	}
@@ -305,12 +327,21 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	// Known as soon as the init exists, so that a create killed from here
 	// on leaves a record through which delete finds and kills the init.
+	p.cgroupFd = cgfd
 	p.onPid = func(pid int) error {
 		st.Pid = pid
 		if _, st.StartTime, err = procStat(pid); err != nil {
 			return fmt.Errorf("init pid %d: %w", pid, err)
 		}
-		return h.Save(st)
+		if err := h.Save(st); err != nil {
+			return err
+		}
+		// The init waits for its config: it has run nothing of the
+		// user's yet.
+		if err := cg.Apply(pid); err != nil {
+			return fmt.Errorf("put init in its cgroup: %w", err)
+		}
+		return cg.Set(resourcesOf(spec))
 	}
 	pid, err := p.start()
 	if err != nil {

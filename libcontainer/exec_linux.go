@@ -180,6 +180,9 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 	if s != Running && s != Created && s != Paused {
 		return -1, fmt.Errorf("cannot exec in container %s: %w (status %s)", c.ID(), ErrNotRunning, s)
 	}
+	if o.Cgroup != "" {
+		return -1, fmt.Errorf("exec --cgroup: sub-cgroups are not supported yet")
+	}
 	proc, err := c.execProcess(&o)
 	if err != nil {
 		return -1, err
@@ -246,6 +249,16 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 	}
 	for i := 0; i < o.PreserveFds; i++ {
 		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
+	}
+	if cg := c.cgroup(); cg != nil && cg.Exists() {
+		// Into the container's cgroup before it runs anything of the
+		// user's (it waits for its config).
+		p.onPid = func(pid int) error {
+			if err := cg.Apply(pid); err != nil {
+				return fmt.Errorf("put process in the container's cgroup: %w", err)
+			}
+			return nil
+		}
 	}
 	pid, err := p.start()
 	if err != nil {

@@ -31,6 +31,8 @@ type initConfig struct {
 	PreserveFds  int         `json:"preserveFds,omitempty"`
 	StateDirFd   int         `json:"stateDirFd"`
 	ConsoleFd    int         `json:"consoleFd"` // -1: no terminal
+	// NewCgroupNS: unshare the cgroup namespace first thing.
+	NewCgroupNS bool `json:"newCgroupNS,omitempty"`
 	// SeccompAgentFd is a connection to the seccomp notify agent, -1 if
 	// none.
 	SeccompAgentFd int `json:"seccompAgentFd"`
@@ -213,6 +215,11 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 		return nil, err
 	}
 	spec := cfg.Spec
+	if cfg.NewCgroupNS {
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return nil, fmt.Errorf("unshare cgroup namespace: %w", err)
+		}
+	}
 	if a := spec.Process.ExecCPUAffinity; a != nil && a.Initial != "" && cfg.Exec {
 		if err := setAffinity(a.Initial); err != nil {
 			return nil, err

@@ -78,6 +78,12 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	}
 	defer unix.Close(fd)
 	if all {
+		if cg := c.cgroup(); cg != nil && cg.Exists() {
+			if err := cg.Kill(sig); err != nil {
+				return fmt.Errorf("container %s: signal all: %w", c.ID(), err)
+			}
+			return nil
+		}
 		for _, pid := range c.processes() {
 			if pid != c.st.Pid {
 				unix.Kill(pid, sig)
@@ -129,6 +135,13 @@ func (c *Container) Destroy(force bool) error {
 	}
 	if c.h == nil {
 		return errors.New("destroy needs the container's lock")
+	}
+	if cg := c.cgroup(); cg != nil {
+		// Kills what is left in it (processes of exec, forks of the
+		// init in a shared pid namespace), then removes it.
+		if err := cg.Destroy(); err != nil {
+			return fmt.Errorf("container %s: remove cgroup: %w", c.ID(), err)
+		}
 	}
 	if err := c.h.Remove(); err != nil {
 		return err

@@ -333,9 +333,11 @@ func (e *env) newBundle(mutate func(*specs.Spec)) string {
 	spec := loadSpec(e.t, dir)
 	spec.Process.Terminal = false
 	spec.Root.Readonly = false
-	if !isHull {
-		// runc would otherwise put the container in a cgroup named after its
-		// id; give it a unique relative path so we know what to look for.
+	{
+		// The runtime would otherwise put the container in a cgroup named
+		// after its id at the root of each hierarchy, which is not ours
+		// to touch: a unique relative path nests it under our own cgroup
+		// and tells the leftover checker what to look for.
 		cg := fmt.Sprintf("hulltest-%d-b%d-%d", os.Getpid(), n, idCounter.Add(1))
 		spec.Linux.CgroupsPath = cg
 		e.mu.Lock()

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/hullrt/hull/libcontainer/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -47,6 +48,8 @@ type State struct {
 	// Config is the bundle's config.json as it was at create time: later
 	// commands (exec, delete's poststop hooks) must not see later edits.
 	Config *specs.Spec `json:"config"`
+	// Cgroup locates the container's cgroups, resolved at create time.
+	Cgroup *cgroups.Saved `json:"cgroup,omitempty"`
 	// Exit is set by hull-shim or `run` when the init's exit was seen.
 	Exit *ExitStatus `json:"exit,omitempty"`
 }
