@@ -79,7 +79,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		specCommand, createCommand, startCommand, runCommand, stateCommand,
 		listCommand, killCommand, deleteCommand, execCommand, featuresCommand,
-		waitCommand,
+		waitCommand, pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
 	}
 }
 

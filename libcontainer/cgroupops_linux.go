@@ -1,0 +1,153 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hullrt/hull/libcontainer/cgroups"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func (c *Container) needCgroup() (cgroups.Manager, error) {
+	cg := c.cgroup()
+	if cg == nil || !cg.Exists() {
+		return nil, fmt.Errorf("container %s has no cgroup", c.ID())
+	}
+	return cg, nil
+}
+
+// Pause freezes every process of the container.
+func (c *Container) Pause() error {
+	if err := c.Status().check(c.ID(), OpPause); err != nil {
+		return err
+	}
+	cg, err := c.needCgroup()
+	if err != nil {
+		return err
+	}
+	if err := cg.Freeze(); err != nil {
+		return fmt.Errorf("container %s: pause: %w", c.ID(), err)
+	}
+	return nil
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	if s := c.Status(); s != Paused {
+		return fmt.Errorf("container %s is not paused (it is %s)", c.ID(), s)
+	}
+	cg, err := c.needCgroup()
+	if err != nil {
+		return err
+	}
+	if err := cg.Thaw(); err != nil {
+		return fmt.Errorf("container %s: resume: %w", c.ID(), err)
+	}
+	return nil
+}
+
+// Processes lists the host pids in the container's cgroup.
+func (c *Container) Processes() ([]int, error) {
+	if c.Status() == Stopped {
+		return nil, fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
+	}
+	if cg := c.cgroup(); cg != nil && cg.Exists() {
+		return cg.Pids()
+	}
+	return c.processes(), nil
+}
+
+// Update applies new limits to a running container: r replaces the
+// container's linux.resources (device rules included, which stay as they
+// were if r has none). On error the existing limits are unchanged.
+func (c *Container) Update(r *specs.LinuxResources) error {
+	s := c.Status()
+	if s == Stopped || s == Creating {
+		return fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
+	}
+	cg, err := c.needCgroup()
+	if err != nil {
+		return err
+	}
+	spec := *c.st.Config
+	lin := *spec.Linux
+	if len(r.Devices) == 0 && lin.Resources != nil {
+		r.Devices = lin.Resources.Devices
+	}
+	lin.Resources = r
+	spec.Linux = &lin
+	if err := cg.Set(resourcesOf(&spec)); err != nil {
+		return fmt.Errorf("container %s: update: %w", c.ID(), err)
+	}
+	c.st.Config = &spec
+	return c.h.Save(c.st)
+}
+
+// Resources returns the container's current linux.resources (a copy).
+func (c *Container) Resources() *specs.LinuxResources {
+	if c.st.Config == nil || c.st.Config.Linux == nil || c.st.Config.Linux.Resources == nil {
+		return &specs.LinuxResources{}
+	}
+	r := *c.st.Config.Linux.Resources
+	return &r
+}
+
+// Event is one line of `events`, runc's shape.
+type Event struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Data any    `json:"data,omitempty"`
+}
+
+// Events writes the container's events to w as JSON lines: with statsOnly
+// one stats event; otherwise a stats event every interval and an oom event
+// whenever the kernel OOM-kills a process of the container, until the
+// container stops.
+func (c *Container) Events(w io.Writer, statsOnly bool, interval time.Duration) error {
+	cg, err := c.needCgroup()
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	stats := func() error {
+		st, err := cg.Stats()
+		if err != nil {
+			return fmt.Errorf("container %s: stats: %w", c.ID(), err)
+		}
+		return enc.Encode(Event{Type: "stats", ID: c.ID(), Data: st})
+	}
+	if statsOnly {
+		return stats()
+	}
+	ooms, _ := cg.OOMKillCount()
+	// OOM kills are looked for often, statistics every interval.
+	const tick = 100 * time.Millisecond
+	next := time.Now()
+	for alive(c.st.Pid, c.st.StartTime) || cg.Exists() && len(c.mustPids(cg)) > 0 {
+		if n, err := cg.OOMKillCount(); err == nil && n > ooms {
+			ooms = n
+			if err := enc.Encode(Event{Type: "oom", ID: c.ID()}); err != nil {
+				return err
+			}
+		}
+		if !time.Now().Before(next) {
+			if err := stats(); err != nil {
+				return err
+			}
+			next = time.Now().Add(interval)
+		}
+		time.Sleep(tick)
+	}
+	// A last look: the OOM kill may be what ended the container.
+	if n, err := cg.OOMKillCount(); err == nil && n > ooms {
+		return enc.Encode(Event{Type: "oom", ID: c.ID()})
+	}
+	return nil
+}
+
+func (c *Container) mustPids(cg cgroups.Manager) []int {
+	p, _ := cg.Pids()
+	return p
+}
