@@ -8,10 +8,6 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 )
 
-// CgroupFeatures, when set (by the cgroup integration), reports the cgroup
-// drivers supported.
-var CgroupFeatures func() *features.Cgroup
-
 // Features is what `hull features` prints: the runtime-spec features
 // document, built from the tables the runtime itself uses, so it cannot
 // claim what hull does not do.
@@ -55,8 +51,8 @@ func Features() *features.Features {
 	sort.Strings(flags)
 	f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: modes, Flags: flags}
 	f.Linux.Seccomp = seccomp.Features()
-	if CgroupFeatures != nil {
-		f.Linux.Cgroup = CgroupFeatures()
-	}
+	// The cgroupfs driver for both versions; no systemd driver yet.
+	no := false
+	f.Linux.Cgroup = &features.Cgroup{V1: &t, V2: &t, Systemd: &no, SystemdUser: &no, Rdma: &t}
 	return f
 }
