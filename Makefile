@@ -15,6 +15,7 @@ all: build
 
 build:
 	$(GO) build -trimpath -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o bin/hull .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/hull-shim ./cmd/hull-shim
 
 # deps installs what the build and the tests need on a fresh Debian 12.
 deps:
@@ -49,6 +50,7 @@ bench: deps build
 
 install: build
 	install -D -m 0755 bin/hull $(DESTDIR)$(PREFIX)/sbin/hull
+	install -D -m 0755 bin/hull-shim $(DESTDIR)$(PREFIX)/sbin/hull-shim
 
 clean:
 	rm -rf bin

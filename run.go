@@ -22,7 +22,11 @@ var runCommand = &cli.Command{
 			CreateOpts: createOpts(ctx, id),
 			Detach:     ctx.Bool("detach"),
 			Keep:       ctx.Bool("keep"),
+			GlobalArgs: globalArgs(ctx),
 		})
+		if libcontainer.IsReported(err) {
+			return cli.Exit("", code)
+		}
 		if err != nil {
 			return err
 		}

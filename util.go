@@ -51,3 +51,18 @@ func createOpts(ctx *cli.Context, id string) libcontainer.CreateOpts {
 }
 
 func cliError(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// globalArgs are the global flags given to this hull, to pass on to a hull
+// that hull-shim runs.
+func globalArgs(ctx *cli.Context) []string {
+	var a []string
+	for _, name := range []string{"log", "log-format", "rootless"} {
+		if ctx.IsSet(name) {
+			a = append(a, "--"+name+"="+ctx.String(name))
+		}
+	}
+	if ctx.Bool("debug") {
+		a = append(a, "--debug")
+	}
+	return a
+}

@@ -13,6 +13,9 @@ type RunOpts struct {
 	CreateOpts
 	Detach bool
 	Keep   bool
+	// GlobalArgs are hull's global flags (--log …) for hull-shim to pass
+	// on; with Detach, hull-shim (next to hull) runs the container.
+	GlobalArgs []string
 }
 
 // Run creates and starts a container. Detached, it returns at once with
@@ -20,6 +23,12 @@ type RunOpts struct {
 // orphans (hull is a child subreaper), and returns the init's exit code
 // (128+signal when killed); the container is deleted unless Keep.
 func (r *Runtime) Run(o RunOpts) (int, error) {
+	if o.Detach {
+		code, err := r.runWithShim(o)
+		if err != errNoShim {
+			return code, err
+		}
+	}
 	var sigs chan os.Signal
 	if !o.Detach {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {

@@ -1,0 +1,75 @@
+package libcontainer
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// shimBinary is hull-shim next to this hull binary, or "" if there is none.
+func shimBinary() string {
+	self, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(filepath.Dir(self), "hull-shim")
+	if unix.Access(p, unix.X_OK) != nil {
+		return ""
+	}
+	return p
+}
+
+// runWithShim is `run --detach` through hull-shim: the container's exit
+// status is then recorded (hull state, hull wait) although hull itself
+// returns at once. The container's stdio is the caller's, copied by the
+// shim. It returns errNoShim when no shim can be used.
+func (r *Runtime) runWithShim(o RunOpts) (int, error) {
+	shim := shimBinary()
+	if shim == "" || o.PreserveFds > 0 {
+		return 0, errNoShim
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, errNoShim
+	}
+	args := []string{"--id", o.ID, "--bundle", o.Bundle, "--root", r.store.Root, "--runtime", self,
+		"--stdin-fd", "0", "--stdout-fd", "1", "--stderr-fd", "2"}
+	for _, a := range o.GlobalArgs {
+		args = append(args, "--runtime-arg", a)
+	}
+	if o.PidFile != "" {
+		args = append(args, "--pid-file", o.PidFile)
+	}
+	if o.ConsoleSocket != "" {
+		args = append(args, "--console-socket", o.ConsoleSocket)
+	}
+	if o.NoPivot {
+		args = append(args, "--create-arg", "--no-pivot")
+	}
+	if o.NoNewKeyring {
+		args = append(args, "--create-arg", "--no-new-keyring")
+	}
+	cmd := exec.Command(shim, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		// The shim printed hull's error already.
+		return ee.ExitCode(), errShimFailed
+	}
+	if err != nil {
+		return 0, errNoShim
+	}
+	return 0, nil
+}
+
+var (
+	errNoShim     = errors.New("no hull-shim")
+	errShimFailed = errors.New("hull-shim failed")
+)
+
+// IsReported tells main that err was already printed (by hull-shim).
+func IsReported(err error) bool { return errors.Is(err, errShimFailed) }

@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Boots a throwaway VM with a pure cgroup v2 host (Debian 12's kernel with
+# cgroup_no_v1=all, qemu under TCG) and runs a payload in it, once.
+#
+#   tests/vm/run.sh PAYLOAD [OUTDIR]
+#
+# PAYLOAD is a directory, copied to /payload in the guest, whose
+# executable `run` the guest's /init runs as root (cwd /payload, stdin
+# /dev/null, HOME=/root, TMPDIR=/tmp); or a single executable file, which
+# becomes /payload/run. Everything is in the initramfs (a plain cpio),
+# which the kernel unpacks into a tmpfs: no disk, no network, no 9p, so
+# bundles made under /tmp are on tmpfs as on a host. ELF files in the payload get the
+# shared libraries that ldd(1) names here copied to the same paths; the
+# guest has a static busybox (with all its applets) as /bin/busybox.
+#
+# The guest: 2 vCPUs, 2 GiB, cgroup2 mounted on /sys/fs/cgroup as systemd
+# mounts it, every controller enabled in the root's cgroup.subtree_control,
+# tmpfs on /tmp, /run and /dev/shm, devpts, loopback up.
+#
+# The serial console goes to stdout and OUTDIR/console.log (raw:
+# serial.raw; qemu's own messages: qemu.log). The exit code is the
+# payload's; 124 if the VM ran out of time (VM_TIMEOUT); 125 if it ended
+# without reporting one (kernel panic, qemu failure, ...).
+#
+# Environment:
+#   VM_CACHE   kernel cache (default /var/cache/hull-vm)
+#   VM_TIMEOUT seconds the VM may run (default 900)
+#   VM_MEM     MiB of guest memory (default 2048); VM_SMP vCPUs (default 2)
+#   VM_MODULES kernel modules to load at boot, with their dependencies
+#              (default "overlay")
+#   VM_APPEND  more kernel command line, e.g. hullvm.cgopts=nsdelegate
+#   VM_KERNEL_REFRESH=1  fetch the current linux-image-amd64 again
+#   VM_BZIMAGE=1  boot the compressed kernel, not the extracted vmlinux
+#   VM_INITRD=gzip  compress the initramfs (default: plain cpio, which the
+#              guest unpacks ~1.5 s faster under TCG)
+#   VM_KEEP=1  keep OUTDIR/initrd.cpio (and lane.sh's payload) afterwards
+#
+# Needs root. Installs qemu-system-x86, busybox-static, cpio, kmod (depmod)
+# and xz-utils if they are missing, and downloads Debian's current kernel
+# package into the cache on first use (apt-get download + dpkg -x + depmod
+# -b: nothing is installed into /boot or /lib/modules); it boots the
+# uncompressed vmlinux by PVH, which saves ~7 s of decompression per boot.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+[ $# -ge 1 ] && [ $# -le 2 ] || { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+[ "$(id -u)" = 0 ] || vm_die "run.sh needs root"
+payload=$1
+[ -e "$payload" ] || vm_die "no payload at $payload"
+payload=$(readlink -f "$payload")
+out=${2:-$(mktemp -d /tmp/hull-vm.XXXXXX)}
+mkdir -p "$out"
+out=$(readlink -f "$out")
+case "$out/" in "$payload/"*) vm_die "OUTDIR $out may not be inside the payload $payload" ;; esac
+cache=${VM_CACHE:-/var/cache/hull-vm}
+timeout_s=${VM_TIMEOUT:-900}
+modules=${VM_MODULES-overlay}
+t0=$(vm_now)
+
+# vmlinux_of BZIMAGE OUT extracts the uncompressed kernel (an ELF file) of
+# BZIMAGE, if it has the PVH entry note that lets qemu boot it directly:
+# under TCG that spares the ~7 s the kernel's own decompressor takes.
+vmlinux_of() {
+	local magic cmd off
+	while read -r magic cmd; do
+		for off in $(LC_ALL=C grep -obUaP "$magic" "$1" | cut -d: -f1); do
+			tail -c +$((off + 1)) "$1" | $cmd >"$2" 2>/dev/null || true
+			[ "$(head -c 4 "$2" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+			if command -v readelf >/dev/null &&
+				! readelf -n "$2" 2>/dev/null | grep -qE 'PHYS32_ENTRY|\(0x00000012\)'; then
+				break
+			fi
+			return 0
+		done
+	done <<'EOF'
+\xfd7zXZ\x00 xz -dcq
+\x1f\x8b\x08 gzip -dcq
+\x28\xb5\x2f\xfd zstd -dcq
+EOF
+	rm -f "$2"
+	return 1
+}
+
+# --- host tools and the kernel (serialized between concurrent lanes) ---
+mkdir -p "$cache"
+exec 9>"$cache/lock"
+flock 9
+vm_ensure_pkgs qemu-system-x86 busybox-static cpio kmod xz-utils
+if [ -n "${VM_KERNEL_REFRESH:-}" ] || [ ! -f "$cache/current/ok" ]; then
+	vm_apt_update
+	pkg=$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+	[ -n "$pkg" ] || vm_die "apt-cache depends linux-image-amd64 names no kernel package"
+	ver=$(apt-cache show --no-all-versions "$pkg" | awk '/^Version:/ { print $2; exit }')
+	dir=${pkg}_$ver
+	if [ ! -f "$cache/$dir/ok" ]; then
+		vm_log "downloading $pkg $ver into $cache/$dir"
+		rm -rf "$cache/$dir.tmp"
+		mkdir -p "$cache/$dir.tmp/x"
+		chmod 755 "$cache/$dir.tmp"
+		(cd "$cache/$dir.tmp" && apt-get download -qq "$pkg=$ver" 2>&1 | grep -v 'unsandboxed as root' >&2 || true)
+		deb=$(ls "$cache/$dir.tmp"/*.deb 2>/dev/null | head -1)
+		[ -n "$deb" ] || vm_die "apt-get download $pkg=$ver got nothing"
+		dpkg -x "$deb" "$cache/$dir.tmp/x"
+		mkdir -p "$cache/$dir.tmp/k"
+		mv "$cache/$dir.tmp"/x/boot/vmlinuz-* "$cache/$dir.tmp/k/vmlinuz"
+		kdir=$(ls -d "$cache/$dir.tmp"/x/lib/modules/*/ | head -1)
+		kdir=${kdir%/}
+		# The package leaves modules.dep to its postinst: make it here.
+		depmod -b "$cache/$dir.tmp/x" "$(basename "$kdir")"
+		basename "$kdir" >"$cache/$dir.tmp/k/release"
+		vmlinux_of "$cache/$dir.tmp/k/vmlinuz" "$cache/$dir.tmp/k/vmlinux" ||
+			vm_log "no PVH-bootable vmlinux in $pkg: booting the compressed kernel (slower)"
+		touch "$cache/$dir.tmp/k/ok"
+		mv "$kdir" "$cache/$dir.tmp/k/modules"
+		rm -rf "$cache/$dir"
+		mv "$cache/$dir.tmp/k" "$cache/$dir"
+		rm -rf "$cache/$dir.tmp"
+	fi
+	ln -sfn "$dir" "$cache/current.new" && mv -T "$cache/current.new" "$cache/current"
+fi
+kernel=$(readlink -f "$cache/current")
+krel=$(cat "$kernel/release")
+image=$kernel/vmlinuz
+if [ -f "$kernel/vmlinux" ] && [ -z "${VM_BZIMAGE:-}" ]; then
+	image=$kernel/vmlinux
+fi
+flock -u 9
+
+# --- the initramfs ---
+root=$out/initramfs
+rm -rf "$root" "$out/initrd.cpio" "$out/initrd.cpio.gz"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc/hullvm,newroot,payload,lib,lib64}
+chmod 1777 "$root/tmp"
+chmod 700 "$root/root"
+cp /bin/busybox "$root/bin/busybox"
+for a in $(/bin/busybox --list-full); do
+	[ -e "$root/$a" ] || [ -L "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+done
+mknod -m 600 "$root/dev/console" c 5 1
+mknod -m 666 "$root/dev/null" c 1 3
+install -m 755 "$here/init.sh" "$root/init"
+cat >"$root/etc/passwd" <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/bin/false
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+cat >"$root/etc/group" <<'EOF'
+root:x:0:
+daemon:x:1:
+tty:x:5:
+nogroup:x:65534:
+EOF
+printf '127.0.0.1 localhost hullvm\n::1 localhost\n' >"$root/etc/hosts"
+echo hullvm >"$root/etc/hostname"
+
+# Modules with their dependencies, dependencies first, in load order.
+declare -A seen=()
+modlist=()
+addmod() { # addmod PATH-RELATIVE-TO-MODULES-DIR
+	local rel=$1 dep
+	[ -n "${seen[$rel]:-}" ] && return 0
+	seen[$rel]=1
+	for dep in $(awk -v m="$rel:" '$1 == m { $1 = ""; print; exit }' "$kernel/modules/modules.dep"); do
+		addmod "$dep"
+	done
+	modlist+=("$rel")
+}
+for m in $modules; do
+	rel=$(awk -F: -v n="${m//-/_}" '{ b = $1; sub(/.*\//, "", b); sub(/\.ko.*/, "", b); gsub(/-/, "_", b); if (b == n) { print $1; exit } }' "$kernel/modules/modules.dep")
+	if [ -z "$rel" ]; then
+		grep -qw "${m//-/_}" "$kernel/modules/modules.builtin" 2>/dev/null && continue # built into the kernel
+		vm_die "kernel $krel has no module $m"
+	fi
+	addmod "$rel"
+done
+: >"$root/etc/hullvm/modules"
+for rel in "${modlist[@]}"; do
+	dst=$root/lib/modules/$krel/${rel%.ko*}.ko
+	mkdir -p "$(dirname "$dst")"
+	case "$rel" in
+	*.ko) cp "$kernel/modules/$rel" "$dst" ;;
+	*.ko.xz) xz -dc "$kernel/modules/$rel" >"$dst" ;;
+	*.ko.zst) zstd -qdc "$kernel/modules/$rel" >"$dst" ;;
+	*.ko.gz) gzip -dc "$kernel/modules/$rel" >"$dst" ;;
+	*) vm_die "module $rel: unknown compression" ;;
+	esac
+	echo "${rel%.ko*}.ko" >>"$root/etc/hullvm/modules"
+done
+
+# The payload, and the shared libraries of its ELF files.
+if [ -d "$payload" ]; then
+	cp -a "$payload/." "$root/payload/"
+	chmod 755 "$root/payload"
+else
+	install -m 755 "$payload" "$root/payload/run"
+fi
+[ -x "$root/payload/run" ] || vm_die "the payload has no executable run"
+while IFS= read -r -d '' f; do
+	[ "$(head -c 4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+	for lib in $(ldd "$f" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+done < <(find "$root/payload" -type f -print0)
+
+initrd=$out/initrd.cpio
+(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$initrd"
+if [ "${VM_INITRD:-cpio}" = gzip ]; then
+	gzip -1 "$initrd"
+	initrd=$initrd.gz
+fi
+rm -rf "$root"
+vm_log "kernel $krel ($(basename "$kernel")/$(basename "$image")); initramfs $(basename "$initrd") $(du -m "$initrd" | cut -f1) MiB; modules: ${modlist[*]:-none}; built in $(vm_since "$t0")s"
+
+# --- boot ---
+nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+append="console=ttyS0 cgroup_no_v1=all quiet panic=-1 mitigations=off hullvm.nonce=$nonce ${VM_APPEND:-}"
+raw=$out/serial.raw
+: >"$raw"
+tboot=$(vm_now)
+# timeout(1) is our child; it passes a signal on to qemu, its only child.
+timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+	-nodefaults -no-user-config -machine pc -accel tcg,thread=multi -cpu max \
+	-smp "${VM_SMP:-2}" -m "${VM_MEM:-2048}" -display none -no-reboot \
+	-serial "file:$raw" -kernel "$image" -initrd "$initrd" \
+	-append "$append" </dev/null >"$out/qemu.log" 2>&1 &
+vm_pid=$!
+trap 'kill "$vm_pid" 2>/dev/null || true' EXIT
+trap 'kill "$vm_pid" 2>/dev/null || true; exit 130' INT TERM
+vm_log "booting (pid $vm_pid, timeout ${timeout_s}s, log $out/console.log): $append"
+# In the background too, so that a signal to this script is acted on at
+# once (bash runs traps only when a foreground command ends).
+tail -c +1 -f --pid="$vm_pid" "$raw" | stdbuf -o0 tr -d '\r' | tee "$out/console.log" &
+tail_pid=$!
+vm_rc=0
+wait "$vm_pid" || vm_rc=$?
+wait "$tail_pid" || true
+trap - EXIT INT TERM
+tr -d '\r' <"$raw" >"$out/console.log" # complete, whatever tail caught
+[ -n "${VM_KEEP:-}" ] || rm -f "$initrd"
+
+code=$(grep -ao "HULL-VM-EXIT $nonce [0-9]*" "$out/console.log" | tail -1 | awk '{ print $3 }' || true)
+vm_log "VM ran $(vm_since "$tboot")s; total $(vm_since "$t0")s"
+if [ -z "$code" ]; then
+	if [ "$vm_rc" = 124 ] || [ "$vm_rc" = 137 ]; then
+		vm_log "FAIL: the VM did not finish in ${timeout_s}s (VM_TIMEOUT) and was killed"
+		exit 124
+	fi
+	vm_log "FAIL: the VM ended (qemu exit $vm_rc) without reporting the payload's exit code"
+	[ -s "$out/qemu.log" ] && sed 's/^/qemu: /' "$out/qemu.log" >&2
+	exit 125
+fi
+vm_log "payload exit code: $code"
+exit "$code"
