@@ -160,6 +160,30 @@ type devMeta struct {
 type emulator struct {
 	defaultAllow bool
 	rules        map[devMeta]perms
+	// order is the order in which exceptions were first added: the v1
+	// kernel lists them (devices.list) in the order they were written,
+	// and the runtime spec wants the config's order there.
+	order []devMeta
+}
+
+// ordered returns the exceptions in the order they were added.
+func (e *emulator) ordered() []devMeta {
+	var out []devMeta
+	seen := map[devMeta]bool{}
+	for _, m := range e.order {
+		if _, ok := e.rules[m]; ok && !seen[m] {
+			seen[m] = true
+			out = append(out, m)
+		}
+	}
+	// Exceptions of unknown origin (read back from devices.list) last, in
+	// a stable order.
+	for _, m := range sortedMetas(e.rules) {
+		if !seen[m] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (e *emulator) apply(r devRule) error {
@@ -175,6 +199,9 @@ func (e *emulator) apply(r devRule) error {
 	}
 	if e.rules == nil {
 		e.rules = map[devMeta]perms{}
+	}
+	if _, ok := e.rules[meta]; !ok {
+		e.order = append(e.order, meta)
 	}
 	e.rules[meta] |= r.perms
 	return nil
@@ -301,7 +328,7 @@ func (e *emulator) transition(target *emulator) []devRule {
 			out = append(out, devRule{typ: m.typ, major: m.major, minor: m.minor, perms: dropped, allow: target.defaultAllow})
 		}
 	}
-	for _, m := range sortedMetas(target.rules) {
+	for _, m := range target.ordered() {
 		if gained := target.rules[m] &^ old[m]; gained != 0 {
 			out = append(out, devRule{typ: m.typ, major: m.major, minor: m.minor, perms: gained, allow: !target.defaultAllow})
 		}

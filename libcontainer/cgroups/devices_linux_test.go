@@ -43,7 +43,9 @@ func v1Lines(rules []devRule) []string {
 
 // TestDevicesV1Transition checks the v1 writes for the usual container
 // list, from a fresh (allow-all) cgroup: deny "a" first, then one allow
-// per device in runc's order.
+// per device in the order the rules list them (the runtime spec's "MUST
+// apply entries in the listed order", which devices.list shows), an
+// entry merged into an earlier one keeping that one's place.
 func TestDevicesV1Transition(t *testing.T) {
 	spec := append([]specs.LinuxDeviceCgroup{specRule(false, "", wildcard, wildcard, "rwm")}, AllowedDevices...)
 	spec = append(spec, specRule(true, "b", 8, 0, "r"), specRule(true, "c", 1, 3, "r")) // merges into 1:3 rwm
@@ -58,17 +60,17 @@ func TestDevicesV1Transition(t *testing.T) {
 	got := v1Lines(fresh.transition(target))
 	want := []string{
 		"deny a *:* rwm",
-		"allow b *:* m",
 		"allow c *:* m",
+		"allow b *:* m",
 		"allow c 1:3 rwm",
-		"allow c 1:5 rwm",
-		"allow c 1:7 rwm",
 		"allow c 1:8 rwm",
-		"allow c 1:9 rwm",
+		"allow c 1:7 rwm",
 		"allow c 5:0 rwm",
+		"allow c 1:5 rwm",
+		"allow c 1:9 rwm",
+		"allow c 136:* rwm",
 		"allow c 5:2 rwm",
 		"allow b 8:0 r",
-		"allow c 136:* rwm",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("transition:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

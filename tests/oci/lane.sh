@@ -59,17 +59,29 @@ cleanup() {
 trap cleanup EXIT
 
 inner() {
-	# In the new mount namespace: remount each hierarchy so its root is
-	# the lane's cgroup (the cgroup namespace's root).
-	for m in $(awk '$3 ~ /^cgroup2?$/ && $2 ~ /^\/sys\/fs\/cgroup\// {print $2":"$3":"$4}' /proc/self/mounts); do
+	set -e
+	# In the new mount namespace: a fresh tmpfs over /sys/fs/cgroup and
+	# each hierarchy mounted again below it, so that its root is the lane's
+	# cgroup (the cgroup namespace's root). (Mounting a hierarchy again on
+	# its own mount point is refused with EBUSY.) If any of it fails, stop:
+	# the suite would otherwise make cgroups at the host's roots.
+	local list
+	list=$(awk '$3 ~ /^cgroup2?$/ && $2 ~ /^\/sys\/fs\/cgroup\// {print $2":"$3":"$4}' /proc/self/mounts)
+	mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup
+	for m in $list; do
 		IFS=: read -r dir fstype opts <<<"$m"
 		sub=$(echo "$opts" | tr ',' '\n' | grep -v -E '^(rw|ro|nosuid|nodev|noexec|relatime)$' | paste -sd, -)
+		mkdir -p "$dir"
 		if [ "$fstype" = cgroup2 ]; then
-			mount -t cgroup2 none "$dir"
+			mount -t cgroup2 cgroup2 "$dir"
 		else
-			mount -t cgroup -o "$sub" none "$dir"
+			mount -t cgroup -o "$sub" cgroup "$dir"
 		fi
 	done
+	if ! grep -q '^0::/$' /proc/self/cgroup; then
+		echo "lane: the cgroup namespace is not rooted at the lane's cgroup" >&2
+		exit 1
+	fi
 	cd "$work"
 	for t in "$bin"/*; do
 		name=$(basename "$t")
@@ -81,7 +93,10 @@ export -f inner
 export runtime bin work out
 # Enter the lane's cgroup, then unshare: the new cgroup namespace's root is it.
 for d in "${made[@]}"; do echo $$ > "$d/cgroup.procs"; done
-unshare -m -C --propagation private bash -c inner
+if ! unshare -m -C --propagation private bash -c inner; then
+	echo "oci-lane: 0 passed, 1 failed (the lane's namespaces could not be set up)"
+	exit 1
+fi
 # Back to where this shell was, so the lane's cgroups can be removed.
 for d in "${made[@]}"; do echo $$ > "$(dirname "$d")/cgroup.procs"; done
 
