@@ -9,7 +9,7 @@ TAGS    := osusergo netgo
 LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build test unit integration demo lint deps clean install bench oci
+.PHONY: all build test unit integration demo lint deps clean install bench oci vm
 
 all: build
 
@@ -35,7 +35,11 @@ unit:
 integration: build
 	cd tests && HULL_TEST_RUNTIME=$(CURDIR)/bin/hull $(GO) test -count=1 -timeout 20m ./...
 
-test: deps lint unit integration
+# The cgroup v2 lane boots a VM (qemu, TCG) with a pure cgroup2 host.
+vm: build
+	bash tests/vm/lane.sh
+
+test: deps lint unit integration oci vm
 
 demo: deps build
 	@sh scripts/demo.sh $(CURDIR)/bin/hull
