@@ -30,8 +30,11 @@ func resourcesOf(spec *specs.Spec) *specs.LinuxResources {
 	for _, d := range spec.Linux.Devices {
 		major, minor := d.Major, d.Minor
 		t := d.Type
-		if t == "u" {
+		switch t {
+		case "u":
 			t = "c"
+		case "p":
+			continue // a FIFO is no device to the devices cgroup
 		}
 		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: t, Major: &major, Minor: &minor, Access: "rwm"})
 	}
