@@ -322,7 +322,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		newFlags:     newFlags,
 		joins:        joins,
 	}
-	for i := 0; i < o.PreserveFds; i++ {
+	var nfds int
+	nfds, spec.Process.Env = socketActivation(o.PreserveFds, spec.Process.Env)
+	for i := 0; i < nfds; i++ {
 		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
 	}
 	// Known as soon as the init exists, so that a create killed from here

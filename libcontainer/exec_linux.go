@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -108,6 +109,62 @@ func (c *Container) execProcess(o *ExecOpts) (*specs.Process, error) {
 	return &p, nil
 }
 
+// subCgroupDirs resolves exec --cgroup: "PATH" (every controller) or
+// "CONTROLLER[,CONTROLLER]:PATH", relative to the container's cgroup. The
+// sub-cgroups must exist already (runc's rule) and may not leave it.
+func (c *Container) subCgroupDirs(arg string) ([]string, error) {
+	if arg == "" {
+		return nil, nil
+	}
+	cg := c.cgroup()
+	if cg == nil || !cg.Exists() {
+		return nil, fmt.Errorf("exec --cgroup: container %s has no cgroup", c.ID())
+	}
+	ctrls, sub, ok := strings.Cut(arg, ":")
+	if !ok {
+		ctrls, sub = "", arg
+	}
+	clean := filepath.Clean("/" + sub)
+	if clean == "/" || strings.Contains(sub, "..") {
+		return nil, fmt.Errorf("exec --cgroup %q: want a sub-cgroup inside the container's cgroup", arg)
+	}
+	var dirs []string
+	seen := map[string]bool{}
+	add := func(base string) error {
+		if base == "" || seen[base] {
+			return nil
+		}
+		seen[base] = true
+		d := filepath.Join(base, clean)
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return fmt.Errorf("exec --cgroup %q: %s does not exist", arg, d)
+		}
+		dirs = append(dirs, d)
+		return nil
+	}
+	if ctrls == "" {
+		for _, base := range c.st.Cgroup.V1 {
+			if err := add(base); err != nil {
+				return nil, err
+			}
+		}
+		if err := add(c.st.Cgroup.Unified); err != nil {
+			return nil, err
+		}
+		return dirs, nil
+	}
+	for _, ctl := range strings.Split(ctrls, ",") {
+		base := cg.Path(ctl)
+		if base == "" {
+			return nil, fmt.Errorf("exec --cgroup %q: no %s controller for this container", arg, ctl)
+		}
+		if err := add(base); err != nil {
+			return nil, err
+		}
+	}
+	return dirs, nil
+}
+
 // mergeEnv returns base with each KEY=VALUE of extra replacing the entry
 // of the same key, or appended.
 func mergeEnv(base, extra []string) []string {
@@ -180,8 +237,9 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 	if s != Running && s != Created && s != Paused {
 		return -1, fmt.Errorf("cannot exec in container %s: %w (status %s)", c.ID(), ErrNotRunning, s)
 	}
-	if o.Cgroup != "" {
-		return -1, fmt.Errorf("exec --cgroup: sub-cgroups are not supported yet")
+	subDirs, err := c.subCgroupDirs(o.Cgroup)
+	if err != nil {
+		return -1, err
 	}
 	proc, err := c.execProcess(&o)
 	if err != nil {
@@ -247,15 +305,23 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 		seccompAgent: agent,
 		joins:        joins,
 	}
-	for i := 0; i < o.PreserveFds; i++ {
+	var nfds int
+	nfds, proc.Env = socketActivation(o.PreserveFds, proc.Env)
+	for i := 0; i < nfds; i++ {
 		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
 	}
 	if cg := c.cgroup(); cg != nil && cg.Exists() {
-		// Into the container's cgroup before it runs anything of the
-		// user's (it waits for its config).
+		// Into the container's cgroup (or the --cgroup sub-cgroup)
+		// before it runs anything of the user's (it waits for its
+		// config).
 		p.onPid = func(pid int) error {
 			if err := cg.Apply(pid); err != nil {
 				return fmt.Errorf("put process in the container's cgroup: %w", err)
+			}
+			for _, d := range subDirs {
+				if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+					return fmt.Errorf("exec --cgroup: %w", err)
+				}
 			}
 			return nil
 		}
