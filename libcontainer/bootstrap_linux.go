@@ -117,7 +117,7 @@ func (p *procStart) start() (int, error) {
 		p.newFlags &^= unix.CLONE_NEWCGROUP
 	}
 	useNsenter := len(p.joins) > 0 || p.newFlags&unix.CLONE_NEWTIME != 0
-	env := []string{envInit + "=" + strconv.Itoa(syncFd)}
+	env := append([]string{envInit + "=" + strconv.Itoa(syncFd)}, faultEnv()...)
 	attr := &syscall.SysProcAttr{}
 	if useNsenter {
 		var js []string

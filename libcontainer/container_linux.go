@@ -264,6 +264,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	c = &Container{rt: r, st: st, h: h}
+	faultPoint("after-state-dir")
 	defer func() {
 		if err != nil {
 			if st.Pid > 0 {
@@ -278,6 +279,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if err := cg.Create(); err != nil {
 		return c, fmt.Errorf("container %s: create cgroup: %w", o.ID, err)
 	}
+	faultPoint("after-cgroup")
 	// On a cgroup2 host the init is cloned straight into its cgroup.
 	cgfd, err := cg.OpenFD()
 	if err != nil {
@@ -338,6 +340,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		if err := h.Save(st); err != nil {
 			return err
 		}
+		faultPoint("after-clone")
 		// The init waits for its config: it has run nothing of the
 		// user's yet.
 		if err := cg.Apply(pid); err != nil {

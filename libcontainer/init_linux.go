@@ -106,6 +106,7 @@ func Init() {
 // finish runs after `start`: the startContainer hooks, then the last
 // steps and execve. Errors go to start through the fifo.
 func finish(cfg *initConfig, fin *finisher, fifo *os.File) {
+	faultPoint("before-execve")
 	err := runHooks(cfg.Spec.Hooks, hookStartContainer, hookState(cfg.ID, Created, cfg.HostPid, cfg.Bundle, cfg.Spec))
 	if err == nil {
 		err = fin.run()
@@ -147,6 +148,7 @@ func waitInC(cfg *initConfig) {
 		envWait + "=" + strconv.Itoa(cfg.StateDirFd),
 		envResume + "=" + strconv.Itoa(mfd),
 	}
+	env = append(env, faultEnv()...)
 	err = unix.Exec("/proc/self/exe", []string{"hull", "init"}, env)
 	// Still here: put things back as they were.
 	unix.CloseOnExec(cfg.StateDirFd)

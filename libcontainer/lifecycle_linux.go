@@ -136,6 +136,7 @@ func (c *Container) Destroy(force bool) error {
 	if c.h == nil {
 		return errors.New("destroy needs the container's lock")
 	}
+	faultPoint("mid-delete")
 	if cg := c.cgroup(); cg != nil {
 		// Kills what is left in it (processes of exec, forks of the
 		// init in a shared pid namespace), then removes it.

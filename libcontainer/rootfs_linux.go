@@ -50,6 +50,7 @@ func prepareRootfs(cfg *initConfig, beforePivot func() error) error {
 			bindDev = true
 		}
 	}
+	faultPoint("during-mounts")
 	if !bindDev {
 		if err := createDefaultDevices(root, userns); err != nil {
 			return err

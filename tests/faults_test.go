@@ -1,0 +1,162 @@
+package tests
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	faultBinOnce sync.Once
+	faultBin     string
+	faultBinErr  error
+)
+
+// faultRuntime builds hull with the hullfaults tag: HULL_FAULT=<stage>
+// stops it (or its init) at that stage.
+func faultRuntime(t *testing.T) string {
+	if !isHull {
+		t.Skip("fault stages are hull's own test hooks")
+	}
+	faultBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hull-faults-")
+		if err != nil {
+			faultBinErr = err
+			return
+		}
+		faultBin = filepath.Join(dir, "hull")
+		cmd := exec.Command("go", "build", "-tags", "hullfaults osusergo netgo", "-ldflags", "-extldflags -static", "-o", faultBin, "github.com/hullrt/hull")
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			faultBinErr = err
+			faultBin = string(out)
+		}
+	})
+	if faultBinErr != nil {
+		if _, err := exec.LookPath("go"); err != nil {
+			t.Skipf("no go toolchain to build the fault build: %v", err)
+		}
+		t.Fatalf("build hull with -tags hullfaults: %v: %s", faultBinErr, faultBin)
+	}
+	return faultBin
+}
+
+// TestFaultKilledAtEachStage SIGKILLs hull at each named stage of create,
+// start and delete, then checks that state and list still answer and that
+// delete --force leaves nothing (the leftover checker): no state dir, no
+// cgroup, no mount, no process.
+func TestFaultKilledAtEachStage(t *testing.T) {
+	bin := faultRuntime(t)
+	stages := []struct{ stage, cmd string }{
+		{"after-state-dir", "create"},
+		{"after-cgroup", "create"},
+		{"after-clone", "create"},
+		{"during-mounts", "create"},
+		{"before-execve", "start"},
+		{"mid-delete", "delete"},
+	}
+	for _, s := range stages {
+		t.Run(s.stage, func(t *testing.T) {
+			e := newEnv(t)
+			bundle := e.newBundle(withArgs("sleep", "100"))
+			id := e.newID()
+			var initErr string
+			switch s.cmd {
+			case "start":
+				// The stage is in the init, made by create: create it
+				// with the fault build, its stderr (the init's) in a file.
+				initErr = filepath.Join(e.base, id+".init-stderr")
+				f, err := os.Create(initErr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := exec.Command(bin, "--root", e.root, "create", "--bundle", bundle, id)
+				c.Env = append(os.Environ(), "HULL_FAULT="+s.stage)
+				c.Stderr = f
+				err = c.Run()
+				f.Close()
+				if err != nil {
+					t.Fatalf("create with the fault build: %v", err)
+				}
+			case "delete":
+				e.mustRT("create", "--bundle", bundle, id)
+			}
+			if s.cmd == "delete" {
+				e.mustRT("start", id)
+			}
+			args := []string{"--root", e.root, s.cmd}
+			switch s.cmd {
+			case "create":
+				args = append(args, "--bundle", bundle)
+			case "delete":
+				args = append(args, "--force")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, append(args, id)...)
+			if initErr == "" {
+				cmd.Env = append(os.Environ(), "HULL_FAULT="+s.stage)
+			}
+			stderr, err := cmd.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			reached := make(chan bool, 1)
+			go func() {
+				if initErr != "" {
+					for i := 0; i < 150; i++ {
+						if b, _ := os.ReadFile(initErr); strings.Contains(string(b), "hull-fault: reached "+s.stage) {
+							reached <- true
+							return
+						}
+						time.Sleep(100 * time.Millisecond)
+					}
+					reached <- false
+					return
+				}
+				sc := bufio.NewScanner(stderr)
+				for sc.Scan() {
+					if strings.Contains(sc.Text(), "hull-fault: reached "+s.stage) {
+						reached <- true
+						return
+					}
+				}
+				reached <- false
+			}()
+			select {
+			case ok := <-reached:
+				if !ok {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("hull %s ended without reaching stage %s", s.cmd, s.stage)
+				}
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("stage %s not reached in 15s", s.stage)
+			}
+			cmd.Process.Kill() // SIGKILL, mid-command
+			cmd.Wait()
+
+			for _, c := range [][]string{{"state", id}, {"list"}, {"list", "--format", "json"}} {
+				r := e.rt(c...)
+				if strings.Contains(r.Stderr, "panic") || strings.Contains(r.Stderr, "goroutine ") {
+					t.Errorf("%v after a kill at %s crashed: %v", c, s.stage, r)
+				}
+			}
+			if r := e.rt("delete", "--force", id); r.Code != 0 {
+				t.Errorf("delete --force after a kill at %s: %v", s.stage, r)
+			}
+			e.assertNotExist(id)
+		})
+	}
+}
