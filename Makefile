@@ -9,7 +9,7 @@ TAGS    := osusergo netgo
 LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build test unit integration demo lint deps clean install bench oci vm
+.PHONY: all build test unit integration demo lint deps clean install bench oci vm fuzz
 
 all: build
 
@@ -35,11 +35,21 @@ unit:
 integration: build
 	cd tests && HULL_TEST_RUNTIME=$(CURDIR)/bin/hull $(GO) test -count=1 -timeout 20m ./...
 
+# fuzz runs every fuzz target briefly (FUZZTIME each); seeds are in the
+# targets, crashers found become testdata/fuzz/ regression cases.
+FUZZTIME ?= 5s
+fuzz:
+	@set -e; for pkg in ./libcontainer ./libcontainer/store ./libcontainer/cgroups; do \
+		for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f"; $(GO) test -run XXX -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
+
 # The cgroup v2 lane boots a VM (qemu, TCG) with a pure cgroup2 host.
 vm: build
 	bash tests/vm/lane.sh
 
-test: deps lint unit integration oci vm
+test: deps lint unit fuzz integration oci vm
 
 demo: deps build
 	@sh scripts/demo.sh $(CURDIR)/bin/hull

@@ -88,9 +88,16 @@ func (c syncConn) recv() (*message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receive: %w", err)
 	}
+	return decodeMessage(buf[:n])
+}
+
+func decodeMessage(b []byte) (*message, error) {
 	m := new(message)
-	if err := json.Unmarshal(buf[:n], m); err != nil {
-		return nil, fmt.Errorf("bad message %q: %w", buf[:n], err)
+	if err := json.Unmarshal(b, m); err != nil {
+		return nil, fmt.Errorf("bad message %q: %w", b, err)
+	}
+	if m.Type == "" {
+		return nil, fmt.Errorf("bad message %q: no type", b)
 	}
 	return m, nil
 }

@@ -215,3 +215,20 @@ func TestParsers(t *testing.T) {
 		t.Errorf(`parseUint("max") = %d, %v`, v, err)
 	}
 }
+
+func FuzzParseList(f *testing.F) {
+	for _, s := range []string{"0-3,5", "0", "", "3-1", "a", "0-99999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := parseList(s)
+		if err != nil {
+			return
+		}
+		for _, v := range l {
+			if v < 0 {
+				t.Fatalf("parseList(%q) gave %d", s, v)
+			}
+		}
+	})
+}

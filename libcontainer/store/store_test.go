@@ -96,3 +96,22 @@ func TestLockAfterRemove(t *testing.T) {
 		t.Fatal("Lock of a removed container succeeded")
 	}
 }
+
+func FuzzLoadState(f *testing.F) {
+	f.Add([]byte(`{"id":"c1","phase":"created","pid":12,"startTime":5}`))
+	f.Add([]byte(`{"id":"c1","cgroup":{"mode":1,"v1":{"cpu":"/x"}}}`))
+	f.Add([]byte(`garbage`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		root := t.TempDir()
+		if err := os.MkdirAll(root+"/c1", 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(root+"/c1/state.json", data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := Store{Root: root}.Load("c1")
+		if err == nil && (st == nil || st.ID != "c1") {
+			t.Fatalf("Load accepted a state for another container: %+v", st)
+		}
+	})
+}
