@@ -9,7 +9,7 @@ TAGS    := osusergo netgo
 LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build test unit integration demo lint deps clean install bench oci vm fuzz
+.PHONY: all build test unit integration demo lint deps clean install bench oci vm fuzz stress
 
 all: build
 
@@ -44,6 +44,10 @@ fuzz:
 			echo "fuzz $$pkg $$f"; $(GO) test -run XXX -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
 	done
+
+# stress runs the load tests at full size (1000 sequential lifecycles).
+stress: build
+	cd tests && HULL_STRESS=1 HULL_TEST_RUNTIME=$(CURDIR)/bin/hull $(GO) test -count=1 -timeout 60m -run 'Stress' -v ./...
 
 # The cgroup v2 lane boots a VM (qemu, TCG) with a pure cgroup2 host.
 vm: build
