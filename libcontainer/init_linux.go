@@ -286,6 +286,9 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 func prepareFinisher(cfg *initConfig) (*finisher, error) {
 	spec := cfg.Spec
 	p := spec.Process
+	if fi, err := os.Stat(p.Cwd); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("process.cwd %q is not a directory", p.Cwd)
+	}
 	env := p.Env
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {

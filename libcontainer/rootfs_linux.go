@@ -51,6 +51,14 @@ func prepareRootfs(cfg *initConfig, beforePivot func() error) error {
 		}
 	}
 	faultPoint("during-mounts")
+	// A missing process.cwd is created, as runc does.
+	if cwd := spec.Process.Cwd; cwd != "" {
+		fd, err := safepath.MkdirAll(root, cwd, 0o755)
+		if err != nil {
+			return fmt.Errorf("process.cwd %q: %w", cwd, err)
+		}
+		unix.Close(fd)
+	}
 	if !bindDev {
 		if err := createDefaultDevices(root, userns); err != nil {
 			return err
