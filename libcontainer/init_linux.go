@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -121,6 +122,11 @@ const (
 )
 
 func waitInC(cfg *initConfig) {
+	// A dynamically linked hull would load the container's own dynamic
+	// loader and libc into this still privileged process: never.
+	if !staticBinary() {
+		return
+	}
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return
@@ -153,6 +159,21 @@ func waitInC(cfg *initConfig) {
 	// Still here: put things back as they were.
 	unix.CloseOnExec(cfg.StateDirFd)
 	unix.Close(mfd)
+}
+
+// staticBinary reports whether hull's binary has no ELF interpreter.
+func staticBinary() bool {
+	f, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false
+		}
+	}
+	return true
 }
 
 // resume is the init after the wait in C: `start` has opened the fifo,

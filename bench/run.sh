@@ -1,0 +1,37 @@
+#!/bin/sh
+# bench/run.sh HULL: compare hull with runc and crun (Debian's) on one
+# busybox bundle; writes bench/results.md, bench/results.svg and
+# bench/profile.md and prints the table. Run as root (make bench).
+set -eu
+hull=${1:?usage: sh bench/run.sh /path/to/hull [bench flags]}
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+
+# Tools: the runtimes compared, busybox-static for the rootfs, time/strace/
+# hyperfine/util-linux (unshare, nsenter) for the measurements. perf is
+# optional (linux-perf): without it profile.md says so.
+need=""
+for p in runc crun hyperfine strace time busybox-static util-linux; do
+	dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+done
+perf=yes
+command -v perf >/dev/null 2>&1 || perf=""
+if [ -n "$need" ] || [ -z "$perf" ]; then
+	apt-get -o DPkg::Lock::Timeout=300 update -qq
+fi
+if [ -n "$need" ]; then
+	echo "bench: installing:$need"
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq $need
+fi
+if [ -z "$perf" ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq linux-perf >/dev/null 2>&1 ||
+		echo "bench: linux-perf not installable; profile.md will have no perf stat"
+fi
+
+tmp=$(mktemp -d /tmp/hullbench-build.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+(cd "$repo" && go build -o "$tmp/hullbench" ./bench)
+cd "$repo"
+"$tmp/hullbench" -hull "$hull" -repo "$repo" -out "$here" "$@"
