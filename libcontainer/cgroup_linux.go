@@ -50,3 +50,21 @@ func newCgroup(spec *specs.Spec, id string) (cgroups.Manager, error) {
 	}
 	return m, nil
 }
+
+// cgroupDirs maps each hierarchy's mount point to the container's
+// directory in it.
+func cgroupDirs(s *cgroups.Saved) map[string]string {
+	if s == nil {
+		return nil
+	}
+	m := map[string]string{}
+	for c, dir := range s.V1 {
+		if root := s.V1Roots[c]; root != "" {
+			m[root] = dir
+		}
+	}
+	if s.URoot != "" && s.Unified != "" {
+		m[s.URoot] = s.Unified
+	}
+	return m
+}

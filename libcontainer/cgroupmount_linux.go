@@ -1,9 +1,8 @@
 package libcontainer
 
 import (
-	"bufio"
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -38,10 +37,6 @@ func mountCgroup(root int, cfg *initConfig, m specs.Mount, opts *mountOpts) erro
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)
 	}
-	own, err := ownCgroups()
-	if err != nil {
-		return err
-	}
 	cgroupns := hasNewNS(cfg.Spec, specs.CgroupNamespace)
 	for _, h := range hiers {
 		name := filepath.Base(h.Mountpoint)
@@ -60,14 +55,29 @@ func mountCgroup(root int, cfg *initConfig, m specs.Mount, opts *mountOpts) erro
 			}
 			data = strings.Join(keep, ",")
 		}
-		flags := opts.flags
+		err = errNoCgroupns
 		if cgroupns {
-			err = unix.Mount("cgroup", target, h.FSType, flags, data)
-		} else {
-			src := filepath.Join(h.Mountpoint, ownPath(own, h, data))
+			// A fresh mount shows the namespace's root: the
+			// container's cgroup.
+			err = unix.Mount("cgroup", target, h.FSType, opts.flags, data)
+		}
+		if err != nil {
+			// Without a cgroup namespace (or where the kernel refuses
+			// a fresh mount, as in a nested cgroup namespace), bind
+			// the container's own directory, as the parent resolved
+			// it: the init still sees the host's mounts here.
+			src := cfg.CgroupDirs[h.Mountpoint]
+			if src == "" {
+				unix.Close(sub)
+				if errors.Is(err, errNoCgroupns) {
+					continue // a hierarchy the container has no cgroup in
+				}
+				return fmt.Errorf("cgroup hierarchy %s: %w", name, err)
+			}
 			err = unix.Mount(src, target, "", unix.MS_BIND|unix.MS_REC, "")
-			if err == nil && flags != 0 {
-				err = unix.Mount("", target, "", flags|unix.MS_BIND|unix.MS_REMOUNT, "")
+			if err == nil && opts.flags != 0 {
+				// Through a new fd: the old one is under the mount.
+				err = remount(root, filepath.Join(m.Destination, name), opts.flags, false)
 			}
 		}
 		unix.Close(sub)
@@ -81,46 +91,4 @@ func mountCgroup(root int, cfg *initConfig, m specs.Mount, opts *mountOpts) erro
 	return nil
 }
 
-// ownCgroups maps a hierarchy's controller list ("cpu", "name=systemd", ""
-// for cgroup2) to this process's cgroup path in it.
-func ownCgroups() (map[string]string, error) {
-	f, err := os.Open("/proc/self/cgroup")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	res := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), ":", 3)
-		if len(parts) == 3 {
-			res[parts[1]] = parts[2]
-		}
-	}
-	return res, sc.Err()
-}
-
-// ownPath finds this process's cgroup in hierarchy h, whose mount options
-// (data) name its controllers.
-func ownPath(own map[string]string, h *mountinfo.Info, data string) string {
-	if h.FSType == "cgroup2" {
-		return own[""]
-	}
-	opts := map[string]bool{}
-	for _, o := range strings.Split(data, ",") {
-		opts[o] = true
-	}
-	for key, path := range own {
-		if key == "" {
-			continue
-		}
-		all := true
-		for _, c := range strings.Split(key, ",") {
-			all = all && opts[c]
-		}
-		if all {
-			return path
-		}
-	}
-	return "/"
-}
+var errNoCgroupns = errors.New("no cgroup namespace")

@@ -313,6 +313,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		cfg: &initConfig{
 			ID: o.ID, Spec: spec, Rootfs: rootfs, Bundle: bundle,
 			NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
+			CgroupDirs: cgroupDirs(st.Cgroup),
 		},
 		spec:         spec,
 		stdin:        orStd(o.Stdin, os.Stdin),

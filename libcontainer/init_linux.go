@@ -32,6 +32,9 @@ type initConfig struct {
 	PreserveFds  int         `json:"preserveFds,omitempty"`
 	StateDirFd   int         `json:"stateDirFd"`
 	ConsoleFd    int         `json:"consoleFd"` // -1: no terminal
+	// CgroupDirs maps a hierarchy's mount point to the container's
+	// directory in it, for bind-mounting into the container.
+	CgroupDirs map[string]string `json:"cgroupDirs,omitempty"`
 	// NewCgroupNS: unshare the cgroup namespace first thing.
 	NewCgroupNS bool `json:"newCgroupNS,omitempty"`
 	// SeccompAgentFd is a connection to the seccomp notify agent, -1 if
