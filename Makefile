@@ -9,7 +9,7 @@ TAGS    := osusergo netgo
 LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build test unit integration demo lint deps clean install bench oci vm fuzz stress
+.PHONY: all build test unit integration demo lint deps clean install bench oci vm fuzz stress callers
 
 all: build
 
@@ -48,6 +48,12 @@ fuzz:
 # stress runs the load tests at full size (1000 sequential lifecycles).
 stress: build
 	cd tests && HULL_STRESS=1 HULL_TEST_RUNTIME=$(CURDIR)/bin/hull $(GO) test -count=1 -timeout 60m -run 'Stress' -v ./...
+
+# callers drives hull from containerd 1.6 (ctr) and podman 4.3, private
+# instances in the lane's own namespaces (not part of test yet).
+callers: build
+	@command -v containerd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd; }
+	bash tests/callers/ctr.sh $(CURDIR)/bin/hull
 
 # The cgroup v2 lane boots a VM (qemu, TCG) with a pure cgroup2 host.
 vm: build
