@@ -56,6 +56,10 @@ func IsInit() bool { return os.Getenv(envInit) != "" }
 // Init is the container side of create and exec. It never returns: it
 // execs the user's process or exits after reporting its error.
 func Init() {
+	// Credentials and capabilities (the bounding set, capset, ambient)
+	// are per thread: they are set on this thread, which then execs. It
+	// must be locked before anything else, in the resumed init too.
+	runtime.LockOSThread()
 	// The init's stderr is the container's: warnings were already logged
 	// by the parent, and nothing of hull's may land in the workload's
 	// output.
@@ -63,9 +67,6 @@ func Init() {
 	if os.Getenv(envResume) != "" {
 		resume()
 	}
-	// Credentials and capabilities are set on this thread, which then
-	// execs: it must be the only one doing so.
-	runtime.LockOSThread()
 	fd, err := strconv.Atoi(os.Getenv(envInit))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hull init: bad", envInit)

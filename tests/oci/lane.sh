@@ -58,6 +58,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Files clean for runc 1.1.5 or crun 1.8.1 on these machines (the baseline).
+expected="config_updates_without_affect create default delete_only_create_resources hostname kill
+kill_no_effect killsig linux_cgroups_cpus linux_cgroups_relative_cpus linux_masked_paths linux_ns_itype
+linux_ns_nopath linux_ns_path linux_ns_path_type linux_readonly_paths linux_sysctl linux_uid_mappings
+poststop prestart_fail process process_oom_score_adj process_rlimits_fail process_user root_readonly_true
+state hooks_stdin linux_cgroups_devices linux_cgroups_relative_devices linux_mount_label linux_seccomp
+poststart poststart_fail poststop_fail linux_devices mounts linux_rootfs_propagation"
+
+
 inner() {
 	set -e
 	# In the new mount namespace: a fresh tmpfs over /sys/fs/cgroup and
@@ -82,15 +91,28 @@ inner() {
 		echo "lane: the cgroup namespace is not rooted at the lane's cgroup" >&2
 		exit 1
 	fi
+	# The suite uses the runtime's default --root: a private one, so that
+	# what its tests leave can be found and removed below.
+	mkdir -p /run/hull
+	mount -t tmpfs -o mode=700 hull-oci-state /run/hull
 	cd "$work"
 	for t in "$bin"/*; do
 		name=$(basename "$t")
 		[ "$name" = runtimetest ] && continue
 		RUNTIME=$runtime timeout 120 "$t" > "$out/$name.tap" 2>&1 || true
+		# Some of the suite's files are racy (shared/facts says so): an
+		# expected file that fails runs once more, and the retry is
+		# reported, first output kept.
+		if grep -q '^not ok' "$out/$name.tap" && echo " $expected " | tr '\n' ' ' | grep -q " $name "; then
+			mv "$out/$name.tap" "$out/$name.tap.first"
+			RUNTIME=$runtime timeout 120 "$t" > "$out/$name.tap" 2>&1 || true
+			echo "$name" >> "$out/retried"
+		fi
 	done
+	for id in $("$runtime" list -q); do "$runtime" delete --force "$id" || true; done
 }
 export -f inner
-export runtime bin work out
+export runtime bin work out expected
 # Enter the lane's cgroup, then unshare: the new cgroup namespace's root is it.
 for d in "${made[@]}"; do echo $$ > "$d/cgroup.procs"; done
 if ! unshare -m -C --propagation private bash -c inner; then
@@ -99,14 +121,6 @@ if ! unshare -m -C --propagation private bash -c inner; then
 fi
 # Back to where this shell was, so the lane's cgroups can be removed.
 for d in "${made[@]}"; do echo $$ > "$(dirname "$d")/cgroup.procs"; done
-
-# Files clean for runc 1.1.5 or crun 1.8.1 on these machines (the baseline).
-expected="config_updates_without_affect create default delete_only_create_resources hostname kill
-kill_no_effect killsig linux_cgroups_cpus linux_cgroups_relative_cpus linux_masked_paths linux_ns_itype
-linux_ns_nopath linux_ns_path linux_ns_path_type linux_readonly_paths linux_sysctl linux_uid_mappings
-poststop prestart_fail process process_oom_score_adj process_rlimits_fail process_user root_readonly_true
-state hooks_stdin linux_cgroups_devices linux_cgroups_relative_devices linux_mount_label linux_seccomp
-poststart poststart_fail poststop_fail linux_devices mounts linux_rootfs_propagation"
 
 pass=0 fail=0
 printf '| file | ok | not ok | clean | expected clean |\n|---|---|---|---|---|\n' > "$out/table.md"
@@ -129,5 +143,8 @@ done
 cat "$out/table.md"
 total=$(ls "$out"/*.tap | wc -l)
 echo "oci lane: $(grep -c '| yes | [a-z]* |$' "$out/table.md" || true) of $total files clean; table in $out/table.md"
+if [ -s "$out/retried" ]; then
+	echo "oci lane: retried once after a failure (first output in <file>.tap.first): $(tr '\n' ' ' < "$out/retried")"
+fi
 echo "oci-lane: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
