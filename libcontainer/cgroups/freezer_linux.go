@@ -67,6 +67,9 @@ func freezeV1(dir string, want FreezerState) error {
 		case "FROZEN":
 			return nil
 		case "FREEZING":
+			// Give the tasks time to reach the refrigerator: a busy
+			// loop is over in well under a second on a loaded host.
+			time.Sleep(time.Millisecond)
 			continue
 		default:
 			return fmt.Errorf("%s/freezer.state: unexpected %q while freezing", dir, strings.TrimSpace(s))
