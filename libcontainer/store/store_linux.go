@@ -250,12 +250,21 @@ func (s Store) Load(id string) (*State, error) {
 		}
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
 	}
-	st := new(State)
-	if err := json.Unmarshal(data, st); err != nil {
+	st, err := decodeState(id, data)
+	if err != nil {
 		return nil, fmt.Errorf("state of %s: %s: %w", id, filepath.Join(s.Dir(id), stateFile), err)
 	}
+	return st, nil
+}
+
+// decodeState parses state.json of container id.
+func decodeState(id string, data []byte) (*State, error) {
+	st := new(State)
+	if err := json.Unmarshal(data, st); err != nil {
+		return nil, err
+	}
 	if st.ID != id {
-		return nil, fmt.Errorf("state of %s: names container %q", id, st.ID)
+		return nil, fmt.Errorf("names container %q", st.ID)
 	}
 	return st, nil
 }

@@ -102,16 +102,10 @@ func FuzzLoadState(f *testing.F) {
 	f.Add([]byte(`{"id":"c1","cgroup":{"mode":1,"v1":{"cpu":"/x"}}}`))
 	f.Add([]byte(`garbage`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		root := t.TempDir()
-		if err := os.MkdirAll(root+"/c1", 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(root+"/c1/state.json", data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		st, err := Store{Root: root}.Load("c1")
+		// In memory: the fuzzer must not wait on the disk.
+		st, err := decodeState("c1", data)
 		if err == nil && (st == nil || st.ID != "c1") {
-			t.Fatalf("Load accepted a state for another container: %+v", st)
+			t.Fatalf("accepted a state for another container: %+v", st)
 		}
 	})
 }
