@@ -96,6 +96,12 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 		}
 		return fmt.Errorf("container %s: signal %d: %w", c.ID(), sig, err)
 	}
+	if sig == unix.SIGKILL && s == Paused {
+		// On v1 a frozen process dies only once thawed.
+		if cg := c.cgroup(); cg != nil {
+			cg.Thaw()
+		}
+	}
 	return nil
 }
 
@@ -127,6 +133,11 @@ func (c *Container) Destroy(force bool) error {
 	s := c.Status()
 	if (s == Running || s == Paused) && !force {
 		return fmt.Errorf("cannot delete container %s that is not stopped: container is %s", c.ID(), s)
+	}
+	if cg := c.cgroup(); cg != nil && cg.Exists() && s == Paused {
+		// A frozen process takes SIGKILL only once thawed (v1).
+		cg.Kill(unix.SIGKILL)
+		cg.Thaw()
 	}
 	if s != Stopped || c.st.Pid > 0 {
 		if err := killAndWait(c.st.Pid, c.st.StartTime); err != nil {
