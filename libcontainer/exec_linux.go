@@ -326,6 +326,14 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 			return nil
 		}
 	}
+	if s == Paused {
+		// The new process freezes as soon as it enters the container's
+		// cgroup, so start cannot finish before a resume. Holding the
+		// lock would make that resume (and kill, delete) wait for us:
+		// a deadlock. The namespace fds are already open, and a
+		// container deleted meanwhile makes the cgroup move fail.
+		c.Close()
+	}
 	pid, err := p.start()
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %s: %w", c.ID(), err)
