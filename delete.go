@@ -19,7 +19,7 @@ var deleteCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		c, err := runtimeOf(ctx).Load(id, true)
+		c, err := runtimeOf(ctx).LoadForDelete(id)
 		if err != nil {
 			// runc: a forced delete of a missing container succeeds.
 			if ctx.Bool("force") && errors.Is(err, libcontainer.ErrNotExist) {

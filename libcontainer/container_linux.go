@@ -49,8 +49,20 @@ func notExist(id string) error {
 }
 
 // Load reads container id. With lock, it takes the container's lock first
-// and holds it until Close.
+// and holds it until Close. A damaged state.json is an error: only delete
+// (LoadForDelete) may act on such a container.
 func (r *Runtime) Load(id string, lock bool) (*Container, error) {
+	return r.load(id, lock, false)
+}
+
+// LoadForDelete locks container id like Load, and for a damaged state.json
+// falls back on the recovery record (the init and its cgroups), so that
+// delete --force can still kill and remove them.
+func (r *Runtime) LoadForDelete(id string) (*Container, error) {
+	return r.load(id, true, true)
+}
+
+func (r *Runtime) load(id string, lock, recover bool) (*Container, error) {
 	if err := store.ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -67,12 +79,31 @@ func (r *Runtime) Load(id string, lock bool) (*Container, error) {
 	}
 	st, err := r.store.Load(id)
 	if err != nil {
-		if c.h != nil {
-			// A directory without a readable state.json (a delete
-			// killed half-way, a corrupt file): holding its lock, we
-			// may remove it. It shows as stopped with no process.
+		if c.h != nil && errors.Is(err, store.ErrDamaged) {
+			if !recover {
+				c.Close()
+				return nil, err
+			}
+			rec, rerr := r.store.LoadRecovery(id)
+			if rerr != nil {
+				// Nothing known of its process: remove what is ours.
+				slog.Warn("container state is damaged and has no recovery record", "id", id, "error", err, "recovery", rerr)
+				rec = &store.State{ID: id, Phase: store.PhaseCreating}
+			} else {
+				slog.Warn("container state is damaged; using its recovery record", "id", id, "error", err)
+			}
+			c.st = rec
+			return c, nil
+		}
+		if c.h != nil && errors.Is(err, os.ErrNotExist) {
+			// A directory without state.json (a delete killed
+			// half-way): holding its lock, we may remove it. It
+			// shows as stopped with no process.
 			c.st = &store.State{ID: id, Phase: store.PhaseCreating}
 			return c, nil
+		}
+		if c.h != nil {
+			c.Close()
 		}
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, notExist(id)
@@ -93,6 +124,11 @@ func (r *Runtime) List() ([]*Container, error) {
 	for _, id := range ids {
 		c, err := r.Load(id, false)
 		if err != nil {
+			if errors.Is(err, store.ErrDamaged) {
+				// Listed by runc too as a warning: the caller
+				// can still delete --force it.
+				slog.Warn("skipping container with damaged state", "id", id, "error", err)
+			}
 			continue // removed meanwhile, or half-written: not listed
 		}
 		cs = append(cs, c)

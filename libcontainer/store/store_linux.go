@@ -63,6 +63,23 @@ type ExitStatus struct {
 
 const stateFile = "state.json"
 
+// recoverFile holds, beside state.json, the few fields that delete --force
+// needs to clean up (the init and its cgroups) should state.json be
+// damaged by something other than hull, which only ever renames it into
+// place. It is written when they change, without fsync: after a crash of
+// the machine there is no process or cgroup left to find.
+const recoverFile = "recover.json"
+
+// ErrDamaged is wrapped by Load when state.json exists but cannot be read.
+var ErrDamaged = errors.New("damaged")
+
+// recovery is what recover.json holds.
+type recovery struct {
+	Pid       int            `json:"pid"`
+	StartTime uint64         `json:"startTime"`
+	Cgroup    *cgroups.Saved `json:"cgroup,omitempty"`
+}
+
 // FifoName is the fifo the init blocks on until `start` opens it.
 const FifoName = "exec.fifo"
 
@@ -91,6 +108,8 @@ type Handle struct {
 	ID  string
 	Dir string
 	fd  int // the directory, flocked
+	// rec is the recover.json this handle last wrote.
+	rec []byte
 }
 
 // DirFd returns the locked directory's fd, valid until Close.
@@ -129,7 +148,7 @@ func (s Store) New(st *State) (*Handle, error) {
 		return nil, err
 	}
 	h := &Handle{ID: st.ID, Dir: final, fd: fd}
-	if err := writeState(fd, st); err != nil {
+	if err := h.Save(st); err != nil {
 		h.Close()
 		os.RemoveAll(tmp)
 		return nil, err
@@ -198,8 +217,28 @@ func (s Store) Busy(id string) bool {
 	return unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == unix.EWOULDBLOCK
 }
 
-// Save replaces state.json atomically: temp file, fsync, rename, fsync dir.
-func (h *Handle) Save(st *State) error { return writeState(h.fd, st) }
+// Save replaces state.json atomically: temp file, fsync, rename, fsync dir;
+// and recover.json when the init or the cgroups changed.
+func (h *Handle) Save(st *State) error {
+	if err := writeState(h.fd, st); err != nil {
+		return err
+	}
+	if st.Pid == 0 && st.Cgroup == nil {
+		return nil
+	}
+	rec, err := json.Marshal(recovery{Pid: st.Pid, StartTime: st.StartTime, Cgroup: st.Cgroup})
+	if err != nil {
+		return fmt.Errorf("encode recovery record of %s: %w", st.ID, err)
+	}
+	if string(rec) == string(h.rec) {
+		return nil
+	}
+	if err := writeFileAt(h.fd, recoverFile, rec, 0o600, false); err != nil {
+		return err
+	}
+	h.rec = rec
+	return nil
+}
 
 func writeState(dirfd int, st *State) error {
 	data, err := json.Marshal(st)
@@ -209,8 +248,12 @@ func writeState(dirfd int, st *State) error {
 	return WriteFileAt(dirfd, stateFile, data, 0o600)
 }
 
-// WriteFileAt writes name in dirfd atomically.
+// WriteFileAt writes name in dirfd atomically and durably.
 func WriteFileAt(dirfd int, name string, data []byte, mode uint32) error {
+	return writeFileAt(dirfd, name, data, mode, true)
+}
+
+func writeFileAt(dirfd int, name string, data []byte, mode uint32, sync bool) error {
 	tmp := "." + name + ".tmp"
 	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, mode)
 	if err != nil {
@@ -218,7 +261,7 @@ func WriteFileAt(dirfd int, name string, data []byte, mode uint32) error {
 	}
 	f := os.NewFile(uintptr(fd), tmp)
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -227,7 +270,7 @@ func WriteFileAt(dirfd int, name string, data []byte, mode uint32) error {
 	if err == nil {
 		err = unix.Renameat(dirfd, tmp, dirfd, name)
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = unix.Fsync(dirfd)
 	}
 	if err != nil {
@@ -252,9 +295,23 @@ func (s Store) Load(id string) (*State, error) {
 	}
 	st, err := decodeState(id, data)
 	if err != nil {
-		return nil, fmt.Errorf("state of %s: %s: %w", id, filepath.Join(s.Dir(id), stateFile), err)
+		return nil, fmt.Errorf("state of %s: %s: %w: %w", id, filepath.Join(s.Dir(id), stateFile), ErrDamaged, err)
 	}
 	return st, nil
+}
+
+// LoadRecovery returns what recover.json keeps of container id (its init
+// and cgroups) for a container whose state.json is damaged.
+func (s Store) LoadRecovery(id string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(s.Dir(id), recoverFile))
+	if err != nil {
+		return nil, fmt.Errorf("recovery record of %s: %w", id, err)
+	}
+	var rec recovery
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, fmt.Errorf("recovery record of %s: %w", id, err)
+	}
+	return &State{ID: id, Phase: PhaseCreated, Pid: rec.Pid, StartTime: rec.StartTime, Cgroup: rec.Cgroup}, nil
 }
 
 // decodeState parses state.json of container id.
