@@ -310,21 +310,27 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 	for i := 0; i < nfds; i++ {
 		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
 	}
-	if cg := c.cgroup(); cg != nil && cg.Exists() {
+	cg := c.cgroup()
+	if cg != nil && !cg.Exists() {
+		cg = nil
+	}
+	p.onPid = func(pid int) error {
+		faultPoint("exec-after-clone")
+		if cg == nil {
+			return nil
+		}
 		// Into the container's cgroup (or the --cgroup sub-cgroup)
 		// before it runs anything of the user's (it waits for its
 		// config).
-		p.onPid = func(pid int) error {
-			if err := cg.Apply(pid); err != nil {
-				return fmt.Errorf("put process in the container's cgroup: %w", err)
-			}
-			for _, d := range subDirs {
-				if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-					return fmt.Errorf("exec --cgroup: %w", err)
-				}
-			}
-			return nil
+		if err := cg.Apply(pid); err != nil {
+			return fmt.Errorf("put process in the container's cgroup: %w", err)
 		}
+		for _, d := range subDirs {
+			if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+				return fmt.Errorf("exec --cgroup: %w", err)
+			}
+		}
+		return nil
 	}
 	if s == Paused {
 		// The new process freezes as soon as it enters the container's

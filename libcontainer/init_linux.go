@@ -91,6 +91,7 @@ func Init() {
 	// The parent may now return; we wait for `start` on the fifo. A
 	// failure from here on is reported to `start` through the fifo.
 	if cfg.Exec {
+		faultPoint("exec-before-execve")
 		err = fin.run()
 		fmt.Fprintf(os.Stderr, "hull: %v\n", err)
 		os.Exit(127)

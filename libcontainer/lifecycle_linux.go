@@ -26,6 +26,7 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container %s: open %s: %w", c.ID(), fifo, err)
 	}
 	defer unix.Close(fd)
+	faultPoint("start-fifo-open")
 	// The init opens the fifo for writing, then either execs (its end is
 	// close-on-exec: we read EOF) or writes why it could not.
 	var out bytes.Buffer

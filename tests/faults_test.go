@@ -48,7 +48,7 @@ func faultRuntime(t *testing.T) string {
 }
 
 // TestFaultKilledAtEachStage SIGKILLs hull at each named stage of create,
-// start and delete, then checks that state and list still answer and that
+// start, exec and delete, then checks that state and list still answer and that
 // delete --force leaves nothing (the leftover checker): no state dir, no
 // cgroup, no mount, no process.
 func TestFaultKilledAtEachStage(t *testing.T) {
@@ -59,6 +59,9 @@ func TestFaultKilledAtEachStage(t *testing.T) {
 		{"after-clone", "create"},
 		{"during-mounts", "create"},
 		{"before-execve", "start"},
+		{"start-fifo-open", "start"},
+		{"exec-after-clone", "exec"},
+		{"exec-before-execve", "exec"},
 		{"mid-delete", "delete"},
 	}
 	for _, s := range stages {
@@ -67,8 +70,8 @@ func TestFaultKilledAtEachStage(t *testing.T) {
 			bundle := e.newBundle(withArgs("sleep", "100"))
 			id := e.newID()
 			var initErr string
-			switch s.cmd {
-			case "start":
+			switch {
+			case s.stage == "before-execve":
 				// The stage is in the init, made by create: create it
 				// with the fault build, its stderr (the init's) in a file.
 				initErr = filepath.Join(e.base, id+".init-stderr")
@@ -84,10 +87,10 @@ func TestFaultKilledAtEachStage(t *testing.T) {
 				if err != nil {
 					t.Fatalf("create with the fault build: %v", err)
 				}
-			case "delete":
+			case s.cmd != "create":
 				e.mustRT("create", "--bundle", bundle, id)
 			}
-			if s.cmd == "delete" {
+			if s.cmd == "delete" || s.cmd == "exec" {
 				e.mustRT("start", id)
 			}
 			args := []string{"--root", e.root, s.cmd}
@@ -97,9 +100,15 @@ func TestFaultKilledAtEachStage(t *testing.T) {
 			case "delete":
 				args = append(args, "--force")
 			}
+			args = append(args, id)
+			if s.cmd == "exec" {
+				// Left behind by a killed exec, it must die with
+				// the container.
+				args = append(args, "sleep", "99")
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, bin, append(args, id)...)
+			cmd := exec.CommandContext(ctx, bin, args...)
 			if initErr == "" {
 				cmd.Env = append(os.Environ(), "HULL_FAULT="+s.stage)
 			}
