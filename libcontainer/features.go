@@ -33,7 +33,7 @@ func Features() *features.Features {
 	for o := range attrOpts {
 		opts = append(opts, o)
 	}
-	opts = append(opts, "bind", "rbind")
+	opts = append(opts, "bind", "rbind", "tmpcopyup")
 	sort.Strings(opts)
 	f.MountOptions = opts
 	for t := range namespaceTypes {

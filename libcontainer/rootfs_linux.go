@@ -149,8 +149,8 @@ func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool) error {
 	if m.Type == "cgroup" {
 		return mountCgroup(root, cfg, m, opts)
 	}
-	if opts.tmpcopyup {
-		return errors.New("option tmpcopyup is not supported yet")
+	if opts.tmpcopyup && m.Type != "tmpfs" {
+		return fmt.Errorf("option tmpcopyup needs a tmpfs mount, not %q", m.Type)
 	}
 	dst, err := safepath.MkdirAll(root, m.Destination, 0o755)
 	if err != nil {
@@ -158,6 +158,9 @@ func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool) error {
 	}
 	defer unix.Close(dst)
 	data := strings.Join(opts.data, ",")
+	if opts.tmpcopyup {
+		return tmpcopyupMount(root, dst, m, opts, data, userns)
+	}
 	err = unix.Mount(m.Source, safepath.ProcPath(dst), m.Type, opts.flags, data)
 	if err != nil && m.Type == "sysfs" && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
 		// Without a network namespace of its own (or in a user
@@ -170,6 +173,35 @@ func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool) error {
 	}
 	if err != nil {
 		return err
+	}
+	return setPropagationAndAttrs(root, m.Destination, opts)
+}
+
+// tmpcopyupMount mounts a tmpfs on dst filled with what was there: the
+// underlying directory, opened first, is still reachable through its fd.
+// A read-only tmpfs is made so after the copy.
+func tmpcopyupMount(root, dst int, m specs.Mount, opts *mountOpts, data string, userns bool) error {
+	under, err := unix.Openat(dst, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(under)
+	if err := unix.Mount(m.Source, safepath.ProcPath(dst), m.Type, opts.flags&^unix.MS_RDONLY, data); err != nil {
+		return err
+	}
+	top, err := safepath.Open(root, m.Destination, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return err
+	}
+	err = copyTree(under, top)
+	unix.Close(top)
+	if err != nil {
+		return fmt.Errorf("tmpcopyup into %s: %w", m.Destination, err)
+	}
+	if opts.flags&unix.MS_RDONLY != 0 {
+		if err := remount(root, m.Destination, opts.flags, userns); err != nil {
+			return err
+		}
 	}
 	return setPropagationAndAttrs(root, m.Destination, opts)
 }

@@ -58,6 +58,59 @@ func TestTmpfsMount(t *testing.T) {
 	}
 }
 
+// TestTmpfsCopyUp: tmpcopyup (runc's extension, sent by podman for
+// --read-only) fills the tmpfs with the image's files at that place —
+// modes, owners, symlinks and subdirectories kept — while writes go to the
+// tmpfs, not the rootfs; with ro the filled tmpfs is read-only.
+func TestTmpfsCopyUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bundle := e.newBundle(all(
+		withMount(specs.Mount{Destination: "/data", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "size=1m"}}),
+		withMount(specs.Mount{Destination: "/rodata", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "ro"}}),
+		withMount(specs.Mount{Destination: "/empty", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}}),
+		withShell(`set -e
+grep -q tmpfs /proc/self/mountinfo
+awk '$5=="/data"{print "FS="$9}' /proc/self/mountinfo | tail -1
+echo F=$(cat /data/f); echo SUB=$(cat /data/sub/g); echo LINK=$(readlink /data/l)
+echo MODE=$(stat -c %a:%u:%g /data/f); echo DMODE=$(stat -c %a /data/sub)
+echo new > /data/new
+{ echo x > /rodata/x; } 2>/dev/null && echo RO=writable || echo RO=$(cat /rodata/f)
+echo EMPTY=$(ls -A /empty | wc -l)`),
+	))
+	rootfs := filepath.Join(bundle, "rootfs")
+	for _, d := range []string{"data/sub", "rodata", "empty"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(filepath.Join(rootfs, "data/sub"), 0o710); err != nil {
+		t.Fatal(err)
+	}
+	for f, c := range map[string]string{"data/f": "image-f", "data/sub/g": "image-g", "rodata/f": "image-ro"} {
+		if err := os.WriteFile(filepath.Join(rootfs, f), []byte(c+"\n"), 0o604); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(filepath.Join(rootfs, "data/f"), 1000, 1001); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(rootfs, "data/l")); err != nil {
+		t.Fatal(err)
+	}
+	r := e.rt("run", "--bundle", bundle, e.newID())
+	got := kv(r.Stdout)
+	want := map[string]string{"FS": "tmpfs", "F": "image-f", "SUB": "image-g", "LINK": "/etc/passwd", "MODE": "604:1000:1001", "DMODE": "710", "RO": "image-ro", "EMPTY": "0"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("tmpcopyup: %s=%q, want %q (run: %v)", k, got[k], v, r)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, "data/new")); err == nil {
+		t.Errorf("a file written to the tmpcopyup tmpfs landed in the rootfs")
+	}
+}
+
 // hostDir makes a host dir with a file in it, for bind mounts.
 func hostDir(t *testing.T, e *env, name string) string {
 	t.Helper()

@@ -20,64 +20,24 @@ for b in containerd ctr script; do
 	command -v $b >/dev/null || { echo "callers-ctr: 0 passed, 1 failed ($b not installed; apt-get install containerd)"; exit 1; }
 done
 T=$(mktemp -d /tmp/hullctr.XXXXXX)
-
-lane=hullcallers-$$
-made=()
-while IFS=: read -r _ ctrls path; do
-	case "$ctrls" in
-	"") dir=/sys/fs/cgroup/unified$path ;;
-	name=systemd) dir=/sys/fs/cgroup/systemd$path ;;
-	*) dir=/sys/fs/cgroup/${ctrls%%,*}$path ;;
-	esac
-	[ -d "$dir" ] || continue
-	mkdir "$dir/$lane"
-	made+=("$dir/$lane")
-	if [ -f "$dir/cpuset.cpus" ]; then
-		cat "$dir/cpuset.cpus" > "$dir/$lane/cpuset.cpus"
-		cat "$dir/cpuset.mems" > "$dir/$lane/cpuset.mems"
-	fi
-done < /proc/self/cgroup
+. "$here/../lib/lane.sh"
+lane_cgroups hullcallers-$$
 cleanup() {
-	for d in "${made[@]}"; do echo $$ > "$(dirname "$d")/cgroup.procs" 2>/dev/null || true; done
-	for d in "${made[@]}"; do
-		find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
-		rmdir "$d" 2>/dev/null || echo "callers-ctr: could not remove $d" >&2
-	done
+	lane_cgroups_remove callers-ctr
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
 inner() {
 	set -u
-	local list
-	list=$(awk '$3 ~ /^cgroup2?$/ && $2 ~ /^\/sys\/fs\/cgroup\// {print $2":"$3":"$4}' /proc/self/mounts)
-	mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup || return 1
-	for m in $list; do
-		IFS=: read -r dir fstype opts <<<"$m"
-		sub=$(echo "$opts" | tr ',' '\n' | grep -v -E '^(rw|ro|nosuid|nodev|noexec|relatime)$' | paste -sd, -)
-		mkdir -p "$dir"
-		if [ "$fstype" = cgroup2 ]; then mount -t cgroup2 cgroup2 "$dir" || return 1
-		else mount -t cgroup -o "$sub" cgroup "$dir" || return 1; fi
-	done
-	grep -q '^0::/$' /proc/self/cgroup || { echo "callers-ctr: cgroup namespace not rooted at the lane" >&2; return 1; }
+	. "$here/../lib/lane.sh"
+	lane_remount_cgroups || return 1
 	mount -t tmpfs -o mode=755 run_private /run || return 1
 	mkdir -p /run/containerd
 
-	# hull behind a wrapper that records its argv
-	cat > "$T/hull-wrap" <<W
-#!/bin/sh
-{ printf '%s' hull; for a in "\$@"; do printf ' %s' "\$a"; done; echo; } >> "$T/invocations.log"
-prev=; for a in "\$@"; do [ "\$prev" = --bundle ] && cp "\$a/config.json" "$out/config-\$(basename "\$a").json"; prev=\$a; done
-"$hull" "\$@"
-rc=\$?
-if [ \$rc -ne 0 ]; then
-	log=; prev=
-	for a in "\$@"; do [ "\$prev" = --log ] && log=\$a; prev=\$a; done
-	{ echo "rc=\$rc: hull \$*"; [ -n "\$log" ] && tail -n 3 "\$log" | sed 's/^/    /'; } >> "$T/failures.log"
-fi
-exit \$rc
-W
-	chmod +x "$T/hull-wrap"
+	# hull behind a wrapper that records its argv and keeps each bundle's
+	# config.json
+	lane_wrapper "$T/hull-wrap" "$hull" "$T" 'prev=; for a in "$@"; do [ "$prev" = --bundle ] && cp "$a/config.json" "'"$out"'/config-$(basename "$a").json"; prev=$a; done'
 	cat > "$T/config.toml" <<C
 version = 2
 root = "$T/root"
@@ -99,9 +59,6 @@ C
 	local i
 	for i in $(seq 100); do [ -S "$T/containerd.sock" ] && break; sleep 0.1; done
 	C() { ctr --address "$T/containerd.sock" -n hulltest "$@"; }
-	pass=0 fail=0
-	ok() { pass=$((pass + 1)); echo "PASS $1"; }
-	ko() { fail=$((fail + 1)); echo "FAIL $1"; shift; [ $# -gt 0 ] && printf '  %s\n' "$@"; }
 	RB=(--runc-binary "$T/hull-wrap")
 	img=docker.io/library/hullbox:latest
 	t0=$(date +%s.%N)
@@ -178,14 +135,27 @@ C
 	if [ "$o" = $lim ]; then ok "memory limit visible inside (cgroup mount at /sys/fs/cgroup)"; else ko "memory limit visible inside (cgroup mount at /sys/fs/cgroup)" "$o"; fi
 	if ! C container ls -q | grep -q . ; then ok "no containers left"; else ko "no containers left" "$(C container ls 2>&1)"; fi
 
-	# 6. a failing start: containerd reports the error hull logged
+	# 6. env, cwd; read-only rootfs; bind mounts rw and ro; logs to a file
+	o=$(C run "${RB[@]}" --cgroup /hullctr/v1 --env FOO=bar --cwd /tmp --rm "$img" v1 sh -c 'echo "$FOO $(pwd) $(id -u)"' 2>&1); rc=$?
+	if [ $rc -eq 0 ] && [ "$o" = "bar /tmp 0" ]; then ok "--env and --cwd"; else ko "--env and --cwd" "rc=$rc" "$o"; fi
+	mkdir -p "$T/vol" "$T/rovol" && echo from-host > "$T/rovol/f"
+	o=$(C run "${RB[@]}" --cgroup /hullctr/v2 --read-only --rm \
+		--mount "type=bind,src=$T/vol,dst=/vol,options=rbind:rw" --mount "type=bind,src=$T/rovol,dst=/ro,options=rbind:ro" \
+		"$img" v2 sh -c '{ touch /rootfs-write; } 2>/dev/null && echo rootfs-writable; echo in > /vol/out; cat /ro/f; { echo x > /ro/g; } 2>/dev/null && echo ro-writable; true' 2>&1); rc=$?
+	if [ $rc -eq 0 ] && [ "$o" = from-host ] && [ "$(cat "$T/vol/out" 2>&1)" = in ] && [ ! -e "$T/rovol/g" ]; then ok "--read-only rootfs, rw and ro bind mounts"; else ko "--read-only rootfs, rw and ro bind mounts" "rc=$rc" "$o" "vol/out: $(cat "$T/vol/out" 2>&1)"; fi
+	o=$(C run "${RB[@]}" --cgroup /hullctr/l1 -d --log-uri "file://$T/l1.log" "$img" l1 sh -c 'echo to-stdout; echo to-stderr >&2' 2>&1); rc=$?
+	for i in $(seq 50); do [ "$(C task ls | awk '$1=="l1"{print $3}')" = STOPPED ] && break; sleep 0.1; done
+	C task delete l1 >/dev/null 2>&1; C container rm l1 >/dev/null 2>&1
+	if [ $rc -eq 0 ] && grep -qx to-stdout "$T/l1.log" && grep -qx to-stderr "$T/l1.log"; then ok "--log-uri file:// gets stdout and stderr"; else ko "--log-uri file:// gets stdout and stderr" "rc=$rc" "$o" "log: $(cat "$T/l1.log" 2>&1)"; fi
+
+	# 7. a failing start: containerd reports the error hull logged
 	o=$(C run "${RB[@]}" --cgroup /hullctr/e1 --rm "$img" e1 /no/such/binary 2>&1); rc=$?
 	echo "$o" > "$out/error-report.txt"
 	if [ $rc -ne 0 ] && echo "$o" | grep -q -i 'no such file\|not found\|executable'; then ok "start error reported by ctr"; else ko "start error reported by ctr" "rc=$rc" "$o"; fi
 	C task delete e1 >/dev/null 2>&1; C container rm e1 >/dev/null 2>&1
 	echo "total time: $(echo "$(date +%s.%N) - $t0" | bc) s"
 
-	# 7. the invocations and their flags
+	# 8. the invocations and their flags
 	o=$(cat "$T/failures.log" 2>/dev/null)
 	if [ -z "$o" ] || [ "$(grep -c '^rc=' <<<"$o")" = "$(grep -c '^rc=.* create .* e1$' <<<"$o")" ]; then ok "no hull call failed but the expected e1 create"; else ko "no hull call failed but the expected e1 create" "$o"; fi
 	cp "$T/failures.log" "$out/failures.log" 2>/dev/null || true
@@ -195,31 +165,19 @@ C
 		-e 's#/tmp/pty[0-9]+#/tmp/pty<N>#g' \
 		-e 's#(/[a-z0-9]*)?[0-9a-f]{64}#<hash>#g' \
 		"$out/invocations-raw.log" | awk '!seen[$0]++' > "$out/invocations-ctr.txt"
-	cmds=" $("$hull" --help | awk '/^COMMANDS:/{f=1;next} /^[A-Z]/{f=0} f{sub(",","",$1); print $1}' | tr '\n' ' ') "
-	bad=""
-	while read -r -a a; do
-		cmd="" ; for w in "${a[@]:1}"; do case " $cmds " in *" $w "*) cmd=$w; break;; esac; done
-		where=global
-		for w in "${a[@]:1}"; do
-			if [ "$w" = "$cmd" ] && [ $where = global ]; then where=$cmd; continue; fi
-			case "$w" in --*|-[a-z]*) ;; *) continue;; esac
-			fl=${w%%=*}
-			if [ $where = global ]; then h=$("$hull" --help); else h=$("$hull" "$where" --help); fi
-			echo "$h" | grep -qE -- "(^|[ ,])$fl([ ,=]|$)" || bad="$bad $where:$fl"
-		done
-	done < "$out/invocations-ctr.txt"
+	bad=$(lane_unsupported_flags "$hull" "$out/invocations-ctr.txt")
 	n=$(wc -l < "$out/invocations-ctr.txt")
 	if [ "$n" -gt 0 ] && [ -z "$bad" ]; then ok "every flag containerd passed is in hull's --help ($n distinct invocations)"; else ko "every flag containerd passed is in hull's --help" "invocations=$n unsupported:$bad"; fi
 
 	kill "$cpid"; wait "$cpid" 2>/dev/null
 	# any shim left?
 	for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $T" || true); do kill "$p"; done
-	echo "callers-ctr: $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
+	echo "callers-ctr: $lane_pass passed, $lane_fail failed"
+	[ "$lane_fail" -eq 0 ]
 }
 export -f inner
 export T hull out here
-for d in "${made[@]}"; do echo $$ > "$d/cgroup.procs"; done
+lane_enter
 set +e
 unshare -m -C --propagation private bash -c inner 2>&1 | tee "$out/result.txt"
 rc=${PIPESTATUS[0]}

@@ -20,65 +20,29 @@ for b in podman conmon; do
 done
 T=$(mktemp -d /tmp/hullpod.XXXXXX)
 
-lane=hullcallers-$$
-made=()
-while IFS=: read -r _ ctrls path; do
-	case "$ctrls" in
-	"") dir=/sys/fs/cgroup/unified$path ;;
-	name=systemd) dir=/sys/fs/cgroup/systemd$path ;;
-	*) dir=/sys/fs/cgroup/${ctrls%%,*}$path ;;
-	esac
-	[ -d "$dir" ] || continue
-	mkdir "$dir/$lane"
-	made+=("$dir/$lane")
-	if [ -f "$dir/cpuset.cpus" ]; then
-		cat "$dir/cpuset.cpus" > "$dir/$lane/cpuset.cpus"
-		cat "$dir/cpuset.mems" > "$dir/$lane/cpuset.mems"
-	fi
-done < /proc/self/cgroup
+. "$here/../lib/lane.sh"
+lane_cgroups hullcallers-$$
 cleanup() {
-	for d in "${made[@]}"; do echo $$ > "$(dirname "$d")/cgroup.procs" 2>/dev/null || true; done
-	for d in "${made[@]}"; do
-		find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
-		rmdir "$d" 2>/dev/null || echo "callers-podman: could not remove $d" >&2
-	done
+	lane_cgroups_remove callers-podman
 	rm -rf "$T"
 }
 trap cleanup EXIT
 
 inner() {
 	set -u
-	local list
-	list=$(awk '$3 ~ /^cgroup2?$/ && $2 ~ /^\/sys\/fs\/cgroup\// {print $2":"$3":"$4}' /proc/self/mounts)
-	mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup || return 1
-	for m in $list; do
-		IFS=: read -r dir fstype opts <<<"$m"
-		sub=$(echo "$opts" | tr ',' '\n' | grep -v -E '^(rw|ro|nosuid|nodev|noexec|relatime)$' | paste -sd, -)
-		mkdir -p "$dir"
-		if [ "$fstype" = cgroup2 ]; then mount -t cgroup2 cgroup2 "$dir" || return 1
-		else mount -t cgroup -o "$sub" cgroup "$dir" || return 1; fi
-	done
-	grep -q '^0::/$' /proc/self/cgroup || { echo "callers-podman: cgroup namespace not rooted at the lane" >&2; return 1; }
+	. "$here/../lib/lane.sh"
+	lane_remount_cgroups || return 1
 	mount -t tmpfs -o mode=755 run_private /run || return 1
 	mount -t tmpfs -o mode=1777 shm_private /dev/shm || return 1
 
-	cat > "$T/hull-wrap" <<W
-#!/bin/sh
-{ printf '%s' hull; for a in "\$@"; do printf ' %s' "\$a"; done; echo; } >> "$T/invocations.log"
-"$hull" "\$@"
-rc=\$?
-if [ \$rc -ne 0 ]; then
-	log=; prev=
-	for a in "\$@"; do [ "\$prev" = --log ] && log=\$a; prev=\$a; done
-	{ echo "rc=\$rc: hull \$*"; [ -n "\$log" ] && tail -n 3 "\$log" | sed 's/^/    /'; } >> "$T/failures.log"
-fi
-exit \$rc
-W
-	chmod +x "$T/hull-wrap"
-	# CAP_SYS_RESOURCE is missing here: default ulimits no higher than ours
+	lane_wrapper "$T/hull-wrap" "$hull" "$T"
+	# CAP_SYS_RESOURCE is missing here, so the containers' rlimits may not
+	# exceed the runtime's hard limits: podman's defaults (1048576) do.
+	# podman runs the runtime with RLIMIT_NPROC lowered to 32768 (seen
+	# here), below this shell's: ask for less than either.
 	cat > "$T/containers.conf" <<C
 [containers]
-default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=$(ulimit -Hu):$(ulimit -Hu)"]
+default_ulimits = ["nofile=$(ulimit -Hn):$(ulimit -Hn)", "nproc=4096:4096"]
 netns = "none"
 [engine]
 cgroup_manager = "cgroupfs"
@@ -96,9 +60,6 @@ C
 	export CONTAINERS_CONF=$T/containers.conf TMPDIR=$T/tmp
 	P() { podman --root "$T/root" --runroot "$T/runroot" --tmpdir "$T/tmp" --storage-driver vfs \
 		--cgroup-manager cgroupfs --events-backend file --runtime "$T/hull-wrap" "$@"; }
-	pass=0 fail=0
-	ok() { pass=$((pass + 1)); echo "PASS $1"; }
-	ko() { fail=$((fail + 1)); echo "FAIL $1"; shift; [ $# -gt 0 ] && printf '  %s\n' "$@"; }
 	: > "$out/timings.txt"
 	timed() { local s e; s=$(date +%s.%N); "$@"; local rc=$?; e=$(date +%s.%N); echo "$* : $(echo "$e - $s" | bc) s" >> "$out/timings.txt"; return $rc; }
 	img=localhost/hullbox:latest
@@ -127,6 +88,9 @@ C
 	o=$(echo piped-in | P exec -i p1 cat 2>&1); rc=$?
 	if [ $rc -eq 0 ] && [ "$o" = piped-in ]; then ok "exec -i stdin"; else ko "exec -i stdin" "rc=$rc" "$o"; fi
 
+	o=$(timed script -qec "podman --root $T/root --runroot $T/runroot --tmpdir $T/tmp --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime $T/hull-wrap exec -t p1 sh -c 'tty; exit 4'" /dev/null 2>&1 </dev/null); rc=$?
+	if [ $rc -eq 4 ] && echo "$o" | tr -d '\r' | grep -qx '/dev/pts/[0-9]*'; then ok "exec -t (tty, exit 4)"; else ko "exec -t (tty, exit 4)" "rc=$rc" "$o"; fi
+
 	o=$(P top p1 2>&1); rc=$?
 	if [ $rc -eq 0 ] && echo "$o" | grep -q 'sleep 1000'; then ok "top"; else ko "top" "rc=$rc" "$o"; fi
 
@@ -143,6 +107,19 @@ C
 	o=$(P run "${CP[@]}" --rm -m 64m "$img" sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes' 2>&1); rc=$?
 	if [ $rc -eq 0 ] && [ "$o" = 67108864 ]; then ok "-m 64m visible inside"; else ko "-m 64m visible inside" "rc=$rc" "$o"; fi
 
+	o=$(P run "${CP[@]}" --rm -e FOO=bar -w /tmp --user 1000:1000 "$img" sh -c 'echo "$FOO $(pwd) $(id -u):$(id -g)"' 2>&1); rc=$?
+	if [ $rc -eq 0 ] && [ "$o" = "bar /tmp 1000:1000" ]; then ok "-e, -w, --user 1000:1000"; else ko "-e, -w, --user 1000:1000" "rc=$rc" "$o"; fi
+
+	mkdir -p "$T/vol" "$T/rovol" && echo from-host > "$T/rovol/f"
+	o=$(P run "${CP[@]}" --rm --read-only -v "$T/vol:/vol:rw" -v "$T/rovol:/ro:ro" "$img" \
+		sh -c '{ touch /rootfs-write; } 2>/dev/null && echo rootfs-writable; echo in > /vol/out; cat /ro/f; { echo x > /ro/g; } 2>/dev/null && echo ro-writable; true' 2>&1); rc=$?
+	if [ $rc -eq 0 ] && [ "$o" = from-host ] && [ "$(cat "$T/vol/out" 2>&1)" = in ] && [ ! -e "$T/rovol/g" ]; then ok "--read-only rootfs, -v rw and ro"; else ko "--read-only rootfs, -v rw and ro" "rc=$rc" "$o" "vol/out: $(cat "$T/vol/out" 2>&1)"; fi
+
+	o=$(P run "${CP[@]}" --name l1 "$img" sh -c 'echo to-stdout; echo to-stderr >&2' 2>&1); rc=$?
+	lg=$(P logs l1 2>&1)
+	P rm l1 >/dev/null 2>&1
+	if [ $rc -eq 0 ] && echo "$lg" | grep -qx to-stdout && echo "$lg" | grep -qx to-stderr; then ok "logs (stdout and stderr)"; else ko "logs (stdout and stderr)" "rc=$rc" "$o" "logs: $lg"; fi
+
 	o=$(P run "${CP[@]}" --rm "$img" /no/such/binary 2>&1); rc=$?
 	echo "$o" > "$out/error-report.txt"
 	if [ $rc -ne 0 ] && echo "$o" | grep -q -i 'no such file\|not found'; then ok "start error reported"; else ko "start error reported" "rc=$rc" "$o"; fi
@@ -154,30 +131,18 @@ C
 	cp "$T/invocations.log" "$out/invocations-raw.log" 2>/dev/null || touch "$out/invocations-raw.log"
 	sed -E -e "s#$T#<tmp>#g" -e 's#[0-9a-f]{64}#<id>#g' -e 's#/proc/[0-9]+/#/proc/<pid>/#g' -e 's#exec[0-9a-zA-Z_-]*\.json#exec<N>.json#g' \
 		"$out/invocations-raw.log" | awk '!seen[$0]++' > "$out/invocations-podman.txt"
-	cmds=" $("$hull" --help | awk '/^COMMANDS:/{f=1;next} /^[A-Z]/{f=0} f{sub(",","",$1); print $1}' | tr '\n' ' ') "
-	bad=""
-	while read -r -a a; do
-		cmd="" ; for w in "${a[@]:1}"; do case " $cmds " in *" $w "*) cmd=$w; break;; esac; done
-		where=global
-		for w in "${a[@]:1}"; do
-			if [ "$w" = "$cmd" ] && [ $where = global ]; then where=$cmd; continue; fi
-			case "$w" in --*|-[a-z]*) ;; *) continue;; esac
-			fl=${w%%=*}
-			if [ $where = global ]; then h=$("$hull" --help); else h=$("$hull" "$where" --help); fi
-			echo "$h" | grep -qE -- "(^|[ ,])$fl([ ,=]|$)" || bad="$bad $where:$fl"
-		done
-	done < "$out/invocations-podman.txt"
+	bad=$(lane_unsupported_flags "$hull" "$out/invocations-podman.txt")
 	n=$(wc -l < "$out/invocations-podman.txt")
 	if [ "$n" -gt 0 ] && [ -z "$bad" ]; then ok "every flag podman passed is in hull's --help ($n distinct invocations)"; else ko "every flag podman passed is in hull's --help" "invocations=$n unsupported:$bad"; fi
 
 	P rm -af >/dev/null 2>&1
 	P system prune -af >/dev/null 2>&1 || true
-	echo "callers-podman: $pass passed, $fail failed"
-	[ "$fail" -eq 0 ]
+	echo "callers-podman: $lane_pass passed, $lane_fail failed"
+	[ "$lane_fail" -eq 0 ]
 }
 export -f inner
 export T hull out here
-for d in "${made[@]}"; do echo $$ > "$d/cgroup.procs"; done
+lane_enter
 set +e
 unshare -m -C --propagation private bash -c inner 2>&1 | tee "$out/result.txt"
 rc=${PIPESTATUS[0]}

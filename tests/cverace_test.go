@@ -1,0 +1,593 @@
+package tests
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// The two tests here replay the shape of two runc vulnerabilities in which
+// one container, sharing a volume with another, swaps a directory of the
+// volume for a symlink while the runtime sets up the other container's
+// mounts:
+//
+//   - CVE-2021-30465: the runtime resolved a mount destination inside the
+//     rootfs, then called mount(2) on the path; the kernel followed the
+//     symlink swapped in meanwhile, and the mount landed outside the rootfs.
+//   - CVE-2024-45310: the runtime created missing mount points with a plain
+//     mkdir -p / create on a resolved path; a component swapped for a symlink
+//     in between made it create directories and files on the host.
+//
+// The symlinks point at the absolute host path of a sentinel directory of
+// the test (or climb to it with ../..). Resolved inside the rootfs, as the
+// runtime must, that path is a harmless directory of the container's own
+// rootfs; followed on the host, it is the sentinel. So after every round:
+// the sentinel has gained nothing, the host has no new mount, and every
+// bind mount of the victim is in the victim's own mount table at a place
+// inside its root (a mount made on a host path in the victim's namespace
+// before pivot_root vanishes with the old root, so a missing mount is an
+// escape too). The victim may fail to be created: a refusal is safe.
+
+// swapperSource is the attacker's exchange loop, built static at test time
+// so that it runs in the busybox rootfs: it flips every pair of names with
+// renameat2(RENAME_EXCHANGE), so each name is always either the directory
+// or the symlink, never missing, and it writes the number of successful
+// exchanges to its first argument now and then (proof that the race runs).
+const swapperSource = `package main
+
+import (
+	"os"
+	"strconv"
+	"syscall"
+	"unsafe"
+)
+
+const sysRenameat2 = %d
+
+func main() {
+	count := os.Args[1]
+	var ptrs []*byte
+	for _, n := range os.Args[2:] {
+		p, err := syscall.BytePtrFromString(n)
+		if err != nil {
+			os.Exit(2)
+		}
+		ptrs = append(ptrs, p)
+	}
+	cwd := -100 // AT_FDCWD
+	var ok uint64
+	for iter := uint64(1); ; iter++ {
+		for i := 0; i+1 < len(ptrs); i += 2 {
+			_, _, e := syscall.Syscall6(sysRenameat2, uintptr(cwd), uintptr(unsafe.Pointer(ptrs[i])),
+				uintptr(cwd), uintptr(unsafe.Pointer(ptrs[i+1])), 2 /* RENAME_EXCHANGE */, 0)
+			if e == 0 {
+				ok++
+			}
+		}
+		if iter%%2048 == 1 {
+			_ = os.WriteFile(count+".tmp", []byte(strconv.FormatUint(ok, 10)), 0o644)
+			_ = os.Rename(count+".tmp", count)
+		}
+	}
+}
+`
+
+// buildSwapper compiles swapperSource into a static binary under e.base.
+// It returns "" (and says why) if that is impossible; the attacker then
+// uses busybox mv for every name.
+func buildSwapper(t *testing.T, e *env) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Logf("no go toolchain to build the RENAME_EXCHANGE attacker (%v): every name is flipped with busybox mv", err)
+		return ""
+	}
+	dir := e.mkdir("swapper")
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(fmt.Sprintf(swapperSource, unix.SYS_RENAMEAT2)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(goBin, "build", "-o", "cveswap", "main.go")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=", "GOTOOLCHAIN=local", "GO111MODULE=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Logf("building the RENAME_EXCHANGE attacker failed (%v: %s): every name is flipped with busybox mv", err, out)
+		return ""
+	}
+	return filepath.Join(dir, "cveswap")
+}
+
+// raceEntry is a name in the shared volume that the attacker flips between
+// a real directory and a symlink that points out of the volume.
+type raceEntry struct {
+	name   string // the path component the victim's mount destinations go through
+	target string // the symlink's target: a sentinel path, absolute or ../../ relative
+	mv     bool   // flipped by a busybox mv loop (name briefly missing) rather than RENAME_EXCHANGE
+}
+
+// relTarget is hostPath reached by climbing from anywhere with "..": on the
+// host it leads to hostPath; inside a rootfs ".." stops at its root.
+func relTarget(hostPath string) string {
+	return strings.Repeat("../", 16) + strings.TrimPrefix(hostPath, "/")
+}
+
+// setupRaceVolume lays out, for each entry, the directory NAME and the
+// symlink NAME.lnk that the attacker swaps.
+func setupRaceVolume(t *testing.T, vol string, entries []raceEntry) {
+	t.Helper()
+	for _, en := range entries {
+		if err := os.Mkdir(filepath.Join(vol, en.name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(en.target, filepath.Join(vol, en.name+".lnk")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// attacker is the container that flips the entries of the shared volume.
+type attacker struct {
+	id       string
+	vol      string
+	exchange bool // some names are flipped by the swapper (count in .swaps)
+	mv       bool // some names are flipped by mv (count in .mvcount)
+}
+
+// startAttacker starts container A with vol at /vol, flipping the entries:
+// the RENAME_EXCHANGE swapper for most, a busybox `mv -T` loop (which has
+// moments where the name does not exist at all) for those marked mv. It
+// returns once both loops have made progress.
+func startAttacker(t *testing.T, e *env, vol string, entries []raceEntry, swapBin string) *attacker {
+	t.Helper()
+	a := &attacker{vol: vol}
+	var xchg, mvs []string
+	for _, en := range entries {
+		if en.mv || swapBin == "" {
+			mvs = append(mvs, en.name)
+		} else {
+			xchg = append(xchg, en.name, en.name+".lnk")
+		}
+	}
+	script := "cd /vol || exit 1\n"
+	if len(xchg) > 0 {
+		a.exchange = true
+		script += "/bin/cveswap .swaps " + strings.Join(xchg, " ") + " &\n"
+	}
+	if len(mvs) > 0 {
+		a.mv = true
+		script += "i=0; while :; do for n in " + strings.Join(mvs, " ") +
+			"; do mv -T $n $n.dir; mv -T $n.lnk $n; mv -T $n $n.lnk; mv -T $n.dir $n; done; " +
+			"i=$((i+1)); echo $i > .mvcount; done 2>/dev/null\n"
+	} else {
+		script += "wait\n"
+	}
+	bundle := e.newBundle(all(
+		withMount(specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"rbind", "rw"}}),
+		withShell(script),
+	))
+	if swapBin != "" {
+		b, err := os.ReadFile(swapBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(bundle, "rootfs/bin/cveswap"), b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.id, _ = e.create(bundle)
+	e.mustRT("start", a.id)
+	e.waitStatus(a.id, "running")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		x, m := a.progress()
+		if (!a.exchange || x > 0) && (!a.mv || m > 0) {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("attacker %s made no progress in 10s (exchanges %d, mv rounds %d)", a.id, x, m)
+		}
+	}
+}
+
+// progress returns the attacker's successful exchanges and mv loop rounds.
+func (a *attacker) progress() (exchanges, mvRounds uint64) {
+	read := func(name string) uint64 {
+		b, _ := os.ReadFile(filepath.Join(a.vol, name))
+		n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		return n
+	}
+	return read(".swaps"), read(".mvcount")
+}
+
+// stop checks that the attacker still ran (it raced the whole time) and
+// force-deletes it.
+func (a *attacker) stop(t *testing.T, e *env, x0, m0 uint64) {
+	t.Helper()
+	x, m := a.progress()
+	t.Logf("attacker: %d successful RENAME_EXCHANGEs, %d mv loop rounds during the victim rounds", x-x0, m-m0)
+	if a.exchange && x <= x0 || a.mv && m <= m0 {
+		t.Errorf("the attacker made no progress during the victim rounds: the race did not run")
+	}
+	if st := e.state(a.id); st.Status != "running" {
+		t.Errorf("attacker %s is %q, want running: the race stopped early", a.id, st.Status)
+	}
+	e.mustRT("delete", "--force", a.id)
+}
+
+// victimRound creates (does not start) a container from bundle: by then
+// every mount of config.json is made. It returns the container's mount
+// table as seen from its root and the host's mounts under e.base taken
+// while it existed, then force-deletes it. ok is false if create failed.
+func victimRound(t *testing.T, e *env, bundle string) (inside, host []*mountinfo.Info, r result, ok bool) {
+	t.Helper()
+	id := e.newID()
+	pidFile := filepath.Join(e.base, id+".pid")
+	r = e.rt("create", "--bundle", bundle, "--pid-file", pidFile, id)
+	if r.Code != 0 {
+		host = mountsUnder(e.base)
+		e.rt("delete", "--force", id) // may well say it does not exist
+		return nil, host, r, false
+	}
+	pid := e.readPidFile(pidFile)
+	// /proc/PID/mountinfo shows mount points relative to PID's root and
+	// leaves out mounts outside it.
+	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err == nil {
+		inside, err = mountinfo.GetMountsFromReader(f, nil)
+		f.Close()
+	}
+	if err != nil {
+		t.Errorf("reading the mount table of container %s (pid %d): %v", id, pid, err)
+	}
+	host = mountsUnder(e.base)
+	if d := e.rt("delete", "--force", id); d.Code != 0 {
+		t.Errorf("delete --force %s: %v", id, d)
+	}
+	return inside, host, r, true
+}
+
+// mountpointsOf returns where the mounts whose source (root) is the host
+// path src are mounted in ms.
+func mountpointsOf(ms []*mountinfo.Info, src string) []string {
+	var mps []string
+	for _, m := range ms {
+		// Root is relative to the source filesystem: src itself when it
+		// lies on the root filesystem, a suffix of it otherwise.
+		if m.Root == src || strings.HasSuffix(src, m.Root) && strings.HasSuffix(m.Root, "/"+filepath.Base(src)) {
+			mps = append(mps, m.Mountpoint)
+		}
+	}
+	return mps
+}
+
+// checkHostMounts fails the test for every host mount under e.base: the
+// containers' mounts live in their own namespaces, so any such mount is a
+// mount that escaped to the host.
+func checkHostMounts(t *testing.T, when string, host []*mountinfo.Info) {
+	t.Helper()
+	for _, m := range host {
+		t.Errorf("%s: a mount appeared on the host: %s (root %s, %s)", when, m.Mountpoint, m.Root, m.FSType)
+	}
+}
+
+// checkSentinel fails the test for anything below the host sentinel dir
+// except the directories it was given (keep, relative names), and reports
+// whether it is clean. The symlinks point there: anything new was created
+// by following a symlink on the host.
+func checkSentinel(t *testing.T, when, sentinel string, keep []string) bool {
+	t.Helper()
+	allowed := map[string]bool{}
+	for _, k := range keep {
+		allowed[k] = true
+	}
+	var extra []string
+	err := filepath.WalkDir(sentinel, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if rel, _ := filepath.Rel(sentinel, p); rel != "." && !(allowed[rel] && d.IsDir()) {
+			extra = append(extra, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Errorf("%s: walking the sentinel %s: %v", when, sentinel, err)
+		return false
+	}
+	sort.Strings(extra)
+	for _, p := range extra {
+		t.Errorf("%s: host path %s was created through a symlink of the shared volume", when, p)
+	}
+	if mounted, err := mountinfo.Mounted(sentinel); err != nil || mounted {
+		t.Errorf("%s: the host sentinel %s is a mount point (%v)", when, sentinel, err)
+		return false
+	}
+	return len(extra) == 0
+}
+
+func volMount(vol string) specs.Mount {
+	return specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"rbind", "rw"}}
+}
+
+// TestCVE202130465MountSymlinkRace: container A has a volume V at /vol and
+// flips V/dNN between a directory and a symlink to the host path of a
+// sentinel directory sentinel/dNN (which exists on the host, so a mount
+// through the symlink on the host would succeed). Container B has V at
+// /vol too, and then binds host dirs on /vol/d00 ... /vol/d23. B is created
+// round after round while A races. Each of B's binds must end up either on
+// the volume's directory or, through the symlink resolved inside B's
+// rootfs, on B's own <rootfs>/<sentinel>/dNN; never on the host.
+func TestCVE202130465MountSymlinkRace(t *testing.T) {
+	start := time.Now()
+	e := newEnv(t)
+	const n = 24
+	sentinel := e.mkdir("sentinel")
+	var entries []raceEntry
+	var keep, srcs []string
+	for k := 0; k < n; k++ {
+		name := fmt.Sprintf("d%02d", k)
+		hostTarget := filepath.Join(sentinel, name)
+		if err := os.Mkdir(hostTarget, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		keep = append(keep, name)
+		target := hostTarget
+		if k%2 == 1 {
+			target = relTarget(hostTarget)
+		}
+		entries = append(entries, raceEntry{name: name, target: target, mv: k%3 == 2})
+		src := hostDir(t, e, fmt.Sprintf("cve30465-src-%02d", k))
+		srcs = append(srcs, src)
+	}
+	victim := func(vol string) func(*specs.Spec) {
+		return func(s *specs.Spec) {
+			s.Process.Args = []string{"true"}
+			s.Mounts = append(s.Mounts, volMount(vol))
+			for k, en := range entries {
+				opts := []string{"rbind"}
+				if k%4 >= 2 {
+					opts = append(opts, "rw") // also a remount of the destination
+				}
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/vol/" + en.name, Type: "bind", Source: srcs[k], Options: opts})
+			}
+		}
+	}
+
+	// Without a race: every name is a symlink for good. The binds must be
+	// made through the symlinks resolved in B's rootfs: at <sentinel>/dNN
+	// as B sees it, which is a directory of B's rootfs.
+	vol0 := e.mkdir("vol-static")
+	for _, en := range entries {
+		if err := os.Symlink(en.target, filepath.Join(vol0, en.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b0 := e.newBundle(victim(vol0))
+	inside, host, r, ok := victimRound(t, e, b0)
+	if !ok {
+		t.Fatalf("create with the symlinks in place (no race) failed: %v", r)
+	}
+	for k, en := range entries {
+		want := filepath.Join(sentinel, en.name)
+		if mps := mountpointsOf(inside, srcs[k]); len(mps) != 1 || mps[0] != want {
+			t.Errorf("no race: bind of %s on /vol/%s (symlink to %s) is mounted at %q in the container, want [%s] (inside its rootfs)",
+				srcs[k], en.name, en.target, mps, want)
+		}
+		if _, err := os.Stat(filepath.Join(b0, "rootfs", want)); err != nil {
+			t.Errorf("no race: the mount point was not made inside the rootfs: %v", err)
+		}
+	}
+	checkHostMounts(t, "no race", host)
+	checkSentinel(t, "no race", sentinel, keep)
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// The race.
+	vol := e.mkdir("vol")
+	setupRaceVolume(t, vol, entries)
+	a := startAttacker(t, e, vol, entries, buildSwapper(t, e))
+	x0, m0 := a.progress()
+	bundle := e.newBundle(victim(vol))
+	const rounds = 20
+	var created, failed, viaDir, viaLink, missing int
+	raceStart := time.Now()
+	for round := 1; round <= rounds && time.Since(raceStart) < 12*time.Second; round++ {
+		when := fmt.Sprintf("round %d", round)
+		inside, host, r, ok := victimRound(t, e, bundle)
+		checkHostMounts(t, when, host)
+		if !ok {
+			failed++
+			if failed <= 3 {
+				t.Logf("%s: create failed (allowed): %s", when, strings.TrimSpace(r.Stderr))
+			}
+		} else {
+			created++
+			for k, en := range entries {
+				mps := mountpointsOf(inside, srcs[k])
+				if len(mps) == 0 {
+					missing++
+					t.Errorf("%s: the bind of %s on /vol/%s is not in the container's mount table: it was mounted outside the container's root",
+						when, srcs[k], en.name)
+				}
+				for _, mp := range mps {
+					switch mp {
+					case filepath.Join(sentinel, en.name):
+						viaLink++
+					case "/vol/" + en.name, "/vol/" + en.name + ".lnk", "/vol/" + en.name + ".dir":
+						// The volume's directory (renamed after it was resolved).
+						viaDir++
+					default:
+						t.Errorf("%s: the bind of %s on /vol/%s is mounted at %s in the container", when, srcs[k], en.name, mp)
+					}
+				}
+			}
+		}
+		if !checkSentinel(t, when, sentinel, keep) {
+			break
+		}
+	}
+	a.stop(t, e, x0, m0)
+	checkSentinel(t, "after the race", sentinel, keep)
+	checkHostMounts(t, "after the race", mountsUnder(e.base))
+	t.Logf("%d rounds in %v: %d created, %d failed to create; binds resolved to the volume's dir %d times, through the symlink inside the rootfs %d times, missing %d times; test took %v",
+		created+failed, time.Since(raceStart).Round(time.Millisecond), created, failed, viaDir, viaLink, missing, time.Since(start).Round(time.Millisecond))
+}
+
+// TestCVE202445310SharedVolumeRace: container A has a volume V at /vol and
+// flips V/xN between a directory and a symlink to the host path of a
+// sentinel directory sentinel/sN. Container B has V at /vol too, and
+// bind-mounts a dir on /vol/xN/rR/a/b/newdir and a file on /vol/xN/rR-f,
+// fresh names every round R, so the runtime must create the missing
+// directories and the file each time. Whatever A does, nothing may be
+// created in the sentinel: every mount point the runtime makes is in the
+// volume or in B's rootfs.
+func TestCVE202445310SharedVolumeRace(t *testing.T) {
+	start := time.Now()
+	e := newEnv(t)
+	const n = 6
+	sentinel := e.mkdir("sentinel")
+	var entries []raceEntry
+	var keep, srcDirs, srcFiles []string
+	for i := 0; i < n; i++ {
+		s := fmt.Sprintf("s%d", i)
+		hostTarget := filepath.Join(sentinel, s)
+		if err := os.Mkdir(hostTarget, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		keep = append(keep, s)
+		target := hostTarget
+		if i%2 == 1 {
+			target = relTarget(hostTarget)
+		}
+		entries = append(entries, raceEntry{name: fmt.Sprintf("x%d", i), target: target, mv: i%3 == 2})
+		srcDirs = append(srcDirs, hostDir(t, e, fmt.Sprintf("cve45310-srcdir-%d", i)))
+		f := filepath.Join(e.base, fmt.Sprintf("cve45310-srcfile-%d", i))
+		if err := os.WriteFile(f, []byte("file-from-host\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		srcFiles = append(srcFiles, f)
+	}
+	dirDst := func(x string, round int) string { return fmt.Sprintf("/vol/%s/r%d/a/b/newdir", x, round) }
+	fileDst := func(x string, round int) string { return fmt.Sprintf("/vol/%s/r%d-f", x, round) }
+	// victimSpec is B's config.json for round: V at /vol, then the binds
+	// whose mount points do not exist yet.
+	victimSpec := func(base *specs.Spec, vol string, round int) *specs.Spec {
+		s := *base
+		s.Mounts = append(append([]specs.Mount{}, base.Mounts...), volMount(vol))
+		for i, en := range entries {
+			s.Mounts = append(s.Mounts,
+				specs.Mount{Destination: dirDst(en.name, round), Type: "bind", Source: srcDirs[i], Options: []string{"rbind"}},
+				specs.Mount{Destination: fileDst(en.name, round), Type: "bind", Source: srcFiles[i], Options: []string{"bind"}})
+		}
+		return &s
+	}
+	// inRoot is where a destination through entry i lands when the symlink
+	// is resolved inside B's rootfs: below <sentinel>/sN of B's rootfs.
+	inRoot := func(i int, dst, x string) string {
+		return filepath.Join(sentinel, keep[i], strings.TrimPrefix(dst, "/vol/"+x+"/"))
+	}
+
+	// Without a race: every xN is a symlink for good. Everything must be
+	// created inside B's rootfs.
+	vol0 := e.mkdir("vol-static")
+	for _, en := range entries {
+		if err := os.Symlink(en.target, filepath.Join(vol0, en.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b0 := e.newBundle(withArgs("true"))
+	writeSpec(t, b0, victimSpec(loadSpec(t, b0), vol0, 0))
+	inside, host, r, ok := victimRound(t, e, b0)
+	if !ok {
+		t.Fatalf("create with the symlinks in place (no race) failed: %v", r)
+	}
+	for i, en := range entries {
+		for _, c := range []struct{ src, dst string }{{srcDirs[i], dirDst(en.name, 0)}, {srcFiles[i], fileDst(en.name, 0)}} {
+			want := inRoot(i, c.dst, en.name)
+			if mps := mountpointsOf(inside, c.src); len(mps) != 1 || mps[0] != want {
+				t.Errorf("no race: bind of %s on %s (%s a symlink to %s) is mounted at %q in the container, want [%s] (inside its rootfs)",
+					c.src, c.dst, en.name, en.target, mps, want)
+			}
+			if _, err := os.Stat(filepath.Join(b0, "rootfs", want)); err != nil {
+				t.Errorf("no race: the mount point was not made inside the rootfs: %v", err)
+			}
+		}
+	}
+	checkHostMounts(t, "no race", host)
+	checkSentinel(t, "no race", sentinel, keep)
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// The race.
+	vol := e.mkdir("vol")
+	setupRaceVolume(t, vol, entries)
+	a := startAttacker(t, e, vol, entries, buildSwapper(t, e))
+	x0, m0 := a.progress()
+	bundle := e.newBundle(withArgs("true"))
+	base := loadSpec(t, bundle)
+	const rounds = 30
+	var created, failed, viaDir, viaLink, missing int
+	raceStart := time.Now()
+	for round := 1; round <= rounds && time.Since(raceStart) < 12*time.Second; round++ {
+		when := fmt.Sprintf("round %d", round)
+		writeSpec(t, bundle, victimSpec(base, vol, round))
+		inside, host, r, ok := victimRound(t, e, bundle)
+		checkHostMounts(t, when, host)
+		if !ok {
+			failed++
+			if failed <= 3 {
+				t.Logf("%s: create failed (allowed): %s", when, strings.TrimSpace(r.Stderr))
+			}
+		} else {
+			created++
+			for i, en := range entries {
+				for _, c := range []struct{ src, dst string }{{srcDirs[i], dirDst(en.name, round)}, {srcFiles[i], fileDst(en.name, round)}} {
+					mps := mountpointsOf(inside, c.src)
+					if len(mps) == 0 {
+						missing++
+						t.Errorf("%s: the bind of %s on %s is not in the container's mount table: it was mounted outside the container's root",
+							when, c.src, c.dst)
+					}
+					rest := strings.TrimPrefix(c.dst, "/vol/"+en.name)
+					for _, mp := range mps {
+						switch mp {
+						case inRoot(i, c.dst, en.name):
+							viaLink++
+						case c.dst, "/vol/" + en.name + ".lnk" + rest, "/vol/" + en.name + ".dir" + rest:
+							viaDir++
+						default:
+							// A walk that went through the directory for some
+							// components and through the symlink for others
+							// still ends inside the volume or the rootfs copy
+							// of the sentinel.
+							if under(mp, "/vol") || under(mp, filepath.Join(sentinel, keep[i])) {
+								viaDir++
+							} else {
+								t.Errorf("%s: the bind of %s on %s is mounted at %s in the container", when, c.src, c.dst, mp)
+							}
+						}
+					}
+				}
+			}
+		}
+		if !checkSentinel(t, when, sentinel, keep) {
+			break
+		}
+	}
+	a.stop(t, e, x0, m0)
+	checkSentinel(t, "after the race", sentinel, keep)
+	checkHostMounts(t, "after the race", mountsUnder(e.base))
+	t.Logf("%d rounds in %v: %d created, %d failed to create; mount points in the volume %d times, through the symlink inside the rootfs %d times, missing %d times; test took %v",
+		created+failed, time.Since(raceStart).Round(time.Millisecond), created, failed, viaDir, viaLink, missing, time.Since(start).Round(time.Millisecond))
+}

@@ -1,0 +1,128 @@
+# Shared by the lanes that run a caller or a test suite against a runtime in
+# a private mount + cgroup namespace (tests/oci/lane.sh, tests/callers/*.sh).
+# Source it; it defines functions only.
+#
+# The scheme: a lane cgroup is made under this shell's own cgroup in every
+# hierarchy (lane_cgroups), the lane's shell moves into it (lane_enter) and
+# unshares a mount and a cgroup namespace, whose cgroup root is then that
+# lane cgroup; inside, a fresh tmpfs covers /sys/fs/cgroup and every
+# hierarchy is mounted again below it (lane_remount_cgroups), so that
+# whatever the runtime or its caller puts at "/" of a hierarchy lands under
+# the lane cgroup, never at the host's roots. lane_cgroups_remove takes it
+# all away again.
+
+# lane_cgroups NAME: makes NAME under our cgroup in each hierarchy, and
+# records the directories in the array lane_made.
+lane_cgroups() {
+	local name=$1 _ ctrls path dir
+	lane_made=()
+	while IFS=: read -r _ ctrls path; do
+		case "$ctrls" in
+		"") dir=/sys/fs/cgroup/unified$path ;;
+		name=systemd) dir=/sys/fs/cgroup/systemd$path ;;
+		*) dir=/sys/fs/cgroup/${ctrls%%,*}$path ;;
+		esac
+		[ -d "$dir" ] || continue
+		mkdir "$dir/$name"
+		lane_made+=("$dir/$name")
+		# cpuset children start empty: give ours the parent's sets.
+		if [ -f "$dir/cpuset.cpus" ]; then
+			cat "$dir/cpuset.cpus" > "$dir/$name/cpuset.cpus"
+			cat "$dir/cpuset.mems" > "$dir/$name/cpuset.mems"
+		fi
+	done < /proc/self/cgroup
+}
+
+# lane_enter: moves this shell into the lane cgroups.
+lane_enter() {
+	local d
+	for d in "${lane_made[@]}"; do echo $$ > "$d/cgroup.procs"; done
+}
+
+# lane_cgroups_remove [TAG]: moves this shell back out and removes the lane
+# cgroups, what was made below them first.
+lane_cgroups_remove() {
+	local d
+	for d in "${lane_made[@]}"; do echo $$ > "$(dirname "$d")/cgroup.procs" 2>/dev/null || true; done
+	for d in "${lane_made[@]}"; do
+		find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
+		rmdir "$d" 2>/dev/null || echo "${1:-lane}: could not remove $d" >&2
+	done
+}
+
+# lane_remount_cgroups: in the new mount + cgroup namespace, a tmpfs over
+# /sys/fs/cgroup and each hierarchy mounted again below it. (Mounting a
+# hierarchy again on its own mount point is refused with EBUSY.) Fails,
+# and the caller must stop, unless the cgroup namespace is rooted at the
+# lane: the runtime would otherwise make cgroups at the host's roots.
+lane_remount_cgroups() {
+	local list m dir fstype opts sub
+	list=$(awk '$3 ~ /^cgroup2?$/ && $2 ~ /^\/sys\/fs\/cgroup\// {print $2":"$3":"$4}' /proc/self/mounts)
+	mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup || return 1
+	for m in $list; do
+		IFS=: read -r dir fstype opts <<<"$m"
+		sub=$(echo "$opts" | tr ',' '\n' | grep -v -E '^(rw|ro|nosuid|nodev|noexec|relatime)$' | paste -sd, -)
+		mkdir -p "$dir"
+		if [ "$fstype" = cgroup2 ]; then
+			mount -t cgroup2 cgroup2 "$dir" || return 1
+		else
+			mount -t cgroup -o "$sub" cgroup "$dir" || return 1
+		fi
+	done
+	grep -q '^0::/$' /proc/self/cgroup || { echo "lane: cgroup namespace not rooted at the lane" >&2; return 1; }
+}
+
+# lane_wrapper FILE RUNTIME DIR [LINE]: writes FILE, a runtime wrapper that
+# appends each argv to DIR/invocations.log, runs LINE (shell, may use
+# "$@") if given, then RUNTIME; a failing call goes to DIR/failures.log
+# with the last lines of its --log file.
+lane_wrapper() {
+	local file=$1 runtime=$2 dir=$3 line=${4:-}
+	cat > "$file" <<W
+#!/bin/sh
+{ printf '%s' hull; for a in "\$@"; do printf ' %s' "\$a"; done; echo; } >> "$dir/invocations.log"
+$line
+"$runtime" "\$@"
+rc=\$?
+if [ \$rc -ne 0 ]; then
+	log=; prev=
+	for a in "\$@"; do case "\$a" in --log=*) log=\${a#--log=};; esac; [ "\$prev" = --log ] && log=\$a; prev=\$a; done
+	{ echo "rc=\$rc: hull \$*"; [ -n "\$log" ] && tail -n 3 "\$log" | sed 's/^/    /'; } >> "$dir/failures.log"
+fi
+exit \$rc
+W
+	chmod +x "$file"
+}
+
+# lane_unsupported_flags RUNTIME FILE: prints, as command:flag, each flag
+# of the recorded invocations in FILE that RUNTIME's --help does not list.
+lane_unsupported_flags() {
+	local runtime=$1 file=$2 cmds cmd where w fl h bad=""
+	local -a a
+	cmds=" $("$runtime" --help | awk '/^COMMANDS:/{f=1;next} /^[A-Z]/{f=0} f{sub(",","",$1); print $1}' | tr '\n' ' ') "
+	while read -r -a a; do
+		cmd=""
+		for w in "${a[@]:1}"; do case "$cmds" in *" $w "*) cmd=$w; break ;; esac; done
+		where=global
+		for w in "${a[@]:1}"; do
+			if [ "$w" = "$cmd" ] && [ $where = global ]; then where=$cmd; continue; fi
+			case "$w" in --* | -[a-z]*) ;; *) continue ;; esac
+			fl=${w%%=*}
+			if [ $where = global ]; then h=$("$runtime" --help); else h=$("$runtime" "$where" --help); fi
+			echo "$h" | grep -qE -- "(^|[ ,])$fl([ ,=]|$)" || bad="$bad $where:$fl"
+		done
+	done < "$file"
+	echo "$bad"
+}
+
+# Scenario counters: ok NAME; ko NAME [DETAIL...].
+lane_pass=0
+lane_fail=0
+ok() { lane_pass=$((lane_pass + 1)); echo "PASS $1"; }
+ko() {
+	lane_fail=$((lane_fail + 1))
+	echo "FAIL $1"
+	shift
+	[ $# -gt 0 ] && printf '  %s\n' "$@"
+	return 0
+}
