@@ -9,7 +9,7 @@ TAGS    := osusergo netgo
 LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build test unit integration demo lint deps clean install bench oci vm fuzz stress callers
+.PHONY: all build docs test unit integration demo lint deps clean install bench oci vm fuzz stress callers
 
 all: build
 
@@ -28,9 +28,16 @@ deps:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags 'gendocs $(TAGS)' .
 
 unit:
 	$(GO) test -count=1 ./libcontainer/... ./cmd/...
+	$(GO) test -count=1 -tags 'gendocs $(TAGS)' -run TestDocs .
+
+# docs generates the man pages and shell completions from the command
+# definitions (docs_gen.go) into bin/.
+docs:
+	$(GO) run -tags 'gendocs $(TAGS)' . gendocs bin
 
 integration: build
 	cd tests && HULL_TEST_RUNTIME=$(CURDIR)/bin/hull $(GO) test -count=1 -timeout 20m ./...
@@ -72,9 +79,13 @@ oci: build
 bench: deps build
 	@sh bench/run.sh $(CURDIR)/bin/hull
 
-install: build
+install: build docs
 	install -D -m 0755 bin/hull $(DESTDIR)$(PREFIX)/sbin/hull
 	install -D -m 0755 bin/hull-shim $(DESTDIR)$(PREFIX)/sbin/hull-shim
+	for f in bin/man/man8/*.8; do install -D -m 0644 $$f $(DESTDIR)$(PREFIX)/share/man/man8/$${f##*/}; done
+	install -D -m 0644 bin/completions/bash/hull $(DESTDIR)$(PREFIX)/share/bash-completion/completions/hull
+	install -D -m 0644 bin/completions/zsh/_hull $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_hull
+	install -D -m 0644 bin/completions/fish/hull.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/hull.fish
 
 clean:
 	rm -rf bin

@@ -75,12 +75,15 @@ func newApp() *cli.App {
 	}
 }
 
+// extraCommands are added by other builds (docs_gen.go, -tags gendocs).
+var extraCommands []*cli.Command
+
 func commands() []*cli.Command {
-	return []*cli.Command{
+	return append([]*cli.Command{
 		specCommand, createCommand, startCommand, runCommand, stateCommand,
 		listCommand, killCommand, deleteCommand, execCommand, featuresCommand,
 		waitCommand, pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
-	}
+	}, extraCommands...)
 }
 
 func setup(ctx *cli.Context) error {
