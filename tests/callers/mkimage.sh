@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Packs the host's static busybox as an OCI image layout tar, by hand.
-#   tests/callers/mkimage.sh OUT.tar [NAME]
+#   tests/callers/mkimage.sh OUT.tar [NAME [CMD-JSON]]
 # NAME (default docker.io/library/hullbox:latest) goes into the index's
 # io.containerd.image.name annotation, which `ctr image import` uses.
+# CMD-JSON (default ["/bin/sh"]) is the image's Cmd, e.g. a pause image's
+# ["/bin/sleep","2147483647"].
 set -euo pipefail
 out=$(readlink -f "$1")
 name=${2:-docker.io/library/hullbox:latest}
+cmd=${3:-'["/bin/sh"]'}
 tmp=$(mktemp -d /tmp/hullimg.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 bb=$(command -v busybox)
@@ -24,7 +27,7 @@ put() { # file -> prints digest (no prefix)
 }
 ld=$(put "$tmp/layer.tar"); ls=$(stat -c %s "$tmp/layer.tar")
 cat > "$tmp/config.json" <<J
-{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:$ld"]}}
+{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":$cmd,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:$ld"]}}
 J
 cd_=$(put "$tmp/config.json"); cs=$(stat -c %s "$tmp/config.json")
 cat > "$tmp/manifest.json" <<J

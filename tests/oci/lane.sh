@@ -31,32 +31,10 @@ chmod 644 "$work/rootfs-amd64.tar.gz"
 cp "$bin/runtimetest" "$work/"
 
 # The lane's cgroup: one directory under this shell's own cgroup in every
-# hierarchy; the suite's containers go below it.
-lane=hull-oci-lane-$$
-made=()
-while IFS=: read -r _ ctrls path; do
-	case "$ctrls" in
-	"") dir=/sys/fs/cgroup/unified$path ;;
-	name=systemd) dir=/sys/fs/cgroup/systemd$path ;;
-	*) dir=/sys/fs/cgroup/${ctrls%%,*}$path ;;
-	esac
-	[ -d "$dir" ] || continue
-	mkdir "$dir/$lane"
-	made+=("$dir/$lane")
-	# cpuset children start empty: give ours the parent's sets.
-	if [ -f "$dir/cpuset.cpus" ]; then
-		cat "$dir/cpuset.cpus" > "$dir/$lane/cpuset.cpus"
-		cat "$dir/cpuset.mems" > "$dir/$lane/cpuset.mems"
-	fi
-done < /proc/self/cgroup
-cleanup() {
-	for d in "${made[@]}"; do
-		# depth first: the suite's leftovers, then the lane's own
-		find "$d" -mindepth 1 -depth -type d -exec rmdir {} \; 2>/dev/null || true
-		rmdir "$d" 2>/dev/null || echo "lane: could not remove $d" >&2
-	done
-}
-trap cleanup EXIT
+# hierarchy; the suite's containers go below it (tests/lib/lane.sh).
+. "$here/../lib/lane.sh"
+lane_cgroups hull-oci-lane-$$
+trap 'lane_cgroups_remove oci-lane' EXIT
 
 # Files clean for runc 1.1.5 or crun 1.8.1 on these machines (the baseline).
 expected="config_updates_without_affect create default delete_only_create_resources hostname kill
@@ -69,28 +47,11 @@ poststart poststart_fail poststop_fail linux_devices mounts linux_rootfs_propaga
 
 inner() {
 	set -e
-	# In the new mount namespace: a fresh tmpfs over /sys/fs/cgroup and
-	# each hierarchy mounted again below it, so that its root is the lane's
-	# cgroup (the cgroup namespace's root). (Mounting a hierarchy again on
-	# its own mount point is refused with EBUSY.) If any of it fails, stop:
-	# the suite would otherwise make cgroups at the host's roots.
-	local list
-	list=$(awk '$3 ~ /^cgroup2?$/ && $2 ~ /^\/sys\/fs\/cgroup\// {print $2":"$3":"$4}' /proc/self/mounts)
-	mount -t tmpfs -o mode=755 cgroup_root /sys/fs/cgroup
-	for m in $list; do
-		IFS=: read -r dir fstype opts <<<"$m"
-		sub=$(echo "$opts" | tr ',' '\n' | grep -v -E '^(rw|ro|nosuid|nodev|noexec|relatime)$' | paste -sd, -)
-		mkdir -p "$dir"
-		if [ "$fstype" = cgroup2 ]; then
-			mount -t cgroup2 cgroup2 "$dir"
-		else
-			mount -t cgroup -o "$sub" cgroup "$dir"
-		fi
-	done
-	if ! grep -q '^0::/$' /proc/self/cgroup; then
-		echo "lane: the cgroup namespace is not rooted at the lane's cgroup" >&2
-		exit 1
-	fi
+	# In the new mount namespace, the hierarchies rooted at the lane's
+	# cgroup. If that fails, stop: the suite would otherwise make cgroups
+	# at the host's roots.
+	. "$here/../lib/lane.sh"
+	lane_remount_cgroups || exit 1
 	# The suite uses the runtime's default --root: a private one, so that
 	# what its tests leave can be found and removed below.
 	mkdir -p /run/hull
@@ -112,16 +73,13 @@ inner() {
 	for id in $("$runtime" list -q); do "$runtime" delete --force "$id" || true; done
 }
 export -f inner
-export runtime bin work out expected
+export runtime bin work out expected here
 # Enter the lane's cgroup, then unshare: the new cgroup namespace's root is it.
-for d in "${made[@]}"; do echo $$ > "$d/cgroup.procs"; done
+lane_enter
 if ! unshare -m -C --propagation private bash -c inner; then
 	echo "oci-lane: 0 passed, 1 failed (the lane's namespaces could not be set up)"
 	exit 1
 fi
-# Back to where this shell was, so the lane's cgroups can be removed.
-for d in "${made[@]}"; do echo $$ > "$(dirname "$d")/cgroup.procs"; done
-
 pass=0 fail=0
 printf '| file | ok | not ok | clean | expected clean |\n|---|---|---|---|---|\n' > "$out/table.md"
 for f in "$out"/*.tap; do
