@@ -70,6 +70,24 @@ func (c *Container) Start() error {
 // of the container.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	s := c.Status()
+	if all && s != Creating {
+		// runc: --all signals whatever is in the container's cgroup, also
+		// once the init is gone (containerd sends kill --all 9 after the
+		// init exits, to end the processes it left in a shared pid
+		// namespace), and is no error when nothing is left.
+		if cg := c.cgroup(); cg != nil && cg.Exists() {
+			if err := cg.Kill(sig); err != nil {
+				return fmt.Errorf("container %s: signal all: %w", c.ID(), err)
+			}
+			if sig == unix.SIGKILL && s == Paused {
+				cg.Thaw() // on v1 a frozen process dies only once thawed
+			}
+			return nil
+		}
+		if s == Stopped {
+			return nil
+		}
+	}
 	if s == Stopped || s == Creating {
 		return fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
 	}
@@ -79,12 +97,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	}
 	defer unix.Close(fd)
 	if all {
-		if cg := c.cgroup(); cg != nil && cg.Exists() {
-			if err := cg.Kill(sig); err != nil {
-				return fmt.Errorf("container %s: signal all: %w", c.ID(), err)
-			}
-			return nil
-		}
+		// No cgroup of its own: the processes of its pid namespace.
 		for _, pid := range c.processes() {
 			if pid != c.st.Pid {
 				unix.Kill(pid, sig)

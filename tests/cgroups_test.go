@@ -1012,6 +1012,49 @@ func TestCgroupKillAll(t *testing.T) {
 	e.mustRT("delete", id)
 }
 
+// 11. kill --all after the init exited (containerd sends it before
+// delete): the processes the init left in the cgroup are killed and the
+// command succeeds, as runc's; then, nothing left, it still succeeds, while
+// a plain kill says the container is not running.
+func TestCgroupKillAllStopped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bundle := e.newBundle(all(withShell(`sleep 100 </dev/null >/dev/null 2>&1 & echo $! > /tmp/child; exit 0`), withoutNamespace(specs.PIDNamespace)))
+	id, pid := e.create(bundle)
+	// The dir now: it is found through the init, which is about to exit.
+	dir := e.cgOf(bundle, pid).dir("pids")
+	procs := func() []int {
+		var pids []int
+		b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		for _, l := range lines(string(b)) {
+			if p, err := strconv.Atoi(l); err == nil {
+				pids = append(pids, p)
+			}
+		}
+		return pids
+	}
+	e.mustRT("start", id)
+	e.waitStatus(id, "stopped")
+	left := procs()
+	if len(left) != 1 {
+		t.Fatalf("cgroup.procs after the init exited = %v, want the orphaned sleep", left)
+	}
+	e.trackPid(left[0])
+	if r := e.rt("kill", "--all", id, "KILL"); r.Code != 0 {
+		t.Errorf("kill --all KILL of a stopped container with a process left: %v, want exit 0 (runc)", r)
+	}
+	if !cgPoll(5*time.Second, func() bool { return len(procs()) == 0 }) {
+		t.Errorf("%s/cgroup.procs after kill --all = %v, want empty", dir, procs())
+	}
+	if r := e.rt("kill", "--all", id, "KILL"); r.Code != 0 {
+		t.Errorf("kill --all of a stopped, empty container: %v, want exit 0 (runc)", r)
+	}
+	if r := e.rt("kill", id, "KILL"); r.Code != 1 || !strings.Contains(r.Stderr, "container not running") {
+		t.Errorf("kill (no --all) of a stopped container: %v, want exit 1 and \"container not running\"", r)
+	}
+	e.mustRT("delete", id)
+}
+
 // cgAllDirs returns every host cgroup dir (one per hierarchy
 // listed in /proc/<pid>/cgroup) that pid is in.
 func cgAllDirs(t *testing.T, pid int) []string {
