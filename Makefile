@@ -56,17 +56,23 @@ fuzz:
 stress: build
 	cd tests && HULL_STRESS=1 HULL_TEST_RUNTIME=$(CURDIR)/bin/hull $(GO) test -count=1 -timeout 60m -run 'Stress' -v ./...
 
-# callers drives hull from containerd 1.6 (ctr) and podman 4.3, private
-# instances in the lane's own namespaces (not part of test yet).
+# callers drives hull from Debian's containerd 1.6 (ctr, and its CRI plugin
+# through crictl), podman 4.3 and dockerd 20.10: private instances in the
+# lane's own namespaces (tests/callers/run.sh).
+CALLER_PKGS := containerd podman docker.io jq bc
 callers: build
-	@command -v containerd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq containerd; }
-	bash tests/callers/ctr.sh $(CURDIR)/bin/hull
+	@missing=""; for p in $(CALLER_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	bash tests/callers/run.sh $(CURDIR)/bin/hull
 
 # The cgroup v2 lane boots a VM (qemu, TCG) with a pure cgroup2 host.
 vm: build
 	bash tests/vm/lane.sh
 
-test: deps lint unit fuzz integration oci vm
+test: deps lint unit fuzz integration oci vm callers
 
 demo: deps build
 	@sh scripts/demo.sh $(CURDIR)/bin/hull

@@ -170,8 +170,8 @@ C
 	if [ "$n" -gt 0 ] && [ -z "$bad" ]; then ok "every flag containerd passed is in hull's --help ($n distinct invocations)"; else ko "every flag containerd passed is in hull's --help" "invocations=$n unsupported:$bad"; fi
 
 	kill "$cpid"; wait "$cpid" 2>/dev/null
-	# any shim left?
-	for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $T" || true); do kill "$p"; done
+	# any shim left? (containerd leaves them running by design)
+	lane_stop_leftovers callers-ctr
 	echo "callers-ctr: $lane_pass passed, $lane_fail failed"
 	[ "$lane_fail" -eq 0 ]
 }

@@ -33,10 +33,12 @@ lane_cgroups() {
 	done < /proc/self/cgroup
 }
 
-# lane_enter: moves this shell into the lane cgroups.
+# lane_enter: moves this shell into the lane cgroups. Its pid, exported as
+# LANE_OUTER, tells lane_leftovers which processes are the lane's own.
 lane_enter() {
 	local d
 	for d in "${lane_made[@]}"; do echo $$ > "$d/cgroup.procs"; done
+	export LANE_OUTER=$$
 }
 
 # lane_cgroups_remove [TAG]: moves this shell back out and removes the lane
@@ -125,4 +127,42 @@ ko() {
 	shift
 	[ $# -gt 0 ] && printf '  %s\n' "$@"
 	return 0
+}
+
+# lane_leftovers: the pids in the lane's cgroup tree but the lane's own
+# shells (this one, the one that ran lane_enter and its children, such as
+# tee): only processes this lane started (a daemon, its shims, their
+# containers) are there. Call it inside the namespace, where the
+# hierarchies are rooted at the lane cgroup.
+lane_leftovers() {
+	local h p ppid
+	for h in /sys/fs/cgroup/memory /sys/fs/cgroup/pids /sys/fs/cgroup/unified /sys/fs/cgroup; do
+		[ -f "$h/cgroup.procs" ] && break
+	done
+	find "$h" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -un | while read -r p; do
+		[ "$p" = $$ ] || [ "$p" = "$BASHPID" ] || [ "$p" = "${LANE_OUTER:-}" ] && continue
+		ppid=$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null) || continue # gone (a process of this pipeline)
+		[ -n "$ppid" ] || continue
+		[ "$ppid" = "${LANE_OUTER:-}" ] && continue
+		# this function's own pipeline, forked from this shell
+		case "$(cat "/proc/$p/comm" 2>/dev/null)" in
+		bash | find | cat | sort | awk) [ "$ppid" = $$ ] || [ "$ppid" = "$BASHPID" ] || [ "$(awk '{print $4}' "/proc/$ppid/stat" 2>/dev/null)" = $$ ] && continue ;;
+		esac
+		echo "$p"
+	done
+}
+
+# lane_stop_leftovers TAG: waits up to 5 s for the lane's processes to end,
+# then SIGKILLs, by pid, what is left, saying so.
+lane_stop_leftovers() {
+	local i p left
+	for i in $(seq 50); do
+		left=$(lane_leftovers)
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	for p in $left; do
+		echo "$1: killing leftover $p: $(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" >&2
+		kill -9 "$p" 2>/dev/null
+	done
 }
