@@ -160,7 +160,15 @@ func ValidateSpec(s *specs.Spec, bundle string) error {
 			return fieldErr(p+".path", "%q is not absolute", d.Path)
 		}
 		switch d.Type {
-		case "c", "u", "b", "p":
+		case "c", "u", "b":
+			// mknod(2) takes a 32-bit dev_t: 12 bits of major, 20 of minor.
+			if d.Major < 0 || d.Major > 0xfff {
+				return fieldErr(p+".major", "%d is not a device major number (0 to 4095)", d.Major)
+			}
+			if d.Minor < 0 || d.Minor > 0xfffff {
+				return fieldErr(p+".minor", "%d is not a device minor number (0 to 1048575)", d.Minor)
+			}
+		case "p":
 		default:
 			return fieldErr(p+".type", "unknown device type %q (want c, u, b or p)", d.Type)
 		}

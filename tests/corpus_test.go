@@ -130,6 +130,18 @@ var brokenConfigs = map[string]func(c map[string]any){
 	"devices-rule-type": func(c map[string]any) {
 		res(c)["devices"] = []any{map[string]any{"allow": true, "type": "z", "access": "rwm"}}
 	},
+	"devices-rule-major-negative": func(c map[string]any) {
+		res(c)["devices"] = []any{map[string]any{"allow": true, "type": "c", "major": -5, "minor": 3, "access": "rwm"}}
+	},
+	"device-major-negative": func(c map[string]any) {
+		m(c, "linux")["devices"] = []any{map[string]any{"path": "/dev/x", "type": "c", "major": -1, "minor": 3}}
+	},
+	"device-major-huge": func(c map[string]any) {
+		m(c, "linux")["devices"] = []any{map[string]any{"path": "/dev/x", "type": "c", "major": 1 << 40, "minor": 3}}
+	},
+	"device-minor-huge": func(c map[string]any) {
+		m(c, "linux")["devices"] = []any{map[string]any{"path": "/dev/x", "type": "b", "major": 8, "minor": 1 << 33}}
+	},
 	"devices-rule-access": func(c map[string]any) {
 		res(c)["devices"] = []any{map[string]any{"allow": true, "type": "c", "access": "x"}}
 	},
