@@ -42,14 +42,8 @@ if [ ! -x "$crictl" ]; then
 	fi
 fi
 
-T=$(mktemp -d /tmp/hullcri.XXXXXX)
 . "$here/../lib/lane.sh"
-lane_cgroups hullcallers-$$
-cleanup() {
-	lane_cgroups_remove callers-cri
-	rm -rf "$T"
-}
-trap cleanup EXIT
+lane_begin cri
 
 inner() {
 	set -u
@@ -309,9 +303,7 @@ J
 	cp "$T/failures.log" "$out/failures.log" 2>/dev/null || true
 	cp "$T/invocations.log" "$out/invocations-raw.log" 2>/dev/null || touch "$out/invocations-raw.log"
 	norm "$out/invocations-raw.log" > "$out/invocations-cri.txt"
-	bad=$(lane_unsupported_flags "$hull" "$out/invocations-cri.txt")
-	n=$(wc -l < "$out/invocations-cri.txt")
-	if [ "$n" -gt 0 ] && [ -z "$bad" ]; then ok "every flag containerd's CRI passed is in hull's --help ($n distinct invocations)"; else ko "every flag containerd's CRI passed is in hull's --help" "invocations=$n unsupported:$bad"; fi
+	lane_check_flags cri "containerd's CRI"
 
 	kill "$cpid"; wait "$cpid" 2>/dev/null
 	# any shim left? (containerd leaves them running by design)
@@ -319,14 +311,5 @@ J
 	echo "callers-cri: $lane_pass passed, $lane_fail failed"
 	[ "$lane_fail" -eq 0 ]
 }
-export -f inner
-export T hull out here crictl crictl_version
-lane_enter
-set +e
-unshare -m -C --propagation private bash -c inner 2>&1 | tee "$out/result.txt"
-rc=${PIPESTATUS[0]}
-set -e
-grep -q '^callers-cri: [0-9]' "$out/result.txt" || { echo "callers-cri: 0 passed, 1 failed (the lane could not be set up)"; [ $rc -ne 0 ] || rc=1; }
-cp "$out/invocations-cri.txt" "$here/invocations-cri.txt" 2>/dev/null || true
-echo "callers-cri: output in $out"
-exit $rc
+export crictl crictl_version
+lane_run cri

@@ -19,14 +19,8 @@ out=$(readlink -f "$out")
 for b in containerd ctr script; do
 	command -v $b >/dev/null || { echo "callers-ctr: 0 passed, 1 failed ($b not installed; apt-get install containerd)"; exit 1; }
 done
-T=$(mktemp -d /tmp/hullctr.XXXXXX)
 . "$here/../lib/lane.sh"
-lane_cgroups hullcallers-$$
-cleanup() {
-	lane_cgroups_remove callers-ctr
-	rm -rf "$T"
-}
-trap cleanup EXIT
+lane_begin ctr
 
 inner() {
 	set -u
@@ -165,9 +159,7 @@ C
 		-e 's#/tmp/pty[0-9]+#/tmp/pty<N>#g' \
 		-e 's#(/[a-z0-9]*)?[0-9a-f]{64}#<hash>#g' \
 		"$out/invocations-raw.log" | awk '!seen[$0]++' > "$out/invocations-ctr.txt"
-	bad=$(lane_unsupported_flags "$hull" "$out/invocations-ctr.txt")
-	n=$(wc -l < "$out/invocations-ctr.txt")
-	if [ "$n" -gt 0 ] && [ -z "$bad" ]; then ok "every flag containerd passed is in hull's --help ($n distinct invocations)"; else ko "every flag containerd passed is in hull's --help" "invocations=$n unsupported:$bad"; fi
+	lane_check_flags ctr "containerd"
 
 	kill "$cpid"; wait "$cpid" 2>/dev/null
 	# any shim left? (containerd leaves them running by design)
@@ -175,14 +167,4 @@ C
 	echo "callers-ctr: $lane_pass passed, $lane_fail failed"
 	[ "$lane_fail" -eq 0 ]
 }
-export -f inner
-export T hull out here
-lane_enter
-set +e
-unshare -m -C --propagation private bash -c inner 2>&1 | tee "$out/result.txt"
-rc=${PIPESTATUS[0]}
-set -e
-grep -q '^callers-ctr: ' "$out/result.txt" || echo "callers-ctr: 0 passed, 1 failed (the lane could not be set up)"
-cp "$out/invocations-ctr.txt" "$here/invocations-ctr.txt" 2>/dev/null || true
-echo "callers-ctr: output in $out"
-exit $rc
+lane_run ctr

@@ -28,14 +28,8 @@ out=$(readlink -f "$out")
 for b in /usr/sbin/dockerd /usr/bin/docker containerd containerd-shim-runc-v2 script jq; do
 	command -v $b >/dev/null || { echo "callers-docker: 0 passed, 1 failed ($b not installed; apt-get install docker.io)"; exit 1; }
 done
-T=$(mktemp -d /tmp/hulldock.XXXXXX)
 . "$here/../lib/lane.sh"
-lane_cgroups hullcallers-$$
-cleanup() {
-	lane_cgroups_remove callers-docker
-	rm -rf "$T"
-}
-trap cleanup EXIT
+lane_begin docker
 
 inner() {
 	set -u
@@ -215,23 +209,11 @@ inner() {
 		-e 's#/tmp/pty[0-9]+#/tmp/pty<N>#g' \
 		-e 's#[0-9a-f]{64}#<id>#g' \
 		"$out/invocations-raw.log" | awk '!seen[$0]++' > "$out/invocations-docker.txt"
-	bad=$(lane_unsupported_flags "$hull" "$out/invocations-docker.txt")
-	n=$(wc -l < "$out/invocations-docker.txt")
-	if [ "$n" -gt 0 ] && [ -z "$bad" ]; then ok "every flag docker passed is in hull's --help ($n distinct invocations)"; else ko "every flag docker passed is in hull's --help" "invocations=$n unsupported:$bad"; fi
+	lane_check_flags docker "docker"
 
 	D rm -f $(D ps -aq) >/dev/null 2>&1
 	stop_daemon
 	echo "callers-docker: $lane_pass passed, $lane_fail failed"
 	[ "$lane_fail" -eq 0 ]
 }
-export -f inner
-export T hull out here
-lane_enter
-set +e
-unshare -m -C --propagation private bash -c inner 2>&1 | tee "$out/result.txt"
-rc=${PIPESTATUS[0]}
-set -e
-grep -q '^callers-docker: ' "$out/result.txt" || echo "callers-docker: 0 passed, 1 failed (the lane could not be set up)"
-cp "$out/invocations-docker.txt" "$here/invocations-docker.txt" 2>/dev/null || true
-echo "callers-docker: output in $out"
-exit $rc
+lane_run docker

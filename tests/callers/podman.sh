@@ -18,15 +18,8 @@ out=$(readlink -f "$out")
 for b in podman conmon; do
 	command -v $b >/dev/null || { echo "callers-podman: 0 passed, 1 failed ($b not installed; apt-get install podman)"; exit 1; }
 done
-T=$(mktemp -d /tmp/hullpod.XXXXXX)
-
 . "$here/../lib/lane.sh"
-lane_cgroups hullcallers-$$
-cleanup() {
-	lane_cgroups_remove callers-podman
-	rm -rf "$T"
-}
-trap cleanup EXIT
+lane_begin podman
 
 inner() {
 	set -u
@@ -129,25 +122,13 @@ C
 
 	cp "$T/failures.log" "$out/failures.log" 2>/dev/null || true
 	cp "$T/invocations.log" "$out/invocations-raw.log" 2>/dev/null || touch "$out/invocations-raw.log"
-	sed -E -e "s#$T#<tmp>#g" -e 's#[0-9a-f]{64}#<id>#g' -e 's#/proc/[0-9]+/#/proc/<pid>/#g' -e 's#exec[0-9a-zA-Z_-]*\.json#exec<N>.json#g' \
+	sed -E -e "s#$T#<tmp>#g" -e 's#[0-9a-f]{64}#<id>#g' -e 's#/proc/[0-9]+/#/proc/<pid>/#g' -e 's#exec[0-9a-zA-Z_-]*\.json#exec<N>.json#g' -e 's#exec-process-[0-9]+#exec-process-<N>#g' -e 's#/tmp/conmon-term\.[A-Za-z0-9]+#/tmp/conmon-term.<N>#g' \
 		"$out/invocations-raw.log" | awk '!seen[$0]++' > "$out/invocations-podman.txt"
-	bad=$(lane_unsupported_flags "$hull" "$out/invocations-podman.txt")
-	n=$(wc -l < "$out/invocations-podman.txt")
-	if [ "$n" -gt 0 ] && [ -z "$bad" ]; then ok "every flag podman passed is in hull's --help ($n distinct invocations)"; else ko "every flag podman passed is in hull's --help" "invocations=$n unsupported:$bad"; fi
+	lane_check_flags podman "podman"
 
 	P rm -af >/dev/null 2>&1
 	P system prune -af >/dev/null 2>&1 || true
 	echo "callers-podman: $lane_pass passed, $lane_fail failed"
 	[ "$lane_fail" -eq 0 ]
 }
-export -f inner
-export T hull out here
-lane_enter
-set +e
-unshare -m -C --propagation private bash -c inner 2>&1 | tee "$out/result.txt"
-rc=${PIPESTATUS[0]}
-set -e
-grep -q '^callers-podman: ' "$out/result.txt" || echo "callers-podman: 0 passed, 1 failed (the lane could not be set up)"
-cp "$out/invocations-podman.txt" "$here/invocations-podman.txt" 2>/dev/null || true
-echo "callers-podman: output in $out"
-exit $rc
+lane_run podman

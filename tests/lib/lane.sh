@@ -166,3 +166,52 @@ lane_stop_leftovers() {
 		kill -9 "$p" 2>/dev/null
 	done
 }
+
+# The callers lanes (tests/callers/<name>.sh) share a frame:
+#   lane_begin NAME    the temp dir $T, the lane cgroups, a trap removing both;
+#   inner()            the lane's own work, run in the namespaces;
+#   lane_run NAME      runs inner there and exits with its status.
+
+# lane_begin NAME: sets lane_name and T, makes the lane cgroups; on exit
+# both go away.
+lane_begin() {
+	lane_name=$1
+	T=$(mktemp -d "/tmp/hull$1.XXXXXX")
+	lane_cgroups "hullcallers-$$"
+	trap 'lane_cgroups_remove "callers-$lane_name"; rm -rf "$T"' EXIT
+}
+
+# lane_run NAME: runs the function inner in a private mount + cgroup
+# namespace rooted at the lane cgroup (inner sources this file again), its
+# output also in $out/result.txt; copies $out/invocations-NAME.txt into the
+# repo (a diff shows a caller's new flags); exits with inner's status.
+lane_run() {
+	local name=$1 rc
+	export -f inner
+	export T hull out here
+	lane_enter
+	set +e
+	unshare -m -C --propagation private bash -c inner 2>&1 | tee "$out/result.txt"
+	rc=${PIPESTATUS[0]}
+	set -e
+	if ! grep -q "^callers-$name: [0-9]" "$out/result.txt"; then
+		echo "callers-$name: 0 passed, 1 failed (the lane could not be set up)"
+		[ "$rc" -ne 0 ] || rc=1
+	fi
+	cp "$out/invocations-$name.txt" "$here/invocations-$name.txt" 2>/dev/null || true
+	echo "callers-$name: output in $out"
+	exit "$rc"
+}
+
+# lane_check_flags NAME WHO: the scenario "every flag WHO passed is in
+# hull's --help", over $out/invocations-NAME.txt.
+lane_check_flags() {
+	local f="$out/invocations-$1.txt" bad n
+	bad=$(lane_unsupported_flags "$hull" "$f")
+	n=$(wc -l < "$f")
+	if [ "$n" -gt 0 ] && [ -z "$bad" ]; then
+		ok "every flag $2 passed is in hull's --help ($n distinct invocations)"
+	else
+		ko "every flag $2 passed is in hull's --help" "invocations=$n unsupported:$bad"
+	fi
+}
