@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hullrt/hull/libcontainer"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,49 +165,28 @@ func (b *bench) makeRootfs() error {
 // host by each runtime), ociVersion 1.0.2 (crun 1.8.1 wants a 1.0 spec; hull
 // and runc accept it), a shared read-only rootfs and a relative cgroupsPath.
 func (b *bench) benchSpec(id string, args []string) *specs.Spec {
-	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
-	return &specs.Spec{
-		Version: "1.0.2",
-		Root:    &specs.Root{Path: b.rootfs, Readonly: true},
-		Process: &specs.Process{
-			Terminal: false,
-			Args:     args,
-			Env:      []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
-			Cwd:      "/",
-			Capabilities: &specs.LinuxCapabilities{
-				Bounding: caps, Effective: caps, Permitted: caps,
-			},
-			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
-			NoNewPrivileges: true,
-		},
-		Hostname: "bench",
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc"},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-		},
-		Linux: &specs.Linux{
-			CgroupsPath: b.cgParent + "/" + id,
-			Resources: &specs.LinuxResources{
-				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
-			},
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
-				{Type: specs.MountNamespace}, {Type: specs.NetworkNamespace},
-			},
-			MaskedPaths: []string{
-				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-				"/proc/scsi",
-			},
-			ReadonlyPaths: []string{
-				"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-			},
-		},
+	s := libcontainer.DefaultSpec()
+	s.Version = "1.0.2"
+	s.Root = &specs.Root{Path: b.rootfs, Readonly: true}
+	s.Process.Terminal = false
+	s.Process.Args = args
+	s.Hostname = "bench"
+	var mounts []specs.Mount
+	for _, m := range s.Mounts {
+		if m.Destination != "/sys/fs/cgroup" {
+			mounts = append(mounts, m)
+		}
 	}
+	s.Mounts = mounts
+	var ns []specs.LinuxNamespace
+	for _, n := range s.Linux.Namespaces {
+		if n.Type != specs.CgroupNamespace {
+			ns = append(ns, n)
+		}
+	}
+	s.Linux.Namespaces = ns
+	s.Linux.CgroupsPath = b.cgParent + "/" + id
+	return s
 }
 
 // bundle writes a bundle for container id (config.json only; the rootfs
