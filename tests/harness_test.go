@@ -871,6 +871,14 @@ func reaperMain(out string, args []string) int {
 // reaperMain). wait returns the exit status of every reaped process.
 func (e *env) startReaped(args ...string) (wait func() map[int]int) {
 	e.t.Helper()
+	return e.startReapedArgv(nil, append([]string{runtimeBin, "--root", e.root}, args...)...)
+}
+
+// startReapedArgv runs argv (with extra environment) under a child
+// subreaper (reaperMain). wait returns the exit status of every process the
+// subreaper reaped.
+func (e *env) startReapedArgv(extraEnv []string, argv ...string) (wait func() map[int]int) {
+	e.t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		e.t.Fatal(err)
@@ -880,8 +888,8 @@ func (e *env) startReaped(args ...string) (wait func() map[int]int) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	cmd := exec.Command(self, append([]string{runtimeBin, "--root", e.root}, args...)...)
-	cmd.Env = append(os.Environ(), reaperEnv+"="+out)
+	cmd := exec.Command(self, argv...)
+	cmd.Env = append(append(os.Environ(), extraEnv...), reaperEnv+"="+out)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -894,7 +902,7 @@ func (e *env) startReaped(args ...string) (wait func() map[int]int) {
 			select {
 			case <-done:
 			case <-time.After(cmdTimeout):
-				e.t.Errorf("reaper for %v did not finish in %v; killing it", args, cmdTimeout)
+				e.t.Errorf("subreaper for %v did not finish in %v; killing it", argv, cmdTimeout)
 				_ = cmd.Process.Kill()
 				<-done
 			}
@@ -909,7 +917,7 @@ func (e *env) startReaped(args ...string) (wait func() map[int]int) {
 		b, err := os.ReadFile(out)
 		if err != nil {
 			log, _ := os.ReadFile(out + ".log")
-			e.t.Fatalf("reaper report: %v; runtime output: %s", err, log)
+			e.t.Fatalf("subreaper report: %v; output: %s", err, log)
 		}
 		m := map[int]int{}
 		for _, l := range lines(string(b)) {

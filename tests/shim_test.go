@@ -224,62 +224,6 @@ func (s *shimRun) shimLog() string {
 	return string(b)
 }
 
-// startReapedArgv runs argv (with extra environment) under a child
-// subreaper, like startReaped does for the runtime. wait returns the exit
-// status of every process the subreaper reaped.
-func (e *env) startReapedArgv(extraEnv []string, argv ...string) (wait func() map[int]int) {
-	e.t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	out := filepath.Join(e.base, fmt.Sprintf("reaper-%d.out", idCounter.Add(1)))
-	logf, err := os.Create(out + ".log")
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	cmd := exec.Command(self, argv...)
-	cmd.Env = append(append(os.Environ(), extraEnv...), reaperEnv+"="+out)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait(); logf.Close() }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			select {
-			case <-done:
-			case <-time.After(cmdTimeout):
-				e.t.Errorf("subreaper for %v did not finish in %v; killing it", argv, cmdTimeout)
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		})
-	}
-	e.mu.Lock()
-	e.after = append(e.after, stop)
-	e.mu.Unlock()
-	return func() map[int]int {
-		e.t.Helper()
-		stop()
-		b, err := os.ReadFile(out)
-		if err != nil {
-			log, _ := os.ReadFile(out + ".log")
-			e.t.Fatalf("subreaper report: %v; output: %s", err, log)
-		}
-		m := map[int]int{}
-		for _, l := range lines(string(b)) {
-			var pid, code int
-			if _, err := fmt.Sscan(l, &pid, &code); err == nil {
-				m[pid] = code
-			}
-		}
-		return m
-	}
-}
-
 // hullWait runs `hull wait id` in the background.
 func (e *env) hullWait(id string) <-chan result {
 	ch := make(chan result, 1)
