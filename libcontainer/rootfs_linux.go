@@ -206,6 +206,11 @@ func tmpcopyupMount(root, dst int, m specs.Mount, opts *mountOpts, data string, 
 	return setPropagationAndAttrs(root, m.Destination, opts)
 }
 
+// bindMount clones the source (open_tree), gives the clone its flags and
+// attributes while it is detached, and attaches it through the fd of the
+// destination (move_mount): no step after the mount re-resolves the
+// destination by path, so a symlink swapped in meanwhile (CVE-2021-30465's
+// shape) cannot send the flags, a read-only one say, to another place.
 func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns bool) error {
 	src := m.Source
 	if !filepath.IsAbs(src) {
@@ -225,20 +230,101 @@ func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns
 		return err
 	}
 	defer unix.Close(dst)
-	flags := uintptr(unix.MS_BIND)
+	how := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if opts.recursive {
-		flags |= unix.MS_REC
+		how |= unix.AT_RECURSIVE
 	}
-	if err := unix.Mount(src, safepath.ProcPath(dst), "", flags, ""); err != nil {
-		return err
+	tree, err := unix.OpenTree(unix.AT_FDCWD, src, how)
+	if err != nil {
+		return fmt.Errorf("clone the mount of %s: %w", src, err)
 	}
-	// A bind mount ignores every flag but MS_REC: the others need a remount.
+	defer unix.Close(tree)
+	// A bind mount takes no flag but MS_REC: the others are set on the
+	// clone, as a bind remount would set them.
 	if opts.flags&^unix.MS_REMOUNT != 0 || opts.clear != 0 {
-		if err := remount(root, m.Destination, opts.flags, userns); err != nil {
-			return err
+		if err := setBindFlags(tree, opts.flags, userns); err != nil {
+			return fmt.Errorf("set the flags of %s: %w", m.Destination, err)
 		}
 	}
-	return setPropagationAndAttrs(root, m.Destination, opts)
+	if opts.attrSet != 0 || opts.attrClr != 0 || opts.atime {
+		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, recursiveAttr(opts)); err != nil {
+			return fmt.Errorf("set recursive attributes on %s: %w", m.Destination, err)
+		}
+	}
+	if err := unix.MoveMount(tree, "", dst, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach the mount of %s: %w", src, err)
+	}
+	// The fd now is the attached mount's root.
+	for _, p := range opts.propagation {
+		if err := unix.Mount("", safepath.ProcPath(tree), "", p, ""); err != nil {
+			return fmt.Errorf("set propagation %#x on %s: %w", p, m.Destination, err)
+		}
+	}
+	return nil
+}
+
+// msAttrs maps the per-mount MS_* flags to mount_setattr(2) attributes.
+var msAttrs = []struct {
+	ms   uintptr
+	attr uint64
+}{
+	{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY}, {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+	{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV}, {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+	{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME}, {unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+}
+
+// setBindFlags gives the top mount of tree exactly the per-mount flags
+// in flags, as MS_BIND|MS_REMOUNT does: those asked for are set, the others
+// cleared; the atime mode changes only if one is asked for. In a user
+// namespace the kernel locks the flags the mount came with: they are kept
+// (all but read-only, which must not be lost silently).
+func setBindFlags(tree int, flags uintptr, userns bool) error {
+	var attr unix.MountAttr
+	for _, f := range msAttrs {
+		if flags&f.ms != 0 {
+			attr.Attr_set |= f.attr
+		} else {
+			attr.Attr_clr |= f.attr
+		}
+	}
+	switch {
+	case flags&unix.MS_STRICTATIME != 0:
+		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		attr.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
+	case flags&unix.MS_NOATIME != 0:
+		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		attr.Attr_set |= unix.MOUNT_ATTR_NOATIME
+	case flags&unix.MS_RELATIME != 0:
+		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		attr.Attr_set |= unix.MOUNT_ATTR_RELATIME
+	}
+	err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr)
+	if err != nil && (userns || errors.Is(err, unix.EPERM)) {
+		var st unix.Statfs_t
+		if serr := unix.Fstatfs(tree, &st); serr == nil {
+			for _, f := range stFlags {
+				if uintptr(st.Flags)&f.st == 0 || f.ms == unix.MS_RDONLY {
+					continue
+				}
+				for _, a := range msAttrs {
+					if a.ms == f.ms {
+						attr.Attr_clr &^= a.attr
+					}
+				}
+			}
+			err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr)
+		}
+	}
+	return err
+}
+
+// recursiveAttr is the mount_attr for the r* options (rro, rnosuid, ...).
+func recursiveAttr(opts *mountOpts) *unix.MountAttr {
+	attr := &unix.MountAttr{Attr_set: opts.attrSet, Attr_clr: opts.attrClr}
+	if opts.atime {
+		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+	}
+	return attr
 }
 
 // stFlags maps statfs f_flag bits to mount flags, for the flags that a
@@ -292,11 +378,7 @@ func setPropagationAndAttrs(root int, path string, opts *mountOpts) error {
 		}
 	}
 	if opts.attrSet != 0 || opts.attrClr != 0 || opts.atime {
-		attr := &unix.MountAttr{Attr_set: opts.attrSet, Attr_clr: opts.attrClr}
-		if opts.atime {
-			attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		}
-		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, attr); err != nil {
+		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, recursiveAttr(opts)); err != nil {
 			return fmt.Errorf("set recursive attributes on %s: %w", path, err)
 		}
 	}

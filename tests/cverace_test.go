@@ -279,16 +279,26 @@ func victimRound(t *testing.T, e *env, bundle string) (inside, host []*mountinfo
 	return inside, host, r, true
 }
 
-// mountpointsOf returns where the mounts whose source (root) is the host
-// path src are mounted in ms.
-func mountpointsOf(ms []*mountinfo.Info, src string) []string {
-	var mps []string
+// mountsOf returns the mounts in ms whose source (root) is the host path
+// src.
+func mountsOf(ms []*mountinfo.Info, src string) []*mountinfo.Info {
+	var found []*mountinfo.Info
 	for _, m := range ms {
 		// Root is relative to the source filesystem: src itself when it
 		// lies on the root filesystem, a suffix of it otherwise.
 		if m.Root == src || strings.HasSuffix(src, m.Root) && strings.HasSuffix(m.Root, "/"+filepath.Base(src)) {
-			mps = append(mps, m.Mountpoint)
+			found = append(found, m)
 		}
+	}
+	return found
+}
+
+// mountpointsOf returns where the mounts whose source (root) is the host
+// path src are mounted in ms.
+func mountpointsOf(ms []*mountinfo.Info, src string) []string {
+	var mps []string
+	for _, m := range mountsOf(ms, src) {
+		mps = append(mps, m.Mountpoint)
 	}
 	return mps
 }
@@ -378,8 +388,14 @@ func TestCVE202130465MountSymlinkRace(t *testing.T) {
 			s.Mounts = append(s.Mounts, volMount(vol))
 			for k, en := range entries {
 				opts := []string{"rbind"}
-				if k%4 >= 2 {
-					opts = append(opts, "rw") // also a remount of the destination
+				switch k % 4 {
+				case 2, 3:
+					opts = append(opts, "rw") // sets the flags of the new mount
+				case 1:
+					// A read-only volume: the flag must reach this
+					// mount, not wherever the destination points by
+					// the time flags are set.
+					opts = append(opts, "ro")
 				}
 				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/vol/" + en.name, Type: "bind", Source: srcs[k], Options: opts})
 			}
@@ -443,6 +459,13 @@ func TestCVE202130465MountSymlinkRace(t *testing.T) {
 					missing++
 					t.Errorf("%s: the bind of %s on /vol/%s is not in the container's mount table: it was mounted outside the container's root",
 						when, srcs[k], en.name)
+				}
+				if k%4 == 1 {
+					for _, mi := range mountsOf(inside, srcs[k]) {
+						if !hasOpt(mi.Options, "ro") {
+							t.Errorf("%s: the ro bind of %s on /vol/%s is mounted writable at %s (%s)", when, srcs[k], en.name, mi.Mountpoint, mi.Options)
+						}
+					}
 				}
 				for _, mp := range mps {
 					switch {
