@@ -68,10 +68,12 @@ func (r *Runtime) Wait(id string) (*store.ExitStatus, error) {
 		}
 		// The init is gone and no shim holds the lock. Read the record
 		// once more: a shim records before it lets go of the lock.
-		if st, err = r.store.Load(id); err == nil && st.Exit != nil {
-			return st.Exit, nil
+		// (It may be deleted meanwhile: st stays the first read.)
+		pid := st.Pid
+		if again, err := r.store.Load(id); err == nil && again.Exit != nil {
+			return again.Exit, nil
 		}
-		return nil, fmt.Errorf("container %s: %w: its init %d has exited and no hull-shim recorded how", id, ErrExitUnknown, st.Pid)
+		return nil, fmt.Errorf("container %s: %w: its init %d has exited and no hull-shim recorded how", id, ErrExitUnknown, pid)
 	}
 }
 
