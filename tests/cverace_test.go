@@ -166,6 +166,27 @@ func relTarget(hostPath string) string {
 	return strings.Repeat("../", 16) + strings.TrimPrefix(hostPath, "/")
 }
 
+// endNoRace checks the host after the round without a race and stops the
+// test if that round failed: the race would tell nothing more.
+func endNoRace(t *testing.T, host []*mountinfo.Info, sentinel string, keep []string) {
+	t.Helper()
+	checkHostMounts(t, "no race", host)
+	checkSentinel(t, "no race", sentinel, keep)
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+// startRace makes the shared volume with entries and starts the attacker
+// swapping them; before is its rename count at the start.
+func startRace(t *testing.T, e *env, entries []raceEntry) (vol string, a *attacker, before uint64) {
+	t.Helper()
+	vol = e.mkdir("vol")
+	setupRaceVolume(t, vol, entries)
+	a = startAttacker(t, e, vol, entries)
+	return vol, a, a.progress()
+}
+
 // setupRaceVolume lays out, for each entry, the directory NAME and the
 // symlink NAME.lnk that the attacker swaps.
 func setupRaceVolume(t *testing.T, vol string, entries []raceEntry) {
@@ -426,17 +447,10 @@ func TestCVE202130465MountSymlinkRace(t *testing.T) {
 			t.Errorf("no race: the mount point was not made inside the rootfs: %v", err)
 		}
 	}
-	checkHostMounts(t, "no race", host)
-	checkSentinel(t, "no race", sentinel, keep)
-	if t.Failed() {
-		t.FailNow()
-	}
+	endNoRace(t, host, sentinel, keep)
 
 	// The race.
-	vol := e.mkdir("vol")
-	setupRaceVolume(t, vol, entries)
-	a := startAttacker(t, e, vol, entries)
-	before := a.progress()
+	vol, a, before := startRace(t, e, entries)
 	bundle := e.newBundle(victim(vol))
 	const rounds = 60
 	var created, failed, viaDir, viaLink, missing int
@@ -583,17 +597,10 @@ func TestCVE202445310SharedVolumeRace(t *testing.T) {
 			}
 		}
 	}
-	checkHostMounts(t, "no race", host)
-	checkSentinel(t, "no race", sentinel, keep)
-	if t.Failed() {
-		t.FailNow()
-	}
+	endNoRace(t, host, sentinel, keep)
 
 	// The race.
-	vol := e.mkdir("vol")
-	setupRaceVolume(t, vol, entries)
-	a := startAttacker(t, e, vol, entries)
-	before := a.progress()
+	vol, a, before := startRace(t, e, entries)
 	bundle := e.newBundle(withArgs("true"))
 	base := loadSpec(t, bundle)
 	const rounds = 60
