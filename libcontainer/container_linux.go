@@ -220,6 +220,9 @@ type CreateOpts struct {
 	// relayTTY: a terminal without a console socket is relayed by this
 	// process (foreground run).
 	relayTTY bool
+	// startSoon: Start follows at once (run), so the init need not wait
+	// in the small C image (see waitInC).
+	startSoon bool
 }
 
 // Create sets up a container whose init waits for Start. On error nothing
@@ -349,7 +352,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		cfg: &initConfig{
 			ID: o.ID, Spec: spec, Rootfs: rootfs, Bundle: bundle,
 			NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
-			CgroupDirs: cgroupDirs(st.Cgroup),
+			CgroupDirs: cgroupDirs(st.Cgroup), StartSoon: o.startSoon,
 		},
 		spec:         spec,
 		stdin:        orStd(o.Stdin, os.Stdin),

@@ -46,6 +46,10 @@ type initConfig struct {
 	// Exec is set for `hull exec`: namespaces are joined, nothing is set up
 	// but the process, and it runs at once instead of waiting for start.
 	Exec bool `json:"exec,omitempty"`
+	// StartSoon is set by `run`: start follows within milliseconds, so
+	// waiting in a fresh C image would save no memory worth the exec and
+	// the Go runtime start-up it costs.
+	StartSoon bool `json:"startSoon,omitempty"`
 }
 
 const envInit = "_HULL_INIT"
@@ -100,7 +104,9 @@ func Init() {
 	// the Go runtime exists: an idle created container then costs about
 	// a megabyte and one thread instead of a Go runtime. Returns only if
 	// that exec is impossible (no /proc in the container); then wait here.
-	waitInC(cfg)
+	if !cfg.StartSoon {
+		waitInC(cfg)
+	}
 	ffd, err := unix.Openat(cfg.StateDirFd, store.FifoName, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		os.Exit(1)

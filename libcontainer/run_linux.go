@@ -41,6 +41,7 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 		defer signal.Stop(sigs)
 	}
 	o.relayTTY = !o.Detach
+	o.startSoon = true
 	c, err := r.Create(o.CreateOpts)
 	if err != nil {
 		return -1, err

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -368,4 +369,34 @@ func TestConcurrentCreateSameID(t *testing.T) {
 			t.Errorf("round %d: list -q after delete = %q", round, out)
 		}
 	}
+}
+
+// A created container's init waits for start in a fresh image of hull
+// whose C constructor blocks before the Go runtime exists, so an idle
+// container costs one thread (a Go runtime has at least four). `run`
+// skips that re-exec, since its start follows at once; this checks that
+// create keeps it.
+func TestIdleInitOneThread(t *testing.T) {
+	if !isHull {
+		t.Skip("hull's idle init design; runc's waits in its Go runtime (6 threads)")
+	}
+	t.Parallel()
+	e := newEnv(t)
+	id, pid := e.create(e.newBundle(sleeper))
+	status := readTrim(t, fmt.Sprintf("/proc/%d/status", pid))
+	var threads string
+	for _, l := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+			threads = strings.TrimSpace(v)
+		}
+	}
+	if threads != "1" {
+		t.Errorf("idle init %d has %q threads, want 1 (waiting in the C constructor)", pid, threads)
+	}
+	e.mustRT("start", id)
+	if s := e.state(id); s.Status != "running" || s.Pid != pid {
+		t.Errorf("after start: status %q pid %d, want running pid %d", s.Status, s.Pid, pid)
+	}
+	e.mustRT("delete", "--force", id)
+	e.assertNotExist(id)
 }
