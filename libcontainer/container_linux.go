@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -434,12 +433,7 @@ func orStd(f, def *os.File) *os.File {
 }
 
 func dialConsole(path string) (*os.File, error) {
-	conn, err := net.Dial("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("console socket %s: %w", path, err)
-	}
-	defer conn.Close()
-	f, err := conn.(*net.UnixConn).File()
+	f, err := dialUnix(path)
 	if err != nil {
 		return nil, fmt.Errorf("console socket %s: %w", path, err)
 	}

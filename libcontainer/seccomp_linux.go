@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 
 	"github.com/hullrt/hull/libcontainer/seccomp"
@@ -47,12 +46,7 @@ func dialSeccompAgent(s *specs.LinuxSeccomp) (*os.File, error) {
 	if !usesNotify(s) {
 		return nil, nil
 	}
-	conn, err := net.Dial("unix", s.ListenerPath)
-	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp.listenerPath: %w", err)
-	}
-	defer conn.Close()
-	f, err := conn.(*net.UnixConn).File()
+	f, err := dialUnix(s.ListenerPath)
 	if err != nil {
 		return nil, fmt.Errorf("linux.seccomp.listenerPath: %w", err)
 	}
