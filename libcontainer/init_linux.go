@@ -1,7 +1,7 @@
 package libcontainer
 
 import (
-	"debug/elf"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"github.com/hullrt/hull/libcontainer/safepath"
 	"github.com/hullrt/hull/libcontainer/store"
@@ -172,19 +173,38 @@ func waitInC(cfg *initConfig) {
 	unix.Close(mfd)
 }
 
-// staticBinary reports whether hull's binary has no ELF interpreter.
+// staticBinary reports whether hull's binary has no ELF interpreter: the
+// kernel then passes AT_BASE (where it loaded the interpreter) as 0. This
+// reads a few hundred bytes of /proc/self/auxv instead of parsing the
+// binary, and keeps an ELF parser out of hull. Without /proc, false.
 func staticBinary() bool {
-	f, err := elf.Open("/proc/self/exe")
+	b, err := os.ReadFile("/proc/self/auxv")
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return false
+	const atBase = 7 // AT_BASE, <linux/auxvec.h>
+	base, ok := auxv(b, atBase)
+	return ok && base == 0
+}
+
+// auxv finds tag in an auxiliary vector: pairs of native words.
+func auxv(b []byte, tag uint64) (uint64, bool) {
+	const w = int(unsafe.Sizeof(uintptr(0)))
+	word := func(p []byte) uint64 {
+		if w == 4 {
+			return uint64(binary.NativeEndian.Uint32(p))
+		}
+		return binary.NativeEndian.Uint64(p)
+	}
+	for i := 0; i+2*w <= len(b); i += 2 * w {
+		switch t := word(b[i:]); t {
+		case tag:
+			return word(b[i+w:]), true
+		case 0: // AT_NULL ends the vector
+			return 0, false
 		}
 	}
-	return true
+	return 0, false
 }
 
 // resume is the init after the wait in C: `start` has opened the fifo,
