@@ -35,6 +35,7 @@ import (
 
 type config struct {
 	hull, runc, crun string
+	hullFrom         string // what hull is a copy of, for the report
 	repo             string
 	out              string
 	runs             int
@@ -57,6 +58,7 @@ func main() {
 	var cfg config
 	var par string
 	flag.StringVar(&cfg.hull, "hull", "bin/hull", "hull binary")
+	flag.StringVar(&cfg.hullFrom, "hull-from", "", "the binary -hull was installed from (shown in the report)")
 	flag.StringVar(&cfg.runc, "runc", "/usr/sbin/runc", "runc binary")
 	flag.StringVar(&cfg.crun, "crun", "/usr/bin/crun", "crun binary")
 	flag.StringVar(&cfg.repo, "repo", ".", "hull's source tree (for cmd/hull-shim and the revision)")

@@ -57,7 +57,7 @@ func machineInfo(b *bench) [][2]string {
 		{"kernel", out("uname", "-r")},
 		{"distribution", first(strings.TrimPrefix(out("sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"), ""))},
 		{"cgroups", cg},
-		{"hull", hullV + " (" + b.cfg.hull + ")"},
+		{"hull", hullV + " (" + hullWhere(b.cfg) + ")"},
 		{"hull source", gitState(b.cfg.repo)},
 		{"runc", strings.ReplaceAll(b.rts[1].version, "\n", ", ") + " (" + b.cfg.runc + ")"},
 		{"crun", first(b.rts[2].version) + " (" + b.cfg.crun + ")"},
@@ -354,4 +354,13 @@ func (b *bench) machineLine() string {
 		m[kv[0]] = kv[1]
 	}
 	return fmt.Sprintf("%s cores, kernel %s", m["nproc"], m["kernel"])
+}
+
+// hullWhere names the hull binary measured: an installed copy of the
+// build (bench/run.sh) or the build itself.
+func hullWhere(c config) string {
+	if c.hullFrom != "" {
+		return c.hull + ", installed from " + c.hullFrom
+	}
+	return c.hull
 }
