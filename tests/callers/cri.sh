@@ -20,13 +20,8 @@
 # imported, so nothing is pulled. Nothing is left behind.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-hull=$(readlink -f "${1:-$here/../../bin/hull}")
-out=${2:-$(mktemp -d /tmp/hull-callers-cri.XXXXXX)}
-mkdir -p "$out"
-out=$(readlink -f "$out")
-for b in containerd ctr script jq bc; do
-	command -v $b >/dev/null || { echo "callers-cri: 0 passed, 1 failed ($b not installed; apt-get install containerd jq bc)"; exit 1; }
-done
+. "$here/../lib/lane.sh"
+lane_caller cri "apt-get install containerd jq bc" "containerd ctr script jq bc" "$@"
 
 # crictl, pinned; built from the Go module proxy once, then reused.
 crictl_version=${HULL_CRICTL_VERSION:-v1.34.0}
@@ -42,14 +37,10 @@ if [ ! -x "$crictl" ]; then
 	fi
 fi
 
-. "$here/../lib/lane.sh"
-lane_begin cri
-
 inner() {
 	set -u
 	. "$here/../lib/lane.sh"
-	lane_remount_cgroups || return 1
-	mount -t tmpfs -o mode=755 run_private /run || return 1
+	lane_private_run || return 1
 	mkdir -p /run/containerd "$T/cni/conf" "$T/cni/bin" "$T/logs"
 
 	# hull behind a wrapper that records its argv and keeps each bundle's
@@ -60,21 +51,8 @@ inner() {
 	# restrict_oom_score_adj: the sandbox's spec asks for oom_score_adj
 	# -998, and this machine's root lacks CAP_SYS_RESOURCE to lower it
 	# (kubelet-in-a-container setups set the same). No AppArmor here.
-	cat > "$T/config.toml" <<C
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "$T/containerd.sock"
-[ttrpc]
-  address = "$T/containerd.sock.ttrpc"
-[debug]
-  level = "info"
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$T/opt"
+	lane_containerd_toml "$T/config.toml" ""
+	cat >> "$T/config.toml" <<C
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$pause"
   stream_server_address = "127.0.0.1"

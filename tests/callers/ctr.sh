@@ -12,42 +12,19 @@
 # /run/containerd/s whatever the state dir says). Nothing is left behind.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-hull=$(readlink -f "${1:-$here/../../bin/hull}")
-out=${2:-$(mktemp -d /tmp/hull-callers-ctr.XXXXXX)}
-mkdir -p "$out"
-out=$(readlink -f "$out")
-for b in containerd ctr script; do
-	command -v $b >/dev/null || { echo "callers-ctr: 0 passed, 1 failed ($b not installed; apt-get install containerd)"; exit 1; }
-done
 . "$here/../lib/lane.sh"
-lane_begin ctr
+lane_caller ctr "apt-get install containerd" "containerd ctr script" "$@"
 
 inner() {
 	set -u
 	. "$here/../lib/lane.sh"
-	lane_remount_cgroups || return 1
-	mount -t tmpfs -o mode=755 run_private /run || return 1
+	lane_private_run || return 1
 	mkdir -p /run/containerd
 
 	# hull behind a wrapper that records its argv and keeps each bundle's
 	# config.json
 	lane_wrapper "$T/hull-wrap" "$hull" "$T" 'prev=; for a in "$@"; do [ "$prev" = --bundle ] && cp "$a/config.json" "'"$out"'/config-$(basename "$a").json"; prev=$a; done'
-	cat > "$T/config.toml" <<C
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "$T/containerd.sock"
-[ttrpc]
-  address = "$T/containerd.sock.ttrpc"
-[debug]
-  level = "info"
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$T/opt"
-C
+	lane_containerd_toml "$T/config.toml" '"io.containerd.grpc.v1.cri", '
 	containerd --config "$T/config.toml" > "$out/containerd.log" 2>&1 &
 	cpid=$!
 	local i

@@ -19,23 +19,15 @@
 # Nothing is left behind.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-hull=$(readlink -f "${1:-$here/../../bin/hull}")
-out=${2:-$(mktemp -d /tmp/hull-callers-docker.XXXXXX)}
-mkdir -p "$out"
-out=$(readlink -f "$out")
 # /usr/bin/docker: the 20.10 client of the package, not whatever else is
 # earlier in PATH.
-for b in /usr/sbin/dockerd /usr/bin/docker containerd containerd-shim-runc-v2 script jq; do
-	command -v $b >/dev/null || { echo "callers-docker: 0 passed, 1 failed ($b not installed; apt-get install docker.io)"; exit 1; }
-done
 . "$here/../lib/lane.sh"
-lane_begin docker
+lane_caller docker "apt-get install docker.io" "/usr/sbin/dockerd /usr/bin/docker containerd containerd-shim-runc-v2 script jq" "$@"
 
 inner() {
 	set -u
 	. "$here/../lib/lane.sh"
-	lane_remount_cgroups || return 1
-	mount -t tmpfs -o mode=755 run_private /run || return 1
+	lane_private_run || return 1
 	# dockerd 20.10 writes its trust key to /etc/docker/key.json: keep it
 	# (and anything else it puts there) off the host.
 	mount -t tmpfs -o mode=755 etc_docker_private /etc/docker || return 1

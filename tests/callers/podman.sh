@@ -11,21 +11,13 @@
 # private tmpfs over /run and /dev/shm (podman's shm lock segment). Nothing is left behind.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-hull=$(readlink -f "${1:-$here/../../bin/hull}")
-out=${2:-$(mktemp -d /tmp/hull-callers-podman.XXXXXX)}
-mkdir -p "$out"
-out=$(readlink -f "$out")
-for b in podman conmon; do
-	command -v $b >/dev/null || { echo "callers-podman: 0 passed, 1 failed ($b not installed; apt-get install podman)"; exit 1; }
-done
 . "$here/../lib/lane.sh"
-lane_begin podman
+lane_caller podman "apt-get install podman" "podman conmon" "$@"
 
 inner() {
 	set -u
 	. "$here/../lib/lane.sh"
-	lane_remount_cgroups || return 1
-	mount -t tmpfs -o mode=755 run_private /run || return 1
+	lane_private_run || return 1
 	mount -t tmpfs -o mode=1777 shm_private /dev/shm || return 1
 
 	lane_wrapper "$T/hull-wrap" "$hull" "$T"

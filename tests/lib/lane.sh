@@ -181,6 +181,52 @@ lane_begin() {
 	trap 'lane_cgroups_remove "callers-$lane_name"; rm -rf "$T"' EXIT
 }
 
+# lane_caller NAME HINT "CMDS" [HULL] [OUTDIR]: how each callers lane
+# starts: sets hull (default bin/hull) and out (default a temp dir), fails
+# the lane, saying HINT, unless every command of CMDS is installed, then
+# lane_begin NAME. Needs here (the script's directory).
+lane_caller() {
+	local name=$1 hint=$2 cmds=$3 b
+	hull=$(readlink -f "${4:-$here/../../bin/hull}")
+	out=${5:-$(mktemp -d "/tmp/hull-callers-$name.XXXXXX")}
+	mkdir -p "$out"
+	out=$(readlink -f "$out")
+	for b in $cmds; do
+		command -v "$b" >/dev/null || { echo "callers-$name: 0 passed, 1 failed ($b not installed; $hint)"; exit 1; }
+	done
+	lane_begin "$name"
+}
+
+# lane_private_run: first thing in inner: the cgroup hierarchies mounted
+# again (lane_remount_cgroups) and a private tmpfs over /run, where
+# containerd 1.6 shims put their sockets (/run/containerd/s, whatever the
+# state dir says) and podman and dockerd keep state of their own.
+lane_private_run() {
+	lane_remount_cgroups && mount -t tmpfs -o mode=755 run_private /run
+}
+
+# lane_containerd_toml FILE PLUGINS: a private containerd's config in FILE:
+# root, state, sockets and opt under $T, the snapshotters this host cannot
+# run disabled, and the plugins PLUGINS (quoted, comma-terminated) too.
+lane_containerd_toml() {
+	cat > "$1" <<C
+version = 2
+root = "$T/root"
+state = "$T/state"
+disabled_plugins = [$2"io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "$T/containerd.sock"
+[ttrpc]
+  address = "$T/containerd.sock.ttrpc"
+[debug]
+  level = "info"
+[metrics]
+  address = ""
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$T/opt"
+C
+}
+
 # lane_run NAME: runs the function inner in a private mount + cgroup
 # namespace rooted at the lane cgroup (inner sources this file again), its
 # output also in $out/result.txt; copies $out/invocations-NAME.txt into the
