@@ -222,6 +222,8 @@ type CreateOpts struct {
 	// startSoon: Start follows at once (run), so the init need not wait
 	// in the small C image (see waitInC).
 	startSoon bool
+	// beforeClone, if set, is called right before the init is cloned.
+	beforeClone func()
 }
 
 // Create sets up a container whose init waits for Start. On error nothing
@@ -386,6 +388,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			return fmt.Errorf("put init in its cgroup: %w", err)
 		}
 		return cg.Set(resourcesOf(spec))
+	}
+	if o.beforeClone != nil {
+		o.beforeClone()
 	}
 	pid, err := p.start()
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -237,6 +236,13 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 	if s != Running && s != Created && s != Paused {
 		return -1, fmt.Errorf("cannot exec in container %s: %w (status %s)", c.ID(), ErrNotRunning, s)
 	}
+	var sigs chan os.Signal
+	sigsReady := func() {}
+	if !o.Detach {
+		var stop func()
+		sigs, sigsReady, stop = catchAll()
+		defer stop()
+	}
 	subDirs, err := c.subCgroupDirs(o.Cgroup)
 	if err != nil {
 		return -1, err
@@ -283,15 +289,12 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 		defer consoleOurs.Close()
 		defer console.Close()
 	}
-	var sigs chan os.Signal
 	if !o.Detach {
 		// The exec'd process is forked by nsenter and reparented to us.
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return -1, fmt.Errorf("become child subreaper: %w", err)
 		}
-		sigs = make(chan os.Signal, 64)
-		signal.Notify(sigs)
-		defer signal.Stop(sigs)
+		sigsReady()
 	}
 	spec := *c.st.Config
 	spec.Process = proc

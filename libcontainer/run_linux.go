@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"fmt"
 	"os"
-	"os/signal"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,11 +33,9 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return -1, fmt.Errorf("become child subreaper: %w", err)
 		}
-		// Catch every signal before the container exists, so none that
-		// is meant for it kills hull instead.
-		sigs = make(chan os.Signal, 64)
-		signal.Notify(sigs)
-		defer signal.Stop(sigs)
+		var stop func()
+		sigs, o.beforeClone, stop = catchAll()
+		defer stop()
 	}
 	o.relayTTY = !o.Detach
 	o.startSoon = true

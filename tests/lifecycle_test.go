@@ -400,3 +400,37 @@ func TestIdleInitOneThread(t *testing.T) {
 	e.mustRT("delete", "--force", id)
 	e.assertNotExist(id)
 }
+
+// A foreground run forwards the signals it gets to the container's init:
+// an ordinary one, a real-time one (systemd units stop with SIGRTMIN+3),
+// and a TERM that ends it with the init's exit code.
+func TestRunForwardsSignals(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bundle := e.newBundle(withShell(`trap "echo got-usr1; touch /tmp/usr1" USR1; trap "echo got-rt3; touch /tmp/rt3" 37; ` +
+		`trap "echo got-term; exit 3" TERM; touch /tmp/trap-ready; while :; do sleep 0.1; done`))
+	tmp := filepath.Join(bundle, "rootfs/tmp")
+	cmd, stdout, stderr := e.rtCommand("run", "--bundle", bundle, e.newID())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(tmp, "trap-ready"))
+	// One at a time: the shell runs its traps between sleeps, and two
+	// pending signals could be handled in either order.
+	for _, s := range []struct {
+		sig  unix.Signal
+		file string
+	}{{unix.SIGUSR1, "usr1"}, {unix.Signal(37), "rt3"}} {
+		if err := cmd.Process.Signal(s.sig); err != nil {
+			t.Fatal(err)
+		}
+		waitFile(t, filepath.Join(tmp, s.file))
+	}
+	if err := cmd.Process.Signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := waitCmd(t, cmd)
+	if got := strings.Fields(stdout.String()); code != 3 || strings.Join(got, " ") != "got-usr1 got-rt3 got-term" {
+		t.Errorf("USR1, RTMIN+3, TERM to a foreground run: exit %d, stdout %q, stderr %q; want exit 3 and got-usr1 got-rt3 got-term", code, stdout, stderr)
+	}
+}
