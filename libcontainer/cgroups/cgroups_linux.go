@@ -122,6 +122,8 @@ type manager struct {
 	// controller the kernel offers there on a unified host, only those
 	// without a v1 hierarchy on a hybrid one.
 	v2ctl map[string]bool
+	// created: this manager's Create succeeded.
+	created bool
 }
 
 // New makes the manager for a container. cgroupsPath is the spec's

@@ -16,7 +16,15 @@ import (
 
 // Create implements Manager. Directories made by a Create that fails are
 // removed again.
-func (m *manager) Create() (err error) {
+func (m *manager) Create() error {
+	if err := m.create(); err != nil {
+		return err
+	}
+	m.created = true
+	return nil
+}
+
+func (m *manager) create() (err error) {
 	var made []string
 	defer func() {
 		if err != nil {
@@ -114,8 +122,12 @@ func fillCpuset(root, dir string) error {
 // Apply implements Manager. The directories are created first if needed,
 // so that Apply alone is enough to place a process.
 func (m *manager) Apply(pid int) error {
-	if err := m.Create(); err != nil {
-		return err
+	// create makes the cgroup right before the init is cloned; making it
+	// again here would repeat a dozen mkdirs and the cpuset fill.
+	if !m.created {
+		if err := m.Create(); err != nil {
+			return err
+		}
 	}
 	p := strconv.Itoa(pid)
 	for _, dir := range m.dirs() {
