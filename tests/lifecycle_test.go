@@ -383,11 +383,15 @@ func TestIdleInitOneThread(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id, pid := e.create(e.newBundle(sleeper))
-	status := readTrim(t, fmt.Sprintf("/proc/%d/status", pid))
+	// create returns once the init is set up; its exec into the C image
+	// follows, so give it a moment.
 	var threads string
-	for _, l := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(l, "Threads:"); ok {
-			threads = strings.TrimSpace(v)
+	for deadline := time.Now().Add(5 * time.Second); threads != "1" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		status := readTrim(t, fmt.Sprintf("/proc/%d/status", pid))
+		for _, l := range strings.Split(status, "\n") {
+			if v, ok := strings.CutPrefix(l, "Threads:"); ok {
+				threads = strings.TrimSpace(v)
+			}
 		}
 	}
 	if threads != "1" {
