@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hullrt/hull/libcontainer/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -37,8 +38,13 @@ type procStart struct {
 	seccompAgent          *os.File   // connection to the seccomp notify agent, if any
 	newFlags              uintptr
 	joins                 []nsJoin
-	// cgroupFd, if >= 0, is the cgroup2 directory to clone the init into.
-	cgroupFd int
+	// cgJoin, if set, is how the process enters its cgroup: cloned into
+	// the cgroup2 directory, and into the v1 hierarchies by writing to
+	// their tasks files itself before the Go runtime starts (nsenter.c).
+	cgJoin *cgroups.Join
+	// inCgroup is set by start when cgJoin put the process in its cgroup
+	// in every hierarchy; otherwise onPid must Apply it.
+	inCgroup bool
 	// onPid, if set, is told the pid before the init gets its config.
 	onPid func(pid int) error
 }
@@ -76,19 +82,9 @@ func closeJoins(j []nsJoin) {
 }
 
 // start starts the process (hull's own binary as "init") in its
-// namespaces and runs the bootstrap exchange up to msgReady:
-//
-//	parent                               child
-//	  ── (nsenter only) ───────────────────
-//	                             ◀ usermap{pid}   new user ns made
-//	  write uid_map/gid_map
-//	  usermap-done ▶
-//	                             ◀ pid{pid}       the process going on
-//	  ── always ───────────────────────────
-//	  config{initConfig} ▶
-//	                             ◀ ready | error{error}
-//
-// It returns the pid of the process that will exec the user's command.
+// namespaces and cgroups and runs the bootstrap exchange of the package
+// doc up to msgReady. It returns the pid of the process that will exec the
+// user's command.
 func (p *procStart) start() (int, error) {
 	parentSock, childSock, err := newSyncPair()
 	if err != nil {
@@ -110,8 +106,8 @@ func (p *procStart) start() (int, error) {
 	p.cfg.PreserveFds = len(p.preserve)
 
 	// A new cgroup namespace is made by the init itself, once it is in
-	// its cgroup (which the parent arranges after the clone), so that the
-	// namespace's root is the container's cgroup.
+	// its cgroup (by the clone, nsenter.c or the parent's Apply), so that
+	// the namespace's root is the container's cgroup.
 	if p.newFlags&unix.CLONE_NEWCGROUP != 0 {
 		p.cfg.NewCgroupNS = true
 		p.newFlags &^= unix.CLONE_NEWCGROUP
@@ -119,6 +115,26 @@ func (p *procStart) start() (int, error) {
 	useNsenter := len(p.joins) > 0 || p.newFlags&unix.CLONE_NEWTIME != 0
 	env := append([]string{envInit + "=" + strconv.Itoa(syncFd)}, faultEnv()...)
 	attr := &syscall.SysProcAttr{}
+	// The v1 tasks files are written in nsenter.c before anything else,
+	// as host root: the credentials an older kernel checks (5.16 and
+	// later check the opener's). Only a process cloned straight into a
+	// new user namespace is no longer host root there: it is moved by
+	// onPid instead.
+	var tasksDone, cloneInto bool
+	if j := p.cgJoin; j != nil {
+		if len(j.Tasks) > 0 && (useNsenter || p.newFlags&unix.CLONE_NEWUSER == 0) {
+			var fds []string
+			for _, f := range j.Tasks {
+				fds = append(fds, strconv.Itoa(add(f)))
+			}
+			env = append(env, "_HULL_CGJOIN="+strings.Join(fds, ","))
+			tasksDone = true
+		}
+		if j.FD >= 0 {
+			attr.UseCgroupFD, attr.CgroupFD = true, j.FD
+			cloneInto = true
+		}
+	}
 	if useNsenter {
 		var js []string
 		for _, j := range p.joins {
@@ -132,9 +148,6 @@ func (p *procStart) start() (int, error) {
 	} else {
 		attr.Cloneflags = p.newFlags
 		attr.Setsid = true
-		if p.cgroupFd > 0 {
-			attr.UseCgroupFD, attr.CgroupFD = true, p.cgroupFd
-		}
 		if p.newFlags&unix.CLONE_NEWUSER != 0 {
 			attr.UidMappings = idMaps(p.spec.Linux.UIDMappings)
 			attr.GidMappings = idMaps(p.spec.Linux.GIDMappings)
@@ -148,21 +161,33 @@ func (p *procStart) start() (int, error) {
 	if exeFile != nil {
 		defer exeFile.Close()
 	}
-	cmd := &exec.Cmd{
-		Path:        exePath,
-		Args:        []string{"hull", "init"},
-		Env:         env,
-		Stdin:       p.stdin,
-		Stdout:      p.stdout,
-		Stderr:      p.stderr,
-		ExtraFiles:  extra,
-		SysProcAttr: attr,
+	newCmd := func() *exec.Cmd {
+		return &exec.Cmd{
+			Path:        exePath,
+			Args:        []string{"hull", "init"},
+			Env:         env,
+			Stdin:       p.stdin,
+			Stdout:      p.stdout,
+			Stderr:      p.stderr,
+			ExtraFiles:  extra,
+			SysProcAttr: attr,
+		}
 	}
-	if err := cmd.Start(); err != nil {
+	cmd := newCmd()
+	err = cmd.Start()
+	if err != nil && cloneInto {
+		// No clone3 or CLONE_INTO_CGROUP (Linux < 5.7), or the cgroup
+		// refuses: clone plainly, and Apply says what is wrong.
+		attr.UseCgroupFD, cloneInto = false, false
+		cmd = newCmd()
+		err = cmd.Start()
+	}
+	if err != nil {
 		childSock.Close()
 		return 0, fmt.Errorf("start container init: %w", err)
 	}
 	childSock.Close()
+	p.inCgroup = p.cgJoin != nil && (p.cgJoin.FD < 0 || cloneInto) && (len(p.cgJoin.Tasks) == 0 || tasksDone)
 	conn := syncConn{fd: int(parentSock.Fd())}
 	pid := cmd.Process.Pid
 	fail := func(err error) (int, error) {
@@ -193,6 +218,11 @@ func (p *procStart) start() (int, error) {
 		}
 	}
 	if err := conn.send(&message{Type: msgConfig, Config: p.cfg}); err != nil {
+		// An init that failed first thing (nsenter.c) has left its
+		// reason in the socket before it exited.
+		if m, rerr := conn.recv(); rerr == nil && m.Type == msgError {
+			return fail(errors.New(m.Error))
+		}
 		return fail(err)
 	}
 	m, err := conn.recv()

@@ -320,14 +320,13 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		return c, fmt.Errorf("container %s: create cgroup: %w", o.ID, err)
 	}
 	faultPoint("after-cgroup")
-	// On a cgroup2 host the init is cloned straight into its cgroup.
-	cgfd, err := cg.OpenFD()
+	// The init is cloned into its cgroup2 cgroup and joins the v1
+	// hierarchies itself (see cgroups.Join).
+	cgJoin, err := cg.OpenJoin()
 	if err != nil {
 		return c, fmt.Errorf("container %s: %w", o.ID, err)
 	}
-	if cgfd >= 0 {
-		defer unix.Close(cgfd)
-	}
+	defer cgJoin.Close()
 	if err := unix.Mkfifoat(h.DirFd(), store.FifoName, 0o600); err != nil {
 		return c, fmt.Errorf("make %s: %w", store.FifoName, err)
 	}
@@ -372,7 +371,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	// Known as soon as the init exists, so that a create killed from here
 	// on leaves a record through which delete finds and kills the init.
-	p.cgroupFd = cgfd
+	p.cgJoin = cgJoin
 	p.onPid = func(pid int) error {
 		st.Pid = pid
 		if _, st.StartTime, err = procStat(pid); err != nil {
@@ -384,8 +383,10 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		faultPoint("after-clone")
 		// The init waits for its config: it has run nothing of the
 		// user's yet.
-		if err := cg.Apply(pid); err != nil {
-			return fmt.Errorf("put init in its cgroup: %w", err)
+		if !p.inCgroup {
+			if err := cg.Apply(pid); err != nil {
+				return fmt.Errorf("put init in its cgroup: %w", err)
+			}
 		}
 		return cg.Set(resourcesOf(spec))
 	}

@@ -317,6 +317,14 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 	if cg != nil && !cg.Exists() {
 		cg = nil
 	}
+	if cg != nil {
+		// As the init: cloned into the cgroup2 cgroup, the v1 ones
+		// joined by the process itself (see cgroups.Join).
+		if p.cgJoin, err = cg.OpenJoin(); err != nil {
+			return -1, fmt.Errorf("exec in container %s: %w", c.ID(), err)
+		}
+		defer p.cgJoin.Close()
+	}
 	p.onPid = func(pid int) error {
 		faultPoint("exec-after-clone")
 		if cg == nil {
@@ -325,8 +333,10 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 		// Into the container's cgroup (or the --cgroup sub-cgroup)
 		// before it runs anything of the user's (it waits for its
 		// config).
-		if err := cg.Apply(pid); err != nil {
-			return fmt.Errorf("put process in the container's cgroup: %w", err)
+		if !p.inCgroup {
+			if err := cg.Apply(pid); err != nil {
+				return fmt.Errorf("put process in the container's cgroup: %w", err)
+			}
 		}
 		for _, d := range subDirs {
 			if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {

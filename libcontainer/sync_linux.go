@@ -10,7 +10,7 @@ import (
 )
 
 // Message types on the SOCK_SEQPACKET socket between the parent (hull
-// create/run/exec) and the process it starts; see the package doc for the
+// create/run/exec) and the process it starts; see the package doc (doc.go) for the
 // order in which they are exchanged.
 const (
 	msgConfig      = "config"       // parent → init: the initConfig

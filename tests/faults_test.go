@@ -2,7 +2,9 @@ package tests
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,4 +170,50 @@ func TestFaultKilledAtEachStage(t *testing.T) {
 			e.assertNotExist(id)
 		})
 	}
+}
+
+// On v1 hierarchies the init and exec processes join their cgroups
+// themselves, writing to the tasks files before the Go runtime starts
+// (nsenter.c). When such a write fails (HULL_FAULT=cgjoin-fails makes
+// it), create and exec say which cgroup and why, exit 1, and create
+// leaves nothing behind (the leftover checker).
+func TestFaultTasksJoinFails(t *testing.T) {
+	bin := faultRuntime(t)
+	if cgUnifiedHost(t) {
+		t.Skip("a cgroup2-only host joins by CLONE_INTO_CGROUP; there are no tasks files")
+	}
+	e := newEnv(t)
+	run := func(args ...string) result {
+		cmd := exec.Command(bin, append([]string{"--root", e.root}, args...)...)
+		cmd.Env = append(os.Environ(), "HULL_FAULT=cgjoin-fails")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				t.Fatal(err)
+			}
+			code = ee.ExitCode()
+		}
+		return result{Code: code, Stdout: stdout.String(), Stderr: stderr.String()}
+	}
+	check := func(what string, r result) {
+		t.Helper()
+		if r.Code != 1 || !strings.Contains(r.Stderr, "join cgroup /sys/fs/cgroup/") || !strings.Contains(r.Stderr, "/tasks: permission denied") {
+			t.Errorf("%s with a failing tasks write: %v; want exit 1 and \"join cgroup /sys/fs/cgroup/…/tasks: permission denied\"", what, r)
+		}
+	}
+	bundle := e.newBundle(withArgs("sleep", "100"))
+	id := e.newID()
+	check("create", run("create", "--bundle", bundle, id))
+	e.assertNotExist(id)
+
+	id, pid, _ := e.started(withArgs("sleep", "100"))
+	check("exec", run("exec", id, "true"))
+	if s := e.state(id); s.Status != "running" || s.Pid != pid {
+		t.Errorf("after the failed exec: status %q pid %d, want running %d", s.Status, s.Pid, pid)
+	}
+	e.mustRT("delete", "--force", id)
 }

@@ -9,6 +9,7 @@ package cgroups
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -19,11 +20,9 @@ import (
 type Manager interface {
 	// Create makes the cgroup directories (all hierarchies). Idempotent.
 	Create() error
-	// OpenFD opens the cgroup2 directory for clone3's CLONE_INTO_CGROUP.
-	// It returns -1, nil when the host is not unified (on a hybrid host
-	// the flag would place the child in the v2 hierarchy only). The caller
-	// closes the descriptor.
-	OpenFD() (int, error)
+	// OpenJoin opens what lets a new process enter the cgroup without a
+	// write of its pid to cgroup.procs (see Join). The caller closes it.
+	OpenJoin() (*Join, error)
 	// Apply moves pid into the cgroup in every hierarchy.
 	Apply(pid int) error
 	// Set applies limits. Everything is validated first, so a bad value
@@ -237,16 +236,52 @@ func (m *manager) Exists() bool {
 	return false
 }
 
-// OpenFD implements Manager.
-func (m *manager) OpenFD() (int, error) {
-	if m.mode != Unified || m.unified == "" {
-		return -1, nil
+// Join is what puts a new process in its cgroup before it runs anything,
+// without a write of its pid to cgroup.procs: such a write takes the
+// kernel's global threadgroup lock, whose first taking in a while waits
+// for an RCU grace period (5-15 ms on these machines, most of a run).
+type Join struct {
+	// FD is the cgroup2 directory, for clone3's CLONE_INTO_CGROUP; -1
+	// when the container has none.
+	FD int
+	// Tasks are the v1 hierarchies' tasks files, open for writing. A
+	// single-threaded process that writes "0" to one moves itself (its
+	// one thread) without that lock; nsenter.c does it before the Go
+	// runtime starts threads.
+	Tasks []*os.File
+}
+
+// Close closes the descriptors.
+func (j *Join) Close() {
+	if j.FD >= 0 {
+		unix.Close(j.FD)
 	}
-	fd, err := unix.Open(m.unified, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: m.unified, Err: err}
+	for _, f := range j.Tasks {
+		f.Close()
 	}
-	return fd, nil
+}
+
+// OpenJoin implements Manager.
+func (m *manager) OpenJoin() (*Join, error) {
+	j := &Join{FD: -1}
+	for _, d := range m.dirs() {
+		if d == m.unified {
+			fd, err := unix.Open(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				j.Close()
+				return nil, &os.PathError{Op: "open", Path: d, Err: err}
+			}
+			j.FD = fd
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(d, "tasks"), os.O_WRONLY, 0)
+		if err != nil {
+			j.Close()
+			return nil, err
+		}
+		j.Tasks = append(j.Tasks, f)
+	}
+	return j, nil
 }
 
 // dirs lists the container's directories, one per hierarchy, v1 first

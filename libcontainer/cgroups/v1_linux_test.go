@@ -3,6 +3,7 @@ package cgroups
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -710,5 +711,72 @@ func TestV1DestroyFrozen(t *testing.T) {
 	c.wait(t, 5*time.Second)
 	if m.Exists() {
 		t.Errorf("cgroup left after Destroy: %v", m.dirs())
+	}
+}
+
+// OpenJoin's way in, as nsenter.c takes it: a single-threaded process
+// (bash here) writes "0" to each inherited tasks file and is then in the
+// cgroup in every v1 hierarchy; on a hybrid host the cgroup2 directory
+// comes as a fd for CLONE_INTO_CGROUP, and the clone puts it there.
+func TestV1JoinThroughTasks(t *testing.T) {
+	m := needV1(t)
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	j, err := m.OpenJoin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if n := len(m.dirs()); m.unified != "" {
+		if j.FD < 0 || len(j.Tasks) != n-1 {
+			t.Fatalf("hybrid OpenJoin: fd %d and %d tasks files; want a fd and %d", j.FD, len(j.Tasks), n-1)
+		}
+	} else if j.FD != -1 || len(j.Tasks) != n {
+		t.Fatalf("legacy OpenJoin: fd %d and %d tasks files; want -1 and %d", j.FD, len(j.Tasks), n)
+	}
+	script := "read go; for fd in"
+	for i := range j.Tasks {
+		script += " " + strconv.Itoa(3+i)
+	}
+	script += `; do echo 0 >&$fd || exit 1; done; echo joined; exec sleep 100`
+	cmd := exec.Command("bash", "-c", script)
+	cmd.ExtraFiles = j.Tasks
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if j.FD >= 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: j.FD}
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	stdin.Write([]byte("go\n"))
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "joined"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the child did not join: %q", out.String())
+		}
+	}
+	own, err := readOwnCgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Base(m.v1["memory"])
+	for ctl := range m.v1 {
+		if want, got := filepath.Join(own.v1[ctl], name), procCgroup(t, cmd.Process.Pid, ctl); got != want {
+			t.Errorf("child's %s cgroup = %q, want %q", ctl, got, want)
+		}
+	}
+	if m.unified != "" {
+		if want, got := filepath.Join(own.v2, name), procCgroup(t, cmd.Process.Pid, ""); got != want {
+			t.Errorf("child's cgroup2 cgroup = %q, want %q", got, want)
+		}
 	}
 }

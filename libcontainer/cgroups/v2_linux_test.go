@@ -31,13 +31,13 @@ func TestV2CreateCloneIntoApplyDestroy(t *testing.T) {
 	if typ := mustRead(t, m.unified, "cgroup.type"); typ != "domain" {
 		t.Errorf("cgroup.type = %q", typ)
 	}
-	fd, err := m.OpenFD()
-	if err != nil || fd < 0 {
-		t.Fatalf("OpenFD() = %d, %v", fd, err)
+	j, err := m.OpenJoin()
+	if err != nil || j.FD < 0 || len(j.Tasks) != 0 {
+		t.Fatalf("OpenJoin() = %+v, %v; want a cgroup2 fd and no tasks files", j, err)
 	}
 	// clone3(CLONE_INTO_CGROUP): the child starts inside.
-	a := startChild(t, "sleep 100", &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd})
-	unix.Close(fd)
+	a := startChild(t, "sleep 100", &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: j.FD})
+	j.Close()
 	if got := procCgroup(t, a.pid(), ""); got != rel(t, m) {
 		t.Errorf("cloned child's cgroup = %q, want %q", got, rel(t, m))
 	}
@@ -262,9 +262,6 @@ func TestHybridUnifiedOnly(t *testing.T) {
 	}
 	if _, err := os.Stat(m.Path("")); err != nil {
 		t.Errorf("hybrid: cgroup2 directory missing: %v", err)
-	}
-	if fd, err := m.OpenFD(); fd != -1 || err != nil {
-		t.Errorf("hybrid OpenFD() = %d, %v; want -1, nil", fd, err)
 	}
 	if m.v2ctl["hugetlb"] {
 		t.Log("hugetlb limits go through cgroup2 on this host; enabling it writes the root's cgroup.subtree_control, which the tests may not touch, so that path is not exercised here")

@@ -5,8 +5,16 @@
 // time namespace) this constructor does it while the process is still single
 // threaded, then forks once if the pid or time namespace demands it.
 //
+// It also puts hull's init and exec processes in their v1 cgroups, since
+// only a single-threaded process can do that cheaply: writing "0" (itself)
+// to a hierarchy's tasks file skips the kernel's global threadgroup lock,
+// which a write to cgroup.procs takes and whose first taking in a while
+// waits for an RCU grace period (5-15 ms here).
+//
 // Input (environment, set by the parent, fds inherited):
-//   _HULL_NSENTER=<sync fd>      the SOCK_SEQPACKET socket to the parent
+//   _HULL_INIT=<sync fd>         the SOCK_SEQPACKET socket to the parent
+//   _HULL_CGJOIN=<fd>,...        v1 tasks files to write "0" to, first thing
+//   _HULL_NSENTER=<sync fd>      the same socket: join namespaces
 //   _HULL_NSJOIN=<fd>:<flag>,... namespaces to join, CLONE_NEW* flag in hex
 //   _HULL_NSNEW=<flags>          namespaces to create, hex
 //   _HULL_TIMENS=<text>          written to /proc/self/timens_offsets
@@ -37,12 +45,75 @@ static void say(const char *type, int pid)
 		_exit(1);
 }
 
+// errstr is strerror(errno) as Go spells errors: lowercase.
+static const char *errstr(void)
+{
+	static char s[128];
+	snprintf(s, sizeof(s), "%s", strerror(errno));
+	if (s[0] >= 'A' && s[0] <= 'Z')
+		s[0] += 'a' - 'A';
+	return s;
+}
+
 static void fail(const char *what)
 {
 	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "{\"type\":\"error\",\"error\":\"nsenter: %s: %s\"}", what, strerror(errno));
+	int n = snprintf(buf, sizeof(buf), "{\"type\":\"error\",\"error\":\"nsenter: %s: %s\"}", what, errstr());
 	send(sync_fd, buf, n, 0);
 	_exit(1);
+}
+
+// fail_path reports errno for path (JSON-escaped) and exits.
+static void fail_path(const char *what, const char *path)
+{
+	char esc[256], buf[512];
+	size_t j = 0;
+	for (const char *c = path; *c && j < sizeof(esc) - 7; c++) {
+		if (*c == '"' || *c == '\\')
+			esc[j++] = '\\';
+		if ((unsigned char)*c < 0x20)
+			j += snprintf(esc + j, sizeof(esc) - j, "\\u%04x", *c);
+		else
+			esc[j++] = *c;
+	}
+	esc[j] = 0;
+	int n = snprintf(buf, sizeof(buf), "{\"type\":\"error\",\"error\":\"%s %s: %s\"}", what, esc, errstr());
+	send(sync_fd, buf, n, 0);
+	_exit(1);
+}
+
+// join_cgroups writes "0" to each tasks fd of list, then closes it.
+static void join_cgroups(const char *list)
+{
+	const char *p = list;
+#ifdef HULL_FAULTS
+	const char *fault = getenv("HULL_FAULT");
+	int fake = fault && strcmp(fault, "cgjoin-fails") == 0;
+#endif
+	while (p && *p) {
+		char *end;
+		int fd = strtol(p, &end, 10);
+		ssize_t n;
+#ifdef HULL_FAULTS
+		if (fake) {
+			errno = EACCES;
+			n = -1;
+		} else
+#endif
+			n = write(fd, "0", 1);
+		if (n != 1) {
+			int e = errno;
+			char link[64], path[200] = "?";
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+			n = readlink(link, path, sizeof(path) - 1);
+			if (n > 0)
+				path[n] = 0;
+			errno = e;
+			fail_path("join cgroup", path);
+		}
+		close(fd);
+		p = *end == ',' ? end + 1 : NULL;
+	}
 }
 
 static void join(const char *list, int want_user)
@@ -103,6 +174,11 @@ __attribute__((constructor)) static void hull_nsenter(void)
 	if (w) {
 		wait_for_start(w);
 		return;
+	}
+	const char *cg = getenv("_HULL_CGJOIN"), *in = getenv("_HULL_INIT");
+	if (cg && in) {
+		sync_fd = atoi(in);
+		join_cgroups(cg);
 	}
 	const char *s = getenv("_HULL_NSENTER");
 	if (!s)
