@@ -43,12 +43,7 @@ var execCommand = &cli.Command{
 			}
 			gids = append(gids, uint32(n))
 		}
-		c, err := runtimeOf(ctx).Load(id, true)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		code, err := c.Exec(libcontainer.ExecOpts{
+		code, err := runtimeOf(ctx).Exec(id, libcontainer.ExecOpts{
 			ProcessFile:   ctx.String("process"),
 			Args:          ctx.Args().Slice()[1:],
 			Tty:           ctx.Bool("tty"),

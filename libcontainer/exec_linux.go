@@ -32,6 +32,24 @@ type ExecOpts struct {
 	Detach        bool
 	IgnorePaused  bool
 	Cgroup        string
+	// catch, if set, already catches signals (Runtime.Exec).
+	catch *signalCatch
+}
+
+// Exec loads container id, locked, and runs a process in it as
+// Container.Exec does. A foreground exec starts catching signals first,
+// which then overlaps the loading.
+func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
+	if !o.Detach {
+		o.catch = catchAll()
+		defer o.catch.stop()
+	}
+	c, err := r.Load(id, true)
+	if err != nil {
+		return -1, err
+	}
+	defer c.Close()
+	return c.Exec(o)
 }
 
 // LoadProcess reads a --process file.
@@ -237,11 +255,12 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 		return -1, fmt.Errorf("cannot exec in container %s: %w (status %s)", c.ID(), ErrNotRunning, s)
 	}
 	var sigs chan os.Signal
-	sigsReady := func() {}
 	if !o.Detach {
-		var stop func()
-		sigs, sigsReady, stop = catchAll()
-		defer stop()
+		if o.catch == nil {
+			o.catch = catchAll()
+			defer o.catch.stop()
+		}
+		sigs = o.catch.c
 	}
 	subDirs, err := c.subCgroupDirs(o.Cgroup)
 	if err != nil {
@@ -294,7 +313,7 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return -1, fmt.Errorf("become child subreaper: %w", err)
 		}
-		sigsReady()
+		o.catch.wait()
 	}
 	spec := *c.st.Config
 	spec.Process = proc

@@ -33,9 +33,9 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return -1, fmt.Errorf("become child subreaper: %w", err)
 		}
-		var stop func()
-		sigs, o.beforeClone, stop = catchAll()
-		defer stop()
+		catch := catchAll()
+		defer catch.stop()
+		sigs, o.beforeClone = catch.c, catch.wait
 	}
 	o.relayTTY = !o.Detach
 	o.startSoon = true

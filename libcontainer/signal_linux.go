@@ -10,27 +10,33 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// catchAll starts catching every signal, for a foreground run or exec to
+// signalCatch catches every signal, for a foreground run or exec to
 // forward to its process. signal.Notify enables signals one at a time,
 // each a round trip to the Go runtime's signal thread: 1.3-3 ms for all 65
-// on these machines, a tenth of a run. So it runs in the background while
-// the spec is loaded and the state is written; wait returns once every
-// signal is caught, and must be called before the container process
-// exists, so that no signal meant for it kills hull instead. stop waits
-// too, then stops catching.
-func catchAll() (sigs chan os.Signal, wait, stop func()) {
-	sigs = make(chan os.Signal, 64)
-	done := make(chan struct{})
+// on these machines, a tenth of a run. So catchAll does it in the
+// background while the state is loaded and the spec read; wait returns
+// once every signal is caught and must be called before the container
+// process exists, so that no signal meant for it kills hull instead.
+type signalCatch struct {
+	c    chan os.Signal
+	done chan struct{}
+}
+
+func catchAll() *signalCatch {
+	s := &signalCatch{c: make(chan os.Signal, 64), done: make(chan struct{})}
 	go func() {
-		signal.Notify(sigs)
-		close(done)
+		signal.Notify(s.c)
+		close(s.done)
 	}()
-	wait = func() { <-done }
-	stop = func() {
-		<-done
-		signal.Stop(sigs)
-	}
-	return sigs, wait, stop
+	return s
+}
+
+func (s *signalCatch) wait() { <-s.done }
+
+// stop waits too, then stops catching.
+func (s *signalCatch) stop() {
+	<-s.done
+	signal.Stop(s.c)
 }
 
 // ParseSignal accepts a number ("9"), a name ("KILL", "SIGKILL", any case),
