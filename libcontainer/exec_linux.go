@@ -32,24 +32,24 @@ type ExecOpts struct {
 	Detach        bool
 	IgnorePaused  bool
 	Cgroup        string
-	// catch, if set, already catches signals (Runtime.Exec).
-	catch *signalCatch
 }
 
-// Exec loads container id, locked, and runs a process in it as
-// Container.Exec does. A foreground exec starts catching signals first,
-// which then overlaps the loading.
+// Exec runs a new process in container id, which it loads and locks. It
+// returns the process's exit code in the foreground, 0 once it runs with
+// Detach. A foreground exec starts catching signals before anything else,
+// so that this overlaps the loading (see signalCatch).
 func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
+	var catch *signalCatch
 	if !o.Detach {
-		o.catch = catchAll()
-		defer o.catch.stop()
+		catch = catchAll()
+		defer catch.stop()
 	}
 	c, err := r.Load(id, true)
 	if err != nil {
 		return -1, err
 	}
 	defer c.Close()
-	return c.Exec(o)
+	return c.exec(o, catch)
 }
 
 // LoadProcess reads a --process file.
@@ -244,23 +244,15 @@ func (c *Container) initNamespaces() ([]nsJoin, error) {
 	return joins, nil
 }
 
-// Exec runs a new process in the running container. It returns the process's
-// exit code in the foreground, 0 once it runs with Detach.
-func (c *Container) Exec(o ExecOpts) (int, error) {
+// exec is Runtime.Exec once the container is loaded; catch is catching
+// signals unless o.Detach.
+func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	s := c.Status()
 	if s == Paused && !o.IgnorePaused {
 		return -1, fmt.Errorf("container %s is paused: resume it first, or use --ignore-paused", c.ID())
 	}
 	if s != Running && s != Created && s != Paused {
 		return -1, fmt.Errorf("cannot exec in container %s: %w (status %s)", c.ID(), ErrNotRunning, s)
-	}
-	var sigs chan os.Signal
-	if !o.Detach {
-		if o.catch == nil {
-			o.catch = catchAll()
-			defer o.catch.stop()
-		}
-		sigs = o.catch.c
 	}
 	subDirs, err := c.subCgroupDirs(o.Cgroup)
 	if err != nil {
@@ -313,7 +305,7 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return -1, fmt.Errorf("become child subreaper: %w", err)
 		}
-		o.catch.wait()
+		catch.wait()
 	}
 	spec := *c.st.Config
 	spec.Process = proc
@@ -396,7 +388,7 @@ func (c *Container) Exec(o ExecOpts) (int, error) {
 	if o.Detach {
 		return 0, nil
 	}
-	code := c.rt.forwardAndWait(pid, sigs, relay != nil)
+	code := c.rt.forwardAndWait(pid, catch.c, relay != nil)
 	if relay != nil {
 		relay.stop()
 	}
