@@ -1,10 +1,14 @@
 package tests
 
 import (
+	"io"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -62,4 +66,61 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// hull run -d with a terminal, its output captured through a pipe (as
+// out=$(hull run -d …) does), returns at once: the detached hull-shim
+// holds none of the caller's fds when the container's stdio is a pty.
+// Before the fix the pipe stayed open until the container exited.
+func TestRunDetachTerminalReleasesCallerPipe(t *testing.T) {
+	if !isHull {
+		t.Skip("hull-shim is hull's")
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(runtimeBin), "hull-shim")); err != nil {
+		t.Skipf("no hull-shim next to %s (make build puts both in bin/): %v", runtimeBin, err)
+	}
+	e := newEnv(t)
+	sock := filepath.Join(e.base, "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := make(chan *os.File, 1)
+	go func() { f, _ := receivePty(l); got <- f }()
+
+	bundle := e.newBundle(all(withShell("sleep 100"), func(s *specs.Spec) { s.Process.Terminal = true }))
+	id := e.newID()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(runtimeBin, "--root", e.root, "run", "-d", "--console-socket", sock, "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	eof := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(r); eof <- b }()
+	select {
+	case b := <-eof:
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("run -d: %v: %s", err, b)
+		}
+	case <-time.After(15 * time.Second):
+		t.Errorf("the caller's pipe is still open 15 s after run -d (the container sleeps 100 s)")
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	r.Close()
+	if f := <-got; f != nil {
+		f.Close()
+	}
+	if st := e.state(id); st.Status != "running" {
+		t.Errorf("container status %q, want running", st.Status)
+	}
+	e.mustRT("kill", id, "KILL")
+	e.waitStatus(id, "stopped")
+	e.mustRT("delete", id)
 }

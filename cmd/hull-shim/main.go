@@ -276,6 +276,15 @@ func foreground(o *options) int {
 	if err != nil {
 		exe = "/proc/self/exe"
 	}
+	// The detached shim outlives this invocation: it must hold none of
+	// the caller's fds unless it forwards the container's stdio through
+	// them. With a terminal the container's stdio is the pty, so a caller
+	// reading our output (out=$(hull run -d …)) gets EOF when we return,
+	// as with runc.
+	stdio := []*os.File{pass(o.stdinFd), pass(o.stdoutFd), pass(o.stderrFd)}
+	if o.consoleSocket != "" || wantsTerminal(o.bundle) {
+		stdio = []*os.File{nil, nil, nil}
+	}
 	cmd := &exec.Cmd{
 		Path:        exe,
 		Args:        os.Args,
@@ -283,7 +292,7 @@ func foreground(o *options) int {
 		Stdin:       null,
 		Stdout:      out,
 		Stderr:      out,
-		ExtraFiles:  []*os.File{w, pass(o.stdinFd), pass(o.stdoutFd), pass(o.stderrFd)},
+		ExtraFiles:  append([]*os.File{w}, stdio...),
 		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
 	if err := cmd.Start(); err != nil {
