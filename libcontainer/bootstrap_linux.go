@@ -157,9 +157,16 @@ func (p *procStart) start() (int, error) {
 			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 		}
 	}
-	exePath, exeFile := selfExe(3 + len(extra) + 16)
-	if exeFile != nil {
+	// The binary's fd travels as the last of the child's fds, so the
+	// number the child executes is the one it has after the fd shuffle,
+	// whatever the count of fds before it. nsenter.c makes it
+	// close-on-exec first thing.
+	exePath := "/proc/self/exe"
+	if exeFile := selfExe(); exeFile != nil {
 		defer exeFile.Close()
+		n := add(exeFile)
+		exePath = "/proc/self/fd/" + strconv.Itoa(n)
+		env = append(env, envExeFd+"="+strconv.Itoa(n))
 	}
 	newCmd := func() *exec.Cmd {
 		return &exec.Cmd{

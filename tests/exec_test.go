@@ -436,3 +436,56 @@ func TestExecForwardsSIGTERM(t *testing.T) {
 		t.Errorf("SIGTERM to the foreground exec: exit %d, stdout %q, stderr %q; want exit 3 and got-term", code, stdout, stderr)
 	}
 }
+
+// hull's binary is executed through an fd that must survive the child's fd
+// shuffle whatever fds the caller left open. It did not when the caller
+// left a few open (hull's own fds then sat low and Go's shuffle moved
+// them over it: "fork/exec /proc/self/fd/35: permission denied"), nor
+// with many preserved fds. The container sees exactly the fds given.
+func TestExecWithCallerFds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var files []*os.File
+	for i := 0; i < 100; i++ {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+	// ls opens one more fd (the directory) beside 0-2 and those given.
+	count := `ls /proc/self/fd | wc -l`
+	id, _, _ := e.started(sleeper)
+	bundle := e.newBundle(withShell(count))
+	type fdCase struct {
+		inherited, preserved int
+		run                  bool
+	}
+	cases := []fdCase{{100, 100, false}, {100, 100, true}}
+	// Which count of caller fds puts one of hull's over the binary's
+	// depends on how many fds hull opens: try a range.
+	for n := 0; n <= 12; n++ {
+		cases = append(cases, fdCase{n, 0, false}, fdCase{n, 0, true})
+	}
+	for _, tc := range cases {
+		args := []string{"exec", "--preserve-fds", strconv.Itoa(tc.preserved), id, "sh", "-c", count}
+		if tc.run {
+			args = []string{"run", "--preserve-fds", strconv.Itoa(tc.preserved), "--bundle", bundle, e.newID()}
+		}
+		cmd, stdout, stderr := e.rtCommand(args...)
+		// fds 3 and 4 stay free: hull's first fds then sit below their
+		// places in the child, which is what Go's fd shuffle moves.
+		cmd.ExtraFiles = append([]*os.File{nil, nil}, files[:tc.inherited]...)
+		if tc.preserved > 0 {
+			cmd.ExtraFiles = files[:tc.inherited]
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		want := strconv.Itoa(3 + tc.preserved + 1)
+		if code := waitCmd(t, cmd); code != 0 || strings.TrimSpace(stdout.String()) != want {
+			t.Errorf("%s with %d fds open: exit %d, stdout %q (want %s fds), stderr %q", args[:3], tc.inherited, code, stdout, want, stderr)
+		}
+	}
+}

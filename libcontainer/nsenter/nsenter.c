@@ -13,6 +13,7 @@
 //
 // Input (environment, set by the parent, fds inherited):
 //   _HULL_INIT=<sync fd>         the SOCK_SEQPACKET socket to the parent
+//   _HULL_EXEFD=<fd>             the binary we run from: made close-on-exec
 //   _HULL_CGJOIN=<fd>,...        v1 tasks files to write "0" to, first thing
 //   _HULL_NSENTER=<sync fd>      the same socket: join namespaces
 //   _HULL_NSJOIN=<fd>:<flag>,... namespaces to join, CLONE_NEW* flag in hex
@@ -166,6 +167,11 @@ static void wait_for_start(const char *w)
 
 __attribute__((constructor)) static void hull_nsenter(void)
 {
+	// The fd we were executed through (the read-only binary) must not
+	// reach the container's process.
+	const char *exefd = getenv("_HULL_EXEFD");
+	if (exefd)
+		fcntl(atoi(exefd), F_SETFD, FD_CLOEXEC);
 	// The init is executed through /proc/self/fd/N, which would make its
 	// name "N": name it so ps and leftover checks can tell it.
 	if (getenv("_HULL_INIT"))
