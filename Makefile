@@ -14,7 +14,7 @@ DOCTAGS := gendocs $(TAGS)
 LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build docs test unit integration demo lint deps clean install bench oci vm fuzz stress callers
+.PHONY: all build docs test unit integration demo lint deps clean install bench oci vm fuzz stress callers runc-suite
 
 all: build
 
@@ -76,6 +76,13 @@ callers: build
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 	bash tests/callers/run.sh $(CURDIR)/bin/hull
+
+# runc-suite runs runc v1.5.1's own integration suite (../shared/runc-suite)
+# against hull as installed (hull-shim beside it) and fails unless every test
+# upstream runc v1.5.1 passes on these machines passes with hull
+# (tests/runc-suite/lane.sh; the bar is tests/runc-suite/expected-runc-v1.5.1.txt).
+runc-suite:
+	bash tests/runc-suite/lane.sh
 
 # The cgroup v2 lane boots a VM (qemu, TCG) with a pure cgroup2 host.
 vm: build
