@@ -292,6 +292,11 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Before anything exists that a failure would roll back: the
+	// rollback removes the cgroup and kills what is in it.
+	if err := cg.CheckUnused(); err != nil {
+		return nil, fmt.Errorf("container %s: %w", o.ID, err)
+	}
 	st := &store.State{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Phase: store.PhaseCreating,
 		Created: time.Now().UTC(), Owner: "", Config: spec, Cgroup: cgroups.Save(cg),
