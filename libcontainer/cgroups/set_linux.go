@@ -259,12 +259,15 @@ func wantPids(r *specs.LinuxResources, _ bool) bool {
 	return r.Pids != nil && r.Pids.Limit != nil
 }
 
-// prepPids: pids.max is the same file in both versions; zero or a
-// negative limit means no limit.
+// prepPids: pids.max is the same file in both versions; a negative limit
+// means no limit, and 0 means 1, as in runc (systemd has no TasksMax=0,
+// and runc's drivers agree).
 func prepPids(dir string, r *specs.LinuxResources) (step, error) {
 	v := "max"
 	if l := *r.Pids.Limit; l > 0 {
 		v = fmt.Sprint(l)
+	} else if l == 0 {
+		v = "1"
 	}
 	return func(t *txn) error {
 		if err := t.write(dir, "pids.max", v); err != nil {

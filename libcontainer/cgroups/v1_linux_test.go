@@ -225,12 +225,18 @@ func TestV1Pids(t *testing.T) {
 	if st.Pids.Limit != 4 || st.Pids.Current == 0 || st.Pids.Current > 4 {
 		t.Errorf("Stats().Pids = %+v", st.Pids)
 	}
-	// 0 and negative mean no limit.
-	if err := m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(0)}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := mustRead(t, dir, "pids.max"); got != "max" {
-		t.Errorf("pids.max = %s after limit 0, want max", got)
+	// A negative limit means no limit; 0 means 1, as runc has it (the
+	// suite's "runc run (pids.limit=0 means 1)").
+	for _, c := range []struct {
+		limit int64
+		want  string
+	}{{-1, "max"}, {0, "1"}, {-1, "max"}} {
+		if err := m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(c.limit)}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustRead(t, dir, "pids.max"); got != c.want {
+			t.Errorf("pids.max = %s after limit %d, want %s", got, c.limit, c.want)
+		}
 	}
 }
 
@@ -273,6 +279,46 @@ func TestV1CPU(t *testing.T) {
 		}
 		if got := mustRead(t, dir, "cpu.idle"); got != "1" {
 			t.Errorf("cpu.idle = %s, want 1", got)
+		}
+	}
+}
+
+// A shorter rt period than the current runtime is refused by the kernel
+// until the runtime is lowered: Set writes the runtime first then, as runc
+// does (runc#4094; the suite's "update rt period and runtime").
+func TestV1RealtimeOrder(t *testing.T) {
+	m := needV1(t)
+	dir := m.Path("cpu")
+	if dir == "" {
+		t.Skip("skipped: no v1 cpu hierarchy")
+	}
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	if !fileExists(dir, "cpu.rt_runtime_us") {
+		t.Skip("skipped: no real-time group scheduling (cpu.rt_runtime_us) in this kernel")
+	}
+	// 2% of a CPU, from what the test's own cgroup has left.
+	err := m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimePeriod: pu64(1000000), RealtimeRuntime: p64(20000)}})
+	if err != nil {
+		t.Skipf("skipped: the parent of %s has no 2%% real-time budget left to give (%v)", dir, err)
+	}
+	// Period 10000 < runtime 20000: written first, the period is refused.
+	if err := m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimePeriod: pu64(10000), RealtimeRuntime: p64(200)}}); err != nil {
+		t.Fatalf("rt period 10000 runtime 200 after period 1000000 runtime 20000: %v", err)
+	}
+	for f, want := range map[string]string{"cpu.rt_period_us": "10000", "cpu.rt_runtime_us": "200"} {
+		if got := mustRead(t, dir, f); got != want {
+			t.Errorf("%s = %s, want %s", f, got, want)
+		}
+	}
+	// And back up: the period first (the runtime fits the old one).
+	if err := m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimePeriod: pu64(100000), RealtimeRuntime: p64(2000)}}); err != nil {
+		t.Fatalf("rt period 100000 runtime 2000: %v", err)
+	}
+	for f, want := range map[string]string{"cpu.rt_period_us": "100000", "cpu.rt_runtime_us": "2000"} {
+		if got := mustRead(t, dir, f); got != want {
+			t.Errorf("%s = %s, want %s", f, got, want)
 		}
 	}
 }
