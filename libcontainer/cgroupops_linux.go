@@ -59,10 +59,11 @@ func (c *Container) Processes() ([]int, error) {
 	return c.processes(), nil
 }
 
-// Update applies new limits to a running container: r replaces the
-// container's linux.resources (device rules included, which stay as they
-// were if r has none). On error the existing limits are unchanged.
-func (c *Container) Update(r *specs.LinuxResources) error {
+// Update applies new limits to a running or paused container, runc's
+// way: u is laid over the container's linux.resources (see mergeUpdate)
+// and the result is written. The device rules are left as they are, as
+// runc's update leaves them. On error the existing limits are unchanged.
+func (c *Container) Update(u *specs.LinuxResources) error {
 	s := c.Status()
 	if s == Stopped || s == Creating {
 		return fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
@@ -73,25 +74,16 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	}
 	spec := *c.st.Config
 	lin := *spec.Linux
-	if len(r.Devices) == 0 && lin.Resources != nil {
-		r.Devices = lin.Resources.Devices
-	}
-	lin.Resources = r
-	spec.Linux = &lin
-	if err := cg.Set(resourcesOf(&spec)); err != nil {
+	merged := mergeUpdate(lin.Resources, u)
+	apply := merged
+	apply.Devices = nil
+	if err := cg.Set(&apply); err != nil {
 		return fmt.Errorf("container %s: update: %w", c.ID(), err)
 	}
+	lin.Resources = &merged
+	spec.Linux = &lin
 	c.st.Config = &spec
 	return c.h.Save(c.st)
-}
-
-// Resources returns the container's current linux.resources (a copy).
-func (c *Container) Resources() *specs.LinuxResources {
-	if c.st.Config == nil || c.st.Config.Linux == nil || c.st.Config.Linux.Resources == nil {
-		return &specs.LinuxResources{}
-	}
-	r := *c.st.Config.Linux.Resources
-	return &r
 }
 
 // Event is one line of `events`, runc's shape.

@@ -1,12 +1,17 @@
 package cgroups
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
+
+// errV1NoUnified is runc's error for linux.resources.unified on a host
+// that is not cgroup v2 only.
+var errV1NoUnified = errors.New("linux.resources.unified: invalid configuration: cannot use unified on cgroup v1")
 
 // step performs a controller's writes; everything that can fail without
 // writing was done when it was prepared.
@@ -101,10 +106,12 @@ func (m *manager) plan(r *specs.LinuxResources, t *txn) ([]step, error) {
 			return nil, err
 		}
 	}
+	if r.Unified != nil && m.mode != Unified {
+		// runc's check and words: the unified map is for cgroup v2
+		// hosts, even where a hybrid host has a cgroup2 hierarchy.
+		return nil, errV1NoUnified
+	}
 	if len(r.Unified) > 0 {
-		if m.unified == "" {
-			return nil, fmt.Errorf("linux.resources.unified: this host has no cgroup v2 hierarchy")
-		}
 		if err := add(prepUnified(m.unified, r.Unified)); err != nil {
 			return nil, err
 		}

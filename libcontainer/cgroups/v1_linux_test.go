@@ -826,3 +826,25 @@ func TestV1JoinThroughTasks(t *testing.T) {
 		}
 	}
 }
+
+// linux.resources.unified on a v1 or hybrid host is refused with runc's
+// "invalid configuration" (the suite's "runc run (cgroup v1 + unified
+// resources should fail)"), even where the hybrid cgroup2 hierarchy has
+// the file, and nothing is written.
+func TestV1UnifiedRefused(t *testing.T) {
+	m := needV1(t)
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []map[string]string{{"memory.min": "131072"}, {"pids.max": "10"}, {}} {
+		err := m.Set(&specs.LinuxResources{Unified: u, Pids: &specs.LinuxPids{Limit: p64(7)}})
+		if err == nil || !strings.Contains(err.Error(), "invalid configuration: cannot use unified on cgroup v1") {
+			t.Errorf("Set(unified %v) on a %s host: %v, want runc's \"invalid configuration\" error", u, m.mode, err)
+		}
+	}
+	if d := m.Path("pids"); d != "" {
+		if got := mustRead(t, d, "pids.max"); got != "max" {
+			t.Errorf("pids.max = %s after refused Sets, want max (nothing written)", got)
+		}
+	}
+}
