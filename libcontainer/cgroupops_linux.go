@@ -8,6 +8,7 @@ import (
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 func (c *Container) needCgroup() (cgroups.Manager, error) {
@@ -142,4 +143,25 @@ func (c *Container) Events(w io.Writer, statsOnly bool, interval time.Duration) 
 func (c *Container) mustPids(cg cgroups.Manager) []int {
 	p, _ := cg.Pids()
 	return p
+}
+
+// killShared is SIGKILL for a container without a pid namespace of its
+// own, as runc does it: its init is no pid 1 whose death takes the rest
+// along, so every process of its cgroup is killed, also once the init is
+// gone. It reports whether it handled the signal.
+func (c *Container) killShared(sig unix.Signal, s Status) (bool, error) {
+	if sig != unix.SIGKILL || s == Creating || c.st.Config == nil || c.st.Config.Linux == nil || hasNewNS(c.st.Config, specs.PIDNamespace) {
+		return false, nil
+	}
+	cg := c.cgroup()
+	if cg == nil || !cg.Exists() {
+		if s == Stopped {
+			return true, fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
+		}
+		return false, nil // no cgroup to go through: the init alone
+	}
+	if err := cg.Kill(unix.SIGKILL); err != nil {
+		return true, fmt.Errorf("container %s: unable to kill all processes: %w", c.ID(), err)
+	}
+	return true, nil
 }
