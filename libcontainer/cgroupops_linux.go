@@ -49,13 +49,19 @@ func (c *Container) Resume() error {
 	return nil
 }
 
-// Processes lists the host pids in the container's cgroup.
+// Processes lists the host pids in the container's cgroup, as runc
+// does also for a stopped container (whose cgroup may still hold
+// processes, or none: then the list is nil).
 func (c *Container) Processes() ([]int, error) {
-	if c.Status() == Stopped {
-		return nil, fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
-	}
 	if cg := c.cgroup(); cg != nil && cg.Exists() {
-		return cg.Pids()
+		pids, err := cg.Pids()
+		if len(pids) == 0 {
+			pids = nil
+		}
+		return pids, err
+	}
+	if c.Status() == Stopped {
+		return nil, nil
 	}
 	return c.processes(), nil
 }

@@ -1243,3 +1243,27 @@ func TestCgroupExecJoins(t *testing.T) {
 		})
 	}
 }
+
+// ps of a stopped container (not deleted) prints runc's empty table (the
+// header) and exits 0; its JSON form is runc's null.
+func TestCgroupPsStopped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id, _, _ := e.started(sleeper)
+	e.mustRT("kill", id, "KILL")
+	e.waitStatus(id, "stopped")
+	r := e.rt("ps", "--format", "json", id)
+	if r.Code != 0 || strings.TrimSpace(r.Stdout) != "null" {
+		t.Errorf("ps --format json of a stopped container: %v, want exit 0 and null", r)
+	}
+	if _, err := exec.LookPath("ps"); err != nil {
+		t.Logf("no ps(1) on this host, which the table format runs: table not checked (%v)", err)
+	} else {
+		r = e.rt("ps", id)
+		ls := lines(r.Stdout)
+		if r.Code != 0 || len(ls) != 1 || !cgHas(strings.Fields(ls[0]), "PID") {
+			t.Errorf("ps of a stopped container: %v, want exit 0 and the header line alone", r)
+		}
+	}
+	e.mustRT("delete", id)
+}
