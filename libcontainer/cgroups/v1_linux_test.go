@@ -604,12 +604,9 @@ func TestV1BadValueChangesNothing(t *testing.T) {
 		"bad device rule": {specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(5)}, Devices: []specs.LinuxDeviceCgroup{{Type: "q", Access: "r"}}}, "linux.resources.devices[0].type"},
 		"absent controller": {specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(5)},
 			Network: &specs.LinuxNetwork{ClassID: func() *uint32 { v := uint32(7); return &v }()}}, "net_cls"},
-		"unknown unified key": {specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(5)}, Unified: map[string]string{"memory.max": "1"}}, `linux.resources.unified["memory.max"]`},
+		"unified on v1": {specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(5)}, Unified: map[string]string{"memory.max": "1"}}, "linux.resources.unified: invalid configuration"},
 	} {
 		if name == "absent controller" && m.Path("net_cls") != "" {
-			continue
-		}
-		if name == "unknown unified key" && m.unified == "" {
 			continue
 		}
 		err := m.Set(&tc.r)
