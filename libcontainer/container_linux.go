@@ -292,11 +292,6 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// Before anything exists that a failure would roll back: the
-	// rollback removes the cgroup and kills what is in it.
-	if err := cg.CheckUnused(); err != nil {
-		return nil, fmt.Errorf("container %s: %w", o.ID, err)
-	}
 	st := &store.State{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Phase: store.PhaseCreating,
 		Created: time.Now().UTC(), Owner: "", Config: spec, Cgroup: cgroups.Save(cg),
@@ -307,6 +302,14 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			return nil, fmt.Errorf("container %s: %w", o.ID, ErrExist)
 		}
 		return nil, err
+	}
+	// After the id is ours (an existing id is the error, as in runc),
+	// before the rollback below is armed: it removes the cgroup and
+	// kills what is in it.
+	if err := cg.CheckUnused(); err != nil {
+		h.Remove()
+		h.Close()
+		return nil, fmt.Errorf("container %s: %w", o.ID, err)
 	}
 	c = &Container{rt: r, st: st, h: h}
 	faultPoint("after-state-dir")

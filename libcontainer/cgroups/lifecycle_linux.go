@@ -349,13 +349,16 @@ func (m *manager) CheckUnused() error {
 		return nil
 	}
 	if pids := m.remaining(); len(pids) > 0 {
-		var where []string
-		for _, d := range m.dirs() {
-			if p, _ := procsUnder(d); len(p) > 0 {
-				where = append(where, d)
+		where := m.procsDir()
+		if p, _ := procsUnder(where); len(p) == 0 {
+			for _, d := range m.dirs() {
+				if p, _ := procsUnder(d); len(p) > 0 {
+					where = d
+					break
+				}
 			}
 		}
-		return fmt.Errorf("container's cgroup is not empty: %d process(es) found (in %s)", len(pids), strings.Join(where, ", "))
+		return fmt.Errorf("container's cgroup is not empty: %d process(es) found (in %s)", len(pids), where)
 	}
 	if dir, ok := m.v1["freezer"]; ok {
 		st, err := stateV1(dir)
