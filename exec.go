@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/hullrt/hull/libcontainer"
@@ -62,6 +63,9 @@ var execCommand = &cli.Command{
 			IgnorePaused:  ctx.Bool("ignore-paused"),
 			Cgroup:        ctx.String("cgroup"),
 		})
+		if errors.Is(err, libcontainer.ErrPaused) {
+			return cli.Exit(err, 255) // runc's exit status for a failed exec
+		}
 		if err != nil {
 			return err
 		}

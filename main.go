@@ -43,7 +43,11 @@ func fatal(err error) {
 	if logToFile {
 		fmt.Fprintln(os.Stderr, "hull: "+err.Error())
 	}
-	os.Exit(1)
+	code := 1
+	if ec, ok := err.(cli.ExitCoder); ok && ec.ExitCode() > 0 {
+		code = ec.ExitCode() // a command's own status for its error
+	}
+	os.Exit(code)
 }
 
 var logToFile bool

@@ -30,9 +30,7 @@ var psCommand = &cli.Command{
 		}
 		switch ctx.String("format") {
 		case "json":
-			if pids == nil {
-				pids = []int{}
-			}
+			// A stopped container's empty cgroup prints null, as runc's.
 			return json.NewEncoder(os.Stdout).Encode(pids)
 		case "table":
 			out, err := libcontainer.PsTable(pids, ctx.Args().Slice()[1:])

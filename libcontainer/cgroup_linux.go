@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -16,27 +17,28 @@ func (c *Container) cgroup() cgroups.Manager {
 	return cgroups.Load(c.st.Cgroup)
 }
 
-// resourcesOf is linux.resources as the cgroup manager applies it: the
-// config's device rules, then the devices every container may use (runc's
-// list), then the config's linux.devices, so that the last match allows
-// what the container was given.
+// resourcesOf is linux.resources as the cgroup manager applies it, as
+// runc builds it: the config's device rules, then runc's default allow
+// list, less the default rule of a node that linux.devices redefines
+// (/dev/null, ...). The entries of linux.devices are not allowed by
+// themselves: a config that denies all devices keeps them denied unless
+// one of its rules allows them.
 func resourcesOf(spec *specs.Spec) *specs.LinuxResources {
 	var r specs.LinuxResources
 	if spec.Linux.Resources != nil {
 		r = *spec.Linux.Resources
 	}
 	rules := append([]specs.LinuxDeviceCgroup{}, r.Devices...)
-	rules = append(rules, cgroups.AllowedDevices...)
+	dropped := map[specs.LinuxDeviceCgroup]bool{}
 	for _, d := range spec.Linux.Devices {
-		major, minor := d.Major, d.Minor
-		t := d.Type
-		switch t {
-		case "u":
-			t = "c"
-		case "p":
-			continue // a FIFO is no device to the devices cgroup
+		if rule, ok := cgroups.DefaultDevicePaths[filepath.Clean(d.Path)]; ok {
+			dropped[rule] = true
 		}
-		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: t, Major: &major, Minor: &minor, Access: "rwm"})
+	}
+	for _, rule := range cgroups.AllowedDevices {
+		if !dropped[rule] {
+			rules = append(rules, rule)
+		}
 	}
 	r.Devices = rules
 	return &r

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 func (c *Container) needCgroup() (cgroups.Manager, error) {
@@ -48,21 +49,28 @@ func (c *Container) Resume() error {
 	return nil
 }
 
-// Processes lists the host pids in the container's cgroup.
+// Processes lists the host pids in the container's cgroup, as runc
+// does also for a stopped container (whose cgroup may still hold
+// processes, or none: then the list is nil).
 func (c *Container) Processes() ([]int, error) {
-	if c.Status() == Stopped {
-		return nil, fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
-	}
 	if cg := c.cgroup(); cg != nil && cg.Exists() {
-		return cg.Pids()
+		pids, err := cg.Pids()
+		if len(pids) == 0 {
+			pids = nil
+		}
+		return pids, err
+	}
+	if c.Status() == Stopped {
+		return nil, nil
 	}
 	return c.processes(), nil
 }
 
-// Update applies new limits to a running container: r replaces the
-// container's linux.resources (device rules included, which stay as they
-// were if r has none). On error the existing limits are unchanged.
-func (c *Container) Update(r *specs.LinuxResources) error {
+// Update applies new limits to a running or paused container, runc's
+// way: u is laid over the container's linux.resources (see mergeUpdate)
+// and the result is written. The device rules are left as they are, as
+// runc's update leaves them. On error the existing limits are unchanged.
+func (c *Container) Update(u *specs.LinuxResources) error {
 	s := c.Status()
 	if s == Stopped || s == Creating {
 		return fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
@@ -73,25 +81,16 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	}
 	spec := *c.st.Config
 	lin := *spec.Linux
-	if len(r.Devices) == 0 && lin.Resources != nil {
-		r.Devices = lin.Resources.Devices
-	}
-	lin.Resources = r
-	spec.Linux = &lin
-	if err := cg.Set(resourcesOf(&spec)); err != nil {
+	merged := mergeUpdate(lin.Resources, u)
+	apply := merged
+	apply.Devices = nil
+	if err := cg.Set(&apply); err != nil {
 		return fmt.Errorf("container %s: update: %w", c.ID(), err)
 	}
+	lin.Resources = &merged
+	spec.Linux = &lin
 	c.st.Config = &spec
 	return c.h.Save(c.st)
-}
-
-// Resources returns the container's current linux.resources (a copy).
-func (c *Container) Resources() *specs.LinuxResources {
-	if c.st.Config == nil || c.st.Config.Linux == nil || c.st.Config.Linux.Resources == nil {
-		return &specs.LinuxResources{}
-	}
-	r := *c.st.Config.Linux.Resources
-	return &r
 }
 
 // Event is one line of `events`, runc's shape.
@@ -150,4 +149,25 @@ func (c *Container) Events(w io.Writer, statsOnly bool, interval time.Duration) 
 func (c *Container) mustPids(cg cgroups.Manager) []int {
 	p, _ := cg.Pids()
 	return p
+}
+
+// killShared is SIGKILL for a container without a pid namespace of its
+// own, as runc does it: its init is no pid 1 whose death takes the rest
+// along, so every process of its cgroup is killed, also once the init is
+// gone. It reports whether it handled the signal.
+func (c *Container) killShared(sig unix.Signal, s Status) (bool, error) {
+	if sig != unix.SIGKILL || s == Creating || c.st.Config == nil || c.st.Config.Linux == nil || hasNewNS(c.st.Config, specs.PIDNamespace) {
+		return false, nil
+	}
+	cg := c.cgroup()
+	if cg == nil || !cg.Exists() {
+		if s == Stopped {
+			return true, fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
+		}
+		return false, nil // no cgroup to go through: the init alone
+	}
+	if err := cg.Kill(unix.SIGKILL); err != nil {
+		return true, fmt.Errorf("container %s: unable to kill all processes: %w", c.ID(), err)
+	}
+	return true, nil
 }

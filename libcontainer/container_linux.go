@@ -303,6 +303,14 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		}
 		return nil, err
 	}
+	// After the id is ours (an existing id is the error, as in runc),
+	// before the rollback below is armed: it removes the cgroup and
+	// kills what is in it.
+	if err := cg.CheckUnused(); err != nil {
+		h.Remove()
+		h.Close()
+		return nil, fmt.Errorf("container %s: %w", o.ID, err)
+	}
 	c = &Container{rt: r, st: st, h: h}
 	faultPoint("after-state-dir")
 	defer func() {

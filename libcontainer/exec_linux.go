@@ -244,12 +244,22 @@ func (c *Container) initNamespaces() ([]nsJoin, error) {
 	return joins, nil
 }
 
+// pausedExecError is runc's refusal of an exec into a paused container;
+// it is ErrPaused to errors.Is.
+type pausedExecError string
+
+func (e pausedExecError) Error() string {
+	return "container " + string(e) + ": cannot exec in a paused container (use --ignore-paused to override)"
+}
+
+func (e pausedExecError) Unwrap() error { return ErrPaused }
+
 // exec is Runtime.Exec once the container is loaded; catch is catching
 // signals unless o.Detach.
 func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	s := c.Status()
 	if s == Paused && !o.IgnorePaused {
-		return -1, fmt.Errorf("container %s is paused: resume it first, or use --ignore-paused", c.ID())
+		return -1, pausedExecError(c.ID())
 	}
 	if s != Running && s != Created && s != Paused {
 		return -1, fmt.Errorf("cannot exec in container %s: %w (status %s)", c.ID(), ErrNotRunning, s)

@@ -70,6 +70,9 @@ func (c *Container) Start() error {
 // of the container.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	s := c.Status()
+	if done, err := c.killShared(sig, s); done {
+		return err
+	}
 	if all && s != Creating {
 		// runc: --all signals whatever is in the container's cgroup, also
 		// once the init is gone (containerd sends kill --all 9 after the

@@ -3,13 +3,27 @@ package libcontainer
 import (
 	"os"
 
+	"github.com/hullrt/hull/libcontainer/cgroups"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // DefaultSpec is the config.json `hull spec` writes: the same container
 // runc's `spec` describes (a shell, a read-only rootfs, the usual mounts,
 // masked and read-only /proc paths), for spec version 1.3.0.
+//
+// Like runc's, it has a cgroup namespace on a cgroup v2 only host and
+// none on a v1 or hybrid one, where the container's processes then see
+// their cgroup paths as the host names them.
 func DefaultSpec() *specs.Spec {
+	s := defaultSpec()
+	if cgroups.DetectMode() == cgroups.Unified {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}
+	return s
+}
+
+func defaultSpec() *specs.Spec {
 	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 	return &specs.Spec{
 		Version: specs.Version,
@@ -42,7 +56,7 @@ func DefaultSpec() *specs.Spec {
 			},
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
+				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
 			},
 			MaskedPaths: []string{
 				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",

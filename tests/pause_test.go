@@ -38,9 +38,11 @@ func TestCgroupPauseResumeExec(t *testing.T) {
 	if b := read(); a == "" || a != b {
 		t.Errorf("counter moved while paused: %q then %q", a, b)
 	}
+	// runc's words and exit status (the suite's "runc exec should
+	// refuse a paused container").
 	r := e.rt("exec", id, "true")
-	if r.Code == 0 || !strings.Contains(r.Stderr, "paused") {
-		t.Errorf("exec into a paused container: %v", r)
+	if r.Code != 255 || !strings.Contains(r.Stderr, "cannot exec in a paused container") || !strings.Contains(r.Stderr, id) {
+		t.Errorf("exec into a paused container: %v, want exit 255 and \"cannot exec in a paused container\" naming %s", r, id)
 	}
 	e.mustRT("resume", id)
 	if st := e.state(id); st.Status != "running" {

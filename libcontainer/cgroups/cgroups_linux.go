@@ -48,6 +48,11 @@ type Manager interface {
 	Path(controller string) string
 	// Exists tells whether the cgroup directory exists in any hierarchy.
 	Exists() bool
+	// CheckUnused refuses a cgroup that a new container cannot take:
+	// one that already holds processes (they are not the container's,
+	// and its delete would kill them) or one that is frozen (the init
+	// would freeze on its first instruction).
+	CheckUnused() error
 }
 
 // FreezerState is the state of the freezer, with runc's names.

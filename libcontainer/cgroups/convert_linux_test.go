@@ -115,7 +115,7 @@ func TestValidate(t *testing.T) {
 		{"hugepage size", specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "3MB"}}}, "linux.resources.hugepageLimits[0].pageSize"},
 		{"ifname", specs.LinuxResources{Network: &specs.LinuxNetwork{Priorities: []specs.LinuxInterfacePriority{{Name: "a b"}}}}, "linux.resources.network.priorities[0].name"},
 		{"device type", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "x", Access: "r"}}}, "linux.resources.devices[0].type"},
-		{"device access", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "c", Access: "rx"}}}, "linux.resources.devices[0].access"},
+		{"device access", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "c", Access: "ax"}}}, "linux.resources.devices[0].access"},
 		{"device access empty", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "c"}}}, "linux.resources.devices[0].access: must not be empty"},
 		{"device major", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "c", Major: p64(-2), Access: "r"}}}, "linux.resources.devices[0].major"},
 		{"device minor", specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Type: "b", Major: p64(8), Minor: p64(1 << 21), Access: "r"}}}, "linux.resources.devices[0].minor"},

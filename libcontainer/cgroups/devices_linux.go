@@ -36,6 +36,9 @@ func (p perms) String() string {
 	return b.String()
 }
 
+// parsePerms reads an access string. Letters other than r, w and m are
+// ignored, as runc ignores them ("rwa" is "rw"), but at least one of the
+// three must be there.
 func parsePerms(s string) (perms, error) {
 	var p perms
 	for _, c := range s {
@@ -46,12 +49,13 @@ func parsePerms(s string) (perms, error) {
 			p |= permWrite
 		case 'm':
 			p |= permMknod
-		default:
-			return 0, fmt.Errorf("%q is not made of r, w and m", s)
 		}
 	}
-	if p == 0 {
+	if s == "" {
 		return 0, errors.New("must not be empty")
+	}
+	if p == 0 {
+		return 0, fmt.Errorf("%q names none of r, w and m", s)
 	}
 	return p, nil
 }
@@ -129,19 +133,33 @@ func deviceRules(spec []specs.LinuxDeviceCgroup) ([]devRule, error) {
 
 // AllowedDevices are the rules runc appends to every container's list
 // (after the spec's own): mknod of any node, the standard character
-// devices, /dev/pts and /dev/ptmx. The caller that builds the list for
+// devices, /dev/pts, /dev/ptmx and /dev/net/tun. The caller that builds the list for
 // Set appends them the same way to behave like runc.
 var AllowedDevices = []specs.LinuxDeviceCgroup{
 	{Allow: true, Type: "c", Major: nil, Minor: nil, Access: "m"},
 	{Allow: true, Type: "b", Major: nil, Minor: nil, Access: "m"},
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"}, // /dev/null
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"}, // /dev/random
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(7), Access: "rwm"}, // /dev/full
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(0), Access: "rwm"}, // /dev/tty
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "rwm"}, // /dev/zero
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"}, // /dev/urandom
-	{Allow: true, Type: "c", Major: i64(136), Minor: nil, Access: "rwm"},  // /dev/pts/*
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"}, // /dev/ptmx
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"},    // /dev/null
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"},    // /dev/random
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(7), Access: "rwm"},    // /dev/full
+	{Allow: true, Type: "c", Major: i64(5), Minor: i64(0), Access: "rwm"},    // /dev/tty
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "rwm"},    // /dev/zero
+	{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"},    // /dev/urandom
+	{Allow: true, Type: "c", Major: i64(136), Minor: nil, Access: "rwm"},     // /dev/pts/*
+	{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},    // /dev/ptmx
+	{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"}, // /dev/net/tun
+}
+
+// DefaultDevicePaths are the nodes of AllowedDevices that a runtime
+// creates by default. A linux.devices entry with one of these paths
+// replaces the default node, and runc then drops its rule from the
+// list: the config's own rules decide about that device.
+var DefaultDevicePaths = map[string]specs.LinuxDeviceCgroup{
+	"/dev/null":    AllowedDevices[2],
+	"/dev/random":  AllowedDevices[3],
+	"/dev/full":    AllowedDevices[4],
+	"/dev/tty":     AllowedDevices[5],
+	"/dev/zero":    AllowedDevices[6],
+	"/dev/urandom": AllowedDevices[7],
 }
 
 func i64(v int64) *int64 { return &v }
@@ -282,6 +300,9 @@ func emulatorFromList(list string) (*emulator, error) {
 			*dst = int64(v)
 		}
 		p, err := parsePerms(f[2])
+		if err == nil && strings.Trim(f[2], "rwm") != "" {
+			err = fmt.Errorf("%q is not made of r, w and m", f[2])
+		}
 		if err != nil {
 			return nil, fmt.Errorf("devices.list line %q: %w", line, err)
 		}

@@ -70,6 +70,7 @@ func TestDevicesV1Transition(t *testing.T) {
 		"allow c 1:9 rwm",
 		"allow c 136:* rwm",
 		"allow c 5:2 rwm",
+		"allow c 10:200 rwm",
 		"allow b 8:0 r",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -77,8 +78,8 @@ func TestDevicesV1Transition(t *testing.T) {
 	}
 
 	// An update from that state changes only what differs, with no
-	// disruptive "a": 8:0 loses r, 1:5 loses w, 10:200 is new.
-	list := "b *:* m\nc *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\nc 5:0 rwm\nc 5:2 rwm\nb 8:0 r\nc 136:* rwm\n"
+	// disruptive "a": 8:0 loses r, 1:5 loses w, 10:229 is new.
+	list := "b *:* m\nc *:* m\nc 1:3 rwm\nc 1:5 rwm\nc 1:7 rwm\nc 1:8 rwm\nc 1:9 rwm\nc 5:0 rwm\nc 5:2 rwm\nb 8:0 r\nc 10:200 rwm\nc 136:* rwm\n"
 	cur, err := emulatorFromList(list)
 	if err != nil {
 		t.Fatal(err)
@@ -87,13 +88,13 @@ func TestDevicesV1Transition(t *testing.T) {
 		t.Fatalf("devices.list round trip differs: %+v vs %+v", cur, target)
 	}
 	spec2 := append([]specs.LinuxDeviceCgroup{specRule(false, "a", wildcard, wildcard, "rwm")}, AllowedDevices...)
-	spec2 = append(spec2, specRule(false, "c", 1, 5, "w"), specRule(true, "c", 10, 200, "rwm"))
+	spec2 = append(spec2, specRule(false, "c", 1, 5, "w"), specRule(true, "c", 10, 229, "rwm"))
 	target2, err := buildEmulator(mustRules(t, spec2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got = v1Lines(cur.transition(target2))
-	want = []string{"deny c 1:5 w", "deny b 8:0 r", "allow c 10:200 rwm"}
+	want = []string{"deny c 1:5 w", "deny b 8:0 r", "allow c 10:229 rwm"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("update transition = %q, want %q", got, want)
 	}
@@ -297,5 +298,22 @@ func TestDeviceFilterEncoding(t *testing.T) {
 	want := "61120400000000005504ffff88000000"
 	if got := fmt.Sprintf("%x", b); got != want {
 		t.Errorf("encoding = %s, want %s", got, want)
+	}
+}
+
+// runc ignores access letters other than r, w and m (the suite's "update
+// devices [minimal transition rules]" denies "rwa"); at least one of them
+// must be there.
+func TestParsePermsLenient(t *testing.T) {
+	for in, want := range map[string]perms{"rwa": permRead | permWrite, "m": permMknod, "rwm": permAll, "xr": permRead} {
+		got, err := parsePerms(in)
+		if err != nil || got != want {
+			t.Errorf("parsePerms(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "a", "xyz"} {
+		if _, err := parsePerms(in); err == nil {
+			t.Errorf("parsePerms(%q) accepted", in)
+		}
 	}
 }

@@ -340,3 +340,43 @@ func rmdir(dir string, retry bool) error {
 		return &os.PathError{Op: "rmdir", Path: dir, Err: err}
 	}
 }
+
+// CheckUnused implements Manager, with runc's wording. Every hierarchy is
+// looked at (runc looks at one), and both freezers on a hybrid host: a
+// process cloned into a frozen cgroup2 directory freezes as well.
+func (m *manager) CheckUnused() error {
+	if !m.Exists() {
+		return nil
+	}
+	if pids := m.remaining(); len(pids) > 0 {
+		where := m.procsDir()
+		if p, _ := procsUnder(where); len(p) == 0 {
+			for _, d := range m.dirs() {
+				if p, _ := procsUnder(d); len(p) > 0 {
+					where = d
+					break
+				}
+			}
+		}
+		return fmt.Errorf("container's cgroup is not empty: %d process(es) found (in %s)", len(pids), where)
+	}
+	if dir, ok := m.v1["freezer"]; ok {
+		st, err := stateV1(dir)
+		if err != nil {
+			return fmt.Errorf("unable to get cgroup freezer state: %w", err)
+		}
+		if st == Frozen {
+			return fmt.Errorf("container's cgroup unexpectedly frozen (%s)", dir)
+		}
+	}
+	if m.unified != "" {
+		v, err := readFile(m.unified, "cgroup.freeze")
+		if err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, unix.ENODEV) {
+			return fmt.Errorf("unable to get cgroup freezer state: %w", err)
+		}
+		if strings.TrimSpace(v) == "1" {
+			return fmt.Errorf("container's cgroup unexpectedly frozen (%s)", m.unified)
+		}
+	}
+	return nil
+}

@@ -1,12 +1,17 @@
 package cgroups
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
+
+// errV1NoUnified is runc's error for linux.resources.unified on a host
+// that is not cgroup v2 only.
+var errV1NoUnified = errors.New("linux.resources.unified: invalid configuration: cannot use unified on cgroup v1")
 
 // step performs a controller's writes; everything that can fail without
 // writing was done when it was prepared.
@@ -101,10 +106,12 @@ func (m *manager) plan(r *specs.LinuxResources, t *txn) ([]step, error) {
 			return nil, err
 		}
 	}
+	if r.Unified != nil && m.mode != Unified {
+		// runc's check and words: the unified map is for cgroup v2
+		// hosts, even where a hybrid host has a cgroup2 hierarchy.
+		return nil, errV1NoUnified
+	}
 	if len(r.Unified) > 0 {
-		if m.unified == "" {
-			return nil, fmt.Errorf("linux.resources.unified: this host has no cgroup v2 hierarchy")
-		}
 		if err := add(prepUnified(m.unified, r.Unified)); err != nil {
 			return nil, err
 		}
@@ -259,12 +266,15 @@ func wantPids(r *specs.LinuxResources, _ bool) bool {
 	return r.Pids != nil && r.Pids.Limit != nil
 }
 
-// prepPids: pids.max is the same file in both versions; zero or a
-// negative limit means no limit.
+// prepPids: pids.max is the same file in both versions; a negative limit
+// means no limit, and 0 means 1, as in runc (systemd has no TasksMax=0,
+// and runc's drivers agree).
 func prepPids(dir string, r *specs.LinuxResources) (step, error) {
 	v := "max"
 	if l := *r.Pids.Limit; l > 0 {
 		v = fmt.Sprint(l)
+	} else if l == 0 {
+		v = "1"
 	}
 	return func(t *txn) error {
 		if err := t.write(dir, "pids.max", v); err != nil {

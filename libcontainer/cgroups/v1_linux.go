@@ -216,14 +216,27 @@ func prepCPUV1(dir string, r *specs.LinuxResources) (step, error) {
 				return fmt.Errorf("linux.resources.cpu.idle: %w", err)
 			}
 		}
-		if p := val(c.RealtimePeriod); p != 0 {
-			if err := t.write(dir, "cpu.rt_period_us", strconv.FormatUint(p, 10)); err != nil {
-				return fmt.Errorf("linux.resources.cpu.realtimePeriod: %w", err)
+		// The kernel refuses a period shorter than the current runtime
+		// (EINVAL): then the runtime goes first and the period after
+		// it, as runc does (runc#4094).
+		rtPeriod, rtRuntime := val(c.RealtimePeriod), val(c.RealtimeRuntime)
+		periodLater := false
+		if rtPeriod != 0 {
+			if err := t.write(dir, "cpu.rt_period_us", strconv.FormatUint(rtPeriod, 10)); err != nil {
+				if !errors.Is(err, unix.EINVAL) || rtRuntime == 0 {
+					return fmt.Errorf("linux.resources.cpu.realtimePeriod: %w", err)
+				}
+				periodLater = true
 			}
 		}
-		if rt := val(c.RealtimeRuntime); rt != 0 {
-			if err := t.write(dir, "cpu.rt_runtime_us", strconv.FormatInt(rt, 10)); err != nil {
+		if rtRuntime != 0 {
+			if err := t.write(dir, "cpu.rt_runtime_us", strconv.FormatInt(rtRuntime, 10)); err != nil {
 				return fmt.Errorf("linux.resources.cpu.realtimeRuntime: %w", err)
+			}
+			if periodLater {
+				if err := t.write(dir, "cpu.rt_period_us", strconv.FormatUint(rtPeriod, 10)); err != nil {
+					return fmt.Errorf("linux.resources.cpu.realtimePeriod: %w", err)
+				}
 			}
 		}
 		return nil

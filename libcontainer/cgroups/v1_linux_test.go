@@ -225,12 +225,18 @@ func TestV1Pids(t *testing.T) {
 	if st.Pids.Limit != 4 || st.Pids.Current == 0 || st.Pids.Current > 4 {
 		t.Errorf("Stats().Pids = %+v", st.Pids)
 	}
-	// 0 and negative mean no limit.
-	if err := m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(0)}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := mustRead(t, dir, "pids.max"); got != "max" {
-		t.Errorf("pids.max = %s after limit 0, want max", got)
+	// A negative limit means no limit; 0 means 1, as runc has it (the
+	// suite's "runc run (pids.limit=0 means 1)").
+	for _, c := range []struct {
+		limit int64
+		want  string
+	}{{-1, "max"}, {0, "1"}, {-1, "max"}} {
+		if err := m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(c.limit)}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustRead(t, dir, "pids.max"); got != c.want {
+			t.Errorf("pids.max = %s after limit %d, want %s", got, c.limit, c.want)
+		}
 	}
 }
 
@@ -273,6 +279,46 @@ func TestV1CPU(t *testing.T) {
 		}
 		if got := mustRead(t, dir, "cpu.idle"); got != "1" {
 			t.Errorf("cpu.idle = %s, want 1", got)
+		}
+	}
+}
+
+// A shorter rt period than the current runtime is refused by the kernel
+// until the runtime is lowered: Set writes the runtime first then, as runc
+// does (runc#4094; the suite's "update rt period and runtime").
+func TestV1RealtimeOrder(t *testing.T) {
+	m := needV1(t)
+	dir := m.Path("cpu")
+	if dir == "" {
+		t.Skip("skipped: no v1 cpu hierarchy")
+	}
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	if !fileExists(dir, "cpu.rt_runtime_us") {
+		t.Skip("skipped: no real-time group scheduling (cpu.rt_runtime_us) in this kernel")
+	}
+	// 2% of a CPU, from what the test's own cgroup has left.
+	err := m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimePeriod: pu64(1000000), RealtimeRuntime: p64(20000)}})
+	if err != nil {
+		t.Skipf("skipped: the parent of %s has no 2%% real-time budget left to give (%v)", dir, err)
+	}
+	// Period 10000 < runtime 20000: written first, the period is refused.
+	if err := m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimePeriod: pu64(10000), RealtimeRuntime: p64(200)}}); err != nil {
+		t.Fatalf("rt period 10000 runtime 200 after period 1000000 runtime 20000: %v", err)
+	}
+	for f, want := range map[string]string{"cpu.rt_period_us": "10000", "cpu.rt_runtime_us": "200"} {
+		if got := mustRead(t, dir, f); got != want {
+			t.Errorf("%s = %s, want %s", f, got, want)
+		}
+	}
+	// And back up: the period first (the runtime fits the old one).
+	if err := m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimePeriod: pu64(100000), RealtimeRuntime: p64(2000)}}); err != nil {
+		t.Fatalf("rt period 100000 runtime 2000: %v", err)
+	}
+	for f, want := range map[string]string{"cpu.rt_period_us": "100000", "cpu.rt_runtime_us": "2000"} {
+		if got := mustRead(t, dir, f); got != want {
+			t.Errorf("%s = %s, want %s", f, got, want)
 		}
 	}
 }
@@ -558,12 +604,9 @@ func TestV1BadValueChangesNothing(t *testing.T) {
 		"bad device rule": {specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(5)}, Devices: []specs.LinuxDeviceCgroup{{Type: "q", Access: "r"}}}, "linux.resources.devices[0].type"},
 		"absent controller": {specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(5)},
 			Network: &specs.LinuxNetwork{ClassID: func() *uint32 { v := uint32(7); return &v }()}}, "net_cls"},
-		"unknown unified key": {specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(5)}, Unified: map[string]string{"memory.max": "1"}}, `linux.resources.unified["memory.max"]`},
+		"unified on v1": {specs.LinuxResources{Pids: &specs.LinuxPids{Limit: p64(5)}, Unified: map[string]string{"memory.max": "1"}}, "linux.resources.unified: invalid configuration"},
 	} {
 		if name == "absent controller" && m.Path("net_cls") != "" {
-			continue
-		}
-		if name == "unknown unified key" && m.unified == "" {
 			continue
 		}
 		err := m.Set(&tc.r)
@@ -777,6 +820,28 @@ func TestV1JoinThroughTasks(t *testing.T) {
 	if m.unified != "" {
 		if want, got := filepath.Join(own.v2, name), procCgroup(t, cmd.Process.Pid, ""); got != want {
 			t.Errorf("child's cgroup2 cgroup = %q, want %q", got, want)
+		}
+	}
+}
+
+// linux.resources.unified on a v1 or hybrid host is refused with runc's
+// "invalid configuration" (the suite's "runc run (cgroup v1 + unified
+// resources should fail)"), even where the hybrid cgroup2 hierarchy has
+// the file, and nothing is written.
+func TestV1UnifiedRefused(t *testing.T) {
+	m := needV1(t)
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []map[string]string{{"memory.min": "131072"}, {"pids.max": "10"}, {}} {
+		err := m.Set(&specs.LinuxResources{Unified: u, Pids: &specs.LinuxPids{Limit: p64(7)}})
+		if err == nil || !strings.Contains(err.Error(), "invalid configuration: cannot use unified on cgroup v1") {
+			t.Errorf("Set(unified %v) on a %s host: %v, want runc's \"invalid configuration\" error", u, m.mode, err)
+		}
+	}
+	if d := m.Path("pids"); d != "" {
+		if got := mustRead(t, d, "pids.max"); got != "max" {
+			t.Errorf("pids.max = %s after refused Sets, want max (nothing written)", got)
 		}
 	}
 }
