@@ -286,7 +286,7 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	switch {
 	case cfg.Exec:
 	case hasNewNS(spec, specs.MountNamespace) || joinsNS(spec, specs.MountNamespace):
-		if err := prepareRootfs(cfg, func() error { return createHooks(cfg, conn) }); err != nil {
+		if err := prepareRootfs(cfg, conn, func() error { return createHooks(cfg, conn) }); err != nil {
 			return nil, err
 		}
 	default:

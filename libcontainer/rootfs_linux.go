@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -18,7 +17,7 @@ import (
 //
 // beforePivot runs after the mounts, before the root is switched: the
 // moment of the createRuntime and createContainer hooks.
-func prepareRootfs(cfg *initConfig, beforePivot func() error) error {
+func prepareRootfs(cfg *initConfig, conn syncConn, beforePivot func() error) error {
 	spec := cfg.Spec
 	// Nothing mounted from here on may propagate back to the host: make
 	// every mount a slave (private, if the config asks for private) first.
@@ -43,7 +42,8 @@ func prepareRootfs(cfg *initConfig, beforePivot func() error) error {
 	userns := hasNewNS(spec, specs.UserNamespace) || joinsNS(spec, specs.UserNamespace)
 	bindDev := false
 	for i, m := range spec.Mounts {
-		if err := mountOne(root, cfg, m, userns); err != nil {
+		source := func() (int, error) { return mountSourceFrom(conn, i) }
+		if err := mountOne(root, cfg, m, userns, source); err != nil {
 			return fmt.Errorf("mounts[%d]: mount %s on %s: %w", i, m.Source, m.Destination, err)
 		}
 		if filepath.Clean(m.Destination) == "/dev" && isBind(m) {
@@ -138,13 +138,15 @@ func moveRoot(rootfs string) error {
 // resolved (and created) inside root, and the mount made through the fd of
 // the resolved directory, so a symlink in the rootfs cannot send it to the
 // host.
-func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool) error {
+//
+// source asks the parent for the mount's source (mountsource_linux.go).
+func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool, source func() (int, error)) error {
 	opts, err := parseMountOptions(m.Options)
 	if err != nil {
 		return err
 	}
 	if m.Type == "bind" || opts.bind {
-		return bindMount(root, cfg, m, opts, userns)
+		return bindMount(root, cfg, m, opts, userns, source)
 	}
 	if m.Type == "cgroup" {
 		return mountCgroup(root, cfg, m, opts)
@@ -211,17 +213,33 @@ func tmpcopyupMount(root, dst int, m specs.Mount, opts *mountOpts, data string, 
 // destination (move_mount): no step after the mount re-resolves the
 // destination by path, so a symlink swapped in meanwhile (CVE-2021-30465's
 // shape) cannot send the flags, a read-only one say, to another place.
-func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns bool) error {
+//
+// An id-mapped source comes from the parent, mapped and detached; so does
+// a source the init cannot see (an O_PATH fd), as in runc.
+func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns bool, source func() (int, error)) error {
 	src := m.Source
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(cfg.Bundle, src)
 	}
-	fi, err := os.Stat(src)
-	if err != nil {
-		return err
+	idmapped := isIDMapped(m, opts)
+	srcFd := -1
+	var st unix.Stat_t
+	err := unix.Stat(src, &st)
+	if idmapped || err != nil {
+		if srcFd, err = source(); err != nil {
+			return err
+		}
+		defer func() {
+			if srcFd >= 0 {
+				unix.Close(srcFd)
+			}
+		}()
+		if err := unix.Fstat(srcFd, &st); err != nil {
+			return fmt.Errorf("stat the source %s: %w", src, err)
+		}
 	}
 	var dst int
-	if fi.IsDir() {
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		dst, err = safepath.MkdirAll(root, m.Destination, 0o755)
 	} else {
 		dst, err = safepath.MkFileAll(root, m.Destination, 0o644)
@@ -234,7 +252,15 @@ func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns
 	if opts.recursive {
 		how |= unix.AT_RECURSIVE
 	}
-	tree, err := unix.OpenTree(unix.AT_FDCWD, src, how)
+	var tree int
+	switch {
+	case idmapped:
+		tree, srcFd = srcFd, -1 // the parent's clone
+	case srcFd >= 0:
+		tree, err = unix.OpenTree(srcFd, "", how|unix.AT_EMPTY_PATH)
+	default:
+		tree, err = unix.OpenTree(unix.AT_FDCWD, src, how)
+	}
 	if err != nil {
 		return fmt.Errorf("clone the mount of %s: %w", src, err)
 	}
