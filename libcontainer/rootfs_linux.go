@@ -43,7 +43,7 @@ func prepareRootfs(cfg *initConfig, conn syncConn, beforePivot func() error) err
 	bindDev := false
 	for i, m := range spec.Mounts {
 		source := func() (int, error) { return mountSourceFrom(conn, i) }
-		if err := mountOne(root, cfg, m, userns, source); err != nil {
+		if err := mountOne(root, cfg, m, userns, source, &cfg.lateRO); err != nil {
 			return fmt.Errorf("mounts[%d]: mount %s on %s: %w", i, m.Source, m.Destination, err)
 		}
 		if filepath.Clean(m.Destination) == "/dev" && isBind(m) {
@@ -83,6 +83,33 @@ func prepareRootfs(cfg *initConfig, conn syncConn, beforePivot func() error) err
 	if prop != 0 {
 		if err := unix.Mount("", "/", "", prop, ""); err != nil {
 			return fmt.Errorf("set propagation of the container's / to %#x: %w", prop, err)
+		}
+	}
+	return nil
+}
+
+// lateRemount is a read-only tmpfs (or /dev) mount: mounted writable, so
+// that mount points under it (devpts on /dev/pts, say) and devices can be
+// made, and remounted read-only in the container's root at the end
+// (finalizeContainer, after the console and the masked paths), as runc
+// does.
+type lateRemount struct {
+	dest  string
+	flags uintptr
+}
+
+func remountLate(l []lateRemount, userns bool) error {
+	if len(l) == 0 {
+		return nil
+	}
+	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	for _, r := range l {
+		if err := remount(root, r.dest, r.flags|unix.MS_RDONLY, userns); err != nil {
+			return fmt.Errorf("mount %s read-only: %w", r.dest, err)
 		}
 	}
 	return nil
@@ -140,11 +167,12 @@ func moveRoot(rootfs string) error {
 // host.
 //
 // source asks the parent for the mount's source (mountsource_linux.go).
-func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool, source func() (int, error)) error {
+func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool, source func() (int, error), lateRO *[]lateRemount) error {
 	opts, err := parseMountOptions(m.Options)
 	if err != nil {
 		return err
 	}
+	m.Destination = stripRootfs(cfg.Rootfs, m.Destination)
 	if m.Type == "bind" || opts.bind {
 		return bindMount(root, cfg, m, opts, userns, source)
 	}
@@ -154,16 +182,46 @@ func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool, source func
 	if opts.tmpcopyup && m.Type != "tmpfs" {
 		return fmt.Errorf("option tmpcopyup needs a tmpfs mount, not %q", m.Type)
 	}
+	data := strings.Join(opts.data, ",")
+	flags := opts.flags
+	switch m.Type {
+	case "proc", "sysfs":
+		// Never through a symlink: it could lead to another place of
+		// the rootfs, where masking would then miss it.
+		if fd, err := safepath.Open(root, m.Destination, unix.O_PATH|unix.O_NOFOLLOW); err == nil {
+			var st unix.Stat_t
+			err = unix.Fstat(fd, &st)
+			unix.Close(fd)
+			if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				return fmt.Errorf("filesystem %q must be mounted on ordinary directory", m.Type)
+			}
+		}
+	case "tmpfs":
+		// A tmpfs over an existing directory takes its mode, unless
+		// mode= says otherwise (the last mode= wins).
+		if fd, err := safepath.Open(root, m.Destination, unix.O_PATH); err == nil {
+			var st unix.Stat_t
+			err = unix.Fstat(fd, &st)
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("check the mode of %s: %w", m.Destination, err)
+			}
+			data = strings.TrimSuffix(fmt.Sprintf("mode=%04o,", st.Mode&0o7777)+data, ",")
+		}
+	}
+	if (m.Type == "tmpfs" || filepath.Clean(m.Destination) == "/dev") && flags&unix.MS_RDONLY != 0 {
+		flags &^= unix.MS_RDONLY
+		*lateRO = append(*lateRO, lateRemount{dest: m.Destination, flags: flags})
+	}
 	dst, err := safepath.MkdirAll(root, m.Destination, 0o755)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(dst)
-	data := strings.Join(opts.data, ",")
 	if opts.tmpcopyup {
-		return tmpcopyupMount(root, dst, m, opts, data, userns)
+		return tmpcopyupMount(root, dst, m, opts, data)
 	}
-	err = unix.Mount(m.Source, safepath.ProcPath(dst), m.Type, opts.flags, data)
+	err = unix.Mount(m.Source, safepath.ProcPath(dst), m.Type, flags, data)
 	if err != nil && m.Type == "sysfs" && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
 		// Without a network namespace of its own (or in a user
 		// namespace that does not own it) sysfs cannot be mounted:
@@ -182,7 +240,7 @@ func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool, source func
 // tmpcopyupMount mounts a tmpfs on dst filled with what was there: the
 // underlying directory, opened first, is still reachable through its fd.
 // A read-only tmpfs is made so after the copy.
-func tmpcopyupMount(root, dst int, m specs.Mount, opts *mountOpts, data string, userns bool) error {
+func tmpcopyupMount(root, dst int, m specs.Mount, opts *mountOpts, data string) error {
 	under, err := unix.Openat(dst, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -199,11 +257,6 @@ func tmpcopyupMount(root, dst int, m specs.Mount, opts *mountOpts, data string, 
 	unix.Close(top)
 	if err != nil {
 		return fmt.Errorf("tmpcopyup into %s: %w", m.Destination, err)
-	}
-	if opts.flags&unix.MS_RDONLY != 0 {
-		if err := remount(root, m.Destination, opts.flags, userns); err != nil {
-			return err
-		}
 	}
 	return setPropagationAndAttrs(root, m.Destination, opts)
 }
@@ -427,4 +480,21 @@ func joinsNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 		}
 	}
 	return false
+}
+
+// stripRootfs makes a destination given as a host path inside the rootfs
+// (rootfs/mnt/x) relative to the rootfs (/mnt/x), as runc takes it.
+func stripRootfs(rootfs, dest string) string {
+	rootfs = filepath.Clean(rootfs)
+	d := filepath.Clean(dest)
+	if rootfs == "/" || !filepath.IsAbs(rootfs) {
+		return dest
+	}
+	if d == rootfs {
+		return "/"
+	}
+	if strings.HasPrefix(d, rootfs+"/") {
+		return strings.TrimPrefix(d, rootfs)
+	}
+	return dest
 }
