@@ -24,18 +24,15 @@ import (
 // initConfig is what the parent sends the init (or an exec'd process) in
 // its msgConfig message. Fd fields are numbers in the child.
 type initConfig struct {
-	ID   string      `json:"id"`
-	Spec *specs.Spec `json:"spec"`
-	// lateRO: read-only tmpfs and /dev mounts, made writable and
-	// remounted read-only last (rootfs_linux.go).
-	lateRO       []lateRemount
-	Rootfs       string `json:"rootfs"`
-	Bundle       string `json:"bundle"`
-	NoPivot      bool   `json:"noPivot,omitempty"`
-	NoNewKeyring bool   `json:"noNewKeyring,omitempty"`
-	PreserveFds  int    `json:"preserveFds,omitempty"`
-	StateDirFd   int    `json:"stateDirFd"`
-	ConsoleFd    int    `json:"consoleFd"` // -1: no terminal
+	ID           string      `json:"id"`
+	Spec         *specs.Spec `json:"spec"`
+	Rootfs       string      `json:"rootfs"`
+	Bundle       string      `json:"bundle"`
+	NoPivot      bool        `json:"noPivot,omitempty"`
+	NoNewKeyring bool        `json:"noNewKeyring,omitempty"`
+	PreserveFds  int         `json:"preserveFds,omitempty"`
+	StateDirFd   int         `json:"stateDirFd"`
+	ConsoleFd    int         `json:"consoleFd"` // -1: no terminal
 	// CgroupDirs maps a hierarchy's mount point to the container's
 	// directory in it, for bind-mounting into the container.
 	CgroupDirs map[string]string `json:"cgroupDirs,omitempty"`
@@ -54,6 +51,10 @@ type initConfig struct {
 	// waiting in a fresh C image would save no memory worth the exec and
 	// the Go runtime start-up it costs.
 	StartSoon bool `json:"startSoon,omitempty"`
+
+	// lateRO: read-only tmpfs and /dev mounts, made writable and
+	// remounted read-only last (rootfs_linux.go).
+	lateRO []lateRemount
 }
 
 const envInit = "_HULL_INIT"
