@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hullrt/hull/libcontainer/safepath"
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -148,7 +149,37 @@ func pivotRoot(rootfs string) error {
 }
 
 // moveRoot is --no-pivot: for a rootfs on a ramfs, where pivot_root fails.
+//
+// The host's full proc and sysfs mounts stay in the mount namespace under
+// the chroot; while one is reachable, the kernel lets the container mount a
+// fresh proc (without the masks). They are unmounted first (covered with a
+// tmpfs where that is refused), as runc does.
 func moveRoot(rootfs string) error {
+	full, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+		keep := i.Root == "/" && (i.FSType == "proc" || i.FSType == "sysfs") && !strings.HasPrefix(i.Mountpoint, rootfs)
+		return !keep, false
+	})
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	for _, i := range full {
+		p := i.Mountpoint
+		// The unmount must not propagate to the host.
+		if err := unix.Mount("", p, "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue // under one already gone
+			}
+			return fmt.Errorf("make %s slave: %w", p, err)
+		}
+		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil {
+			if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
+				return fmt.Errorf("unmount host %s %s: %w", i.FSType, p, err)
+			}
+			if err := unix.Mount("tmpfs", p, "tmpfs", 0, ""); err != nil {
+				return fmt.Errorf("cover host %s %s: %w", i.FSType, p, err)
+			}
+		}
+	}
 	if err := unix.Chdir(rootfs); err != nil {
 		return fmt.Errorf("chdir to rootfs %s: %w", rootfs, err)
 	}

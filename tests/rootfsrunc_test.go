@@ -134,3 +134,19 @@ func TestBindDestinations(t *testing.T) {
 		t.Errorf("the rootfs path was made inside the rootfs")
 	}
 }
+
+// TestNoPivotNoBareProc: with --no-pivot the host's full proc mounts are
+// gone from the container's mount namespace, so a process that makes its
+// own user and mount namespaces cannot mount a fresh, unmasked proc.
+func TestNoPivotNoBareProc(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.run(all(func(s *specs.Spec) {
+		c := s.Process.Capabilities
+		c.Bounding = append(c.Bounding, "CAP_SETFCAP")
+		c.Permitted = append(c.Permitted, "CAP_SETFCAP")
+	}, withArgs("unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo MOUNTED")), "--no-pivot")
+	if strings.Contains(r.Stdout, "MOUNTED") || !strings.Contains(r.Stderr, "mount: permission denied") {
+		t.Errorf("proc mount in a --no-pivot container's own namespaces: %v, want \"mount: permission denied\"", r)
+	}
+}
