@@ -349,20 +349,21 @@ func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns
 		return fmt.Errorf("clone the mount of %s: %w", src, err)
 	}
 	defer unix.Close(tree)
-	// A bind mount takes no flag but MS_REC: the others are set on the
-	// clone, as a bind remount would set them.
-	if opts.flags&^unix.MS_REMOUNT != 0 || opts.clear != 0 {
-		if err := setBindFlags(tree, opts.flags, userns); err != nil {
-			return fmt.Errorf("set the flags of %s: %w", m.Destination, err)
+	if err := unix.MoveMount(tree, "", dst, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach the mount of %s: %w", src, err)
+	}
+	// The fd now is the attached mount's root: the flags are set through
+	// it (never through a path), by a bind remount as runc makes it, then
+	// the recursive attributes.
+	if opts.flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0 || opts.clear != 0 {
+		if err := bindRemount(tree, opts); err != nil {
+			return fmt.Errorf("failed to set user-requested vfs flags on bind-mount %s: %w", m.Destination, err)
 		}
 	}
 	if opts.attrSet != 0 || opts.attrClr != 0 || opts.atime {
 		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, recursiveAttr(opts)); err != nil {
 			return fmt.Errorf("set recursive attributes on %s: %w", m.Destination, err)
 		}
-	}
-	if err := unix.MoveMount(tree, "", dst, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
-		return fmt.Errorf("attach the mount of %s: %w", src, err)
 	}
 	// The fd now is the attached mount's root.
 	for _, p := range opts.propagation {
@@ -373,59 +374,64 @@ func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns
 	return nil
 }
 
-// msAttrs maps the per-mount MS_* flags to mount_setattr(2) attributes.
-var msAttrs = []struct {
-	ms   uintptr
-	attr uint64
-}{
-	{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY}, {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
-	{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV}, {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
-	{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME}, {unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+// stNoSymfollow is ST_NOSYMFOLLOW (Linux 5.10), not in x/sys/unix.
+const stNoSymfollow = 0x2000
+
+const (
+	msAtimeEnum = unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
+	msAtime     = msAtimeEnum | unix.MS_NODIRATIME
+	// msLocked are the flags the kernel locks on a mount inherited from
+	// another user namespace (MNT_LOCK_*).
+	msLocked = unix.MS_RDONLY | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOSUID | msAtime
+)
+
+// bindRemount gives the attached bind mount tree the flags asked for, as
+// runc does: MS_BIND|MS_REMOUNT with exactly those flags (mount(8)'s "-o
+// bind,..." intent; the atime flags are kept unless one is given). Where the
+// kernel refuses (flags locked in a user namespace), it is "-o
+// remount,...": the mount's locked flags are re-applied, but clearing a
+// locked flag or changing a locked atime mode is an error.
+func bindRemount(tree int, opts *mountOpts) error {
+	p := safepath.ProcPath(tree)
+	flags := opts.flags | unix.MS_BIND | unix.MS_REMOUNT
+	err := unix.Mount("", p, "", flags, "")
+	if err == nil {
+		return nil
+	}
+	var st unix.Statfs_t
+	if serr := unix.Fstatfs(tree, &st); serr != nil {
+		return fmt.Errorf("%w (statfs: %v)", err, serr)
+	}
+	cur := statfsFlags(&st)
+	if locked := cur & opts.clear & msLocked; locked != 0 {
+		return fmt.Errorf("cannot clear locked flags %#x: %w", locked, err)
+	}
+	if opts.flags&msAtime != 0 && opts.flags&msAtime != cur&msAtime {
+		return fmt.Errorf("cannot change locked atime flags %#x: %w", cur&msAtime, err)
+	}
+	flags |= cur & msLocked
+	if err := unix.Mount("", p, "", flags, ""); err != nil {
+		return fmt.Errorf("remount with locked flags %#x re-applied: %w", cur&msLocked, err)
+	}
+	return nil
 }
 
-// setBindFlags gives the top mount of tree exactly the per-mount flags
-// in flags, as MS_BIND|MS_REMOUNT does: those asked for are set, the others
-// cleared; the atime mode changes only if one is asked for. In a user
-// namespace the kernel locks the flags the mount came with: they are kept
-// (all but read-only, which must not be lost silently).
-func setBindFlags(tree int, flags uintptr, userns bool) error {
-	var attr unix.MountAttr
-	for _, f := range msAttrs {
-		if flags&f.ms != 0 {
-			attr.Attr_set |= f.attr
-		} else {
-			attr.Attr_clr |= f.attr
+// statfsFlags is the MS_* flags of a mount from its statfs f_flags; no
+// atime flag means strictatime.
+func statfsFlags(st *unix.Statfs_t) uintptr {
+	var flags uintptr
+	for _, f := range stFlags {
+		if uintptr(st.Flags)&f.st != 0 {
+			flags |= f.ms
 		}
 	}
-	switch {
-	case flags&unix.MS_STRICTATIME != 0:
-		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		attr.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
-	case flags&unix.MS_NOATIME != 0:
-		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		attr.Attr_set |= unix.MOUNT_ATTR_NOATIME
-	case flags&unix.MS_RELATIME != 0:
-		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		attr.Attr_set |= unix.MOUNT_ATTR_RELATIME
+	if uintptr(st.Flags)&stNoSymfollow != 0 {
+		flags |= unix.MS_NOSYMFOLLOW
 	}
-	err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr)
-	if err != nil && (userns || errors.Is(err, unix.EPERM)) {
-		var st unix.Statfs_t
-		if serr := unix.Fstatfs(tree, &st); serr == nil {
-			for _, f := range stFlags {
-				if uintptr(st.Flags)&f.st == 0 || f.ms == unix.MS_RDONLY {
-					continue
-				}
-				for _, a := range msAttrs {
-					if a.ms == f.ms {
-						attr.Attr_clr &^= a.attr
-					}
-				}
-			}
-			err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr)
-		}
+	if flags&msAtimeEnum == 0 {
+		flags |= unix.MS_STRICTATIME
 	}
-	return err
+	return flags
 }
 
 // recursiveAttr is the mount_attr for the r* options (rro, rnosuid, ...).

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -148,5 +149,42 @@ func TestNoPivotNoBareProc(t *testing.T) {
 	}, withArgs("unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo MOUNTED")), "--no-pivot")
 	if strings.Contains(r.Stdout, "MOUNTED") || !strings.Contains(r.Stderr, "mount: permission denied") {
 		t.Errorf("proc mount in a --no-pivot container's own namespaces: %v, want \"mount: permission denied\"", r)
+	}
+}
+
+// TestBindFlagsAsRunc: the flags of a bind mount as runc sets them: only
+// the ones asked for, but the atime mode kept when none is given; in a
+// user namespace the source's locked flags are kept (ro stays ro), and
+// clearing one of them (rw of a ro source) is an error.
+func TestBindFlagsAsRunc(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	src := e.mkdir("src")
+	if out, err := exec.Command("mount", "-t", "tmpfs", "tmpfs", src).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", src).Run() })
+	// Per-mount flags (the superblock stays writable).
+	if out, err := exec.Command("mount", "--bind", "-o", "remount,ro,noexec,nodiratime", src).CombinedOutput(); err != nil {
+		t.Fatalf("remount: %v: %s", err, out)
+	}
+	if err := os.Chmod(e.base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	show := withShell(`awk '$2 == "/mnt" { print $4 }' /proc/self/mounts`)
+	bind := func(opts ...string) func(*specs.Spec) {
+		return withMount(specs.Mount{Source: src, Destination: "/mnt", Type: "bind", Options: append([]string{"bind"}, opts...)})
+	}
+	r := e.run(all(bind("dev"), show))
+	if f := strings.TrimSpace(r.Stdout); r.Code != 0 || !hasOpt(f, "rw") || hasOpt(f, "noexec") || !hasOpt(f, "nodiratime") {
+		t.Errorf("bind,dev of a ro,noexec,nodiratime source: %v, want rw, exec, nodiratime kept", r)
+	}
+	r = e.rt("run", "--bundle", userNSBundle(t, e, all(bind("nosuid", "nodev"), show)), e.newID())
+	if f := strings.TrimSpace(r.Stdout); r.Code != 0 || !hasOpt(f, "ro") || !hasOpt(f, "nosuid") || !hasOpt(f, "noexec") {
+		t.Errorf("bind,nosuid,nodev of a ro source in a user namespace: %v, want ro (locked), nosuid, noexec", r)
+	}
+	r = e.rt("run", "--bundle", userNSBundle(t, e, all(bind("rw"), show)), e.newID())
+	if r.Code == 0 || !strings.Contains(r.Stderr, "cannot clear locked flags") || !strings.Contains(r.Stderr, "operation not permitted") {
+		t.Errorf("bind,rw of a ro source in a user namespace: %v, want runc's \"cannot clear locked flags\" error", r)
 	}
 }
