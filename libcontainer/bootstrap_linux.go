@@ -232,7 +232,15 @@ func (p *procStart) start() (int, error) {
 		}
 		return fail(err)
 	}
+	sources := &mountSources{pid: pid, spec: p.spec, bundle: p.cfg.Bundle}
+	defer sources.close()
 	m, err := conn.recv()
+	for err == nil && m.Type == msgMountSource {
+		if err := sources.serve(conn, m); err != nil {
+			return fail(err)
+		}
+		m, err = conn.recv()
+	}
 	if err == nil && m.Type == msgHooks {
 		// prestart hooks see "created", as the validation suite (and
 		// crun) have it; createRuntime sees "creating".

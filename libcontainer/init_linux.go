@@ -51,6 +51,10 @@ type initConfig struct {
 	// waiting in a fresh C image would save no memory worth the exec and
 	// the Go runtime start-up it costs.
 	StartSoon bool `json:"startSoon,omitempty"`
+
+	// lateRO: read-only tmpfs and /dev mounts, made writable and
+	// remounted read-only last (rootfs_linux.go).
+	lateRO []lateRemount
 }
 
 const envInit = "_HULL_INIT"
@@ -286,7 +290,7 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	switch {
 	case cfg.Exec:
 	case hasNewNS(spec, specs.MountNamespace) || joinsNS(spec, specs.MountNamespace):
-		if err := prepareRootfs(cfg, func() error { return createHooks(cfg, conn) }); err != nil {
+		if err := prepareRootfs(cfg, conn, func() error { return createHooks(cfg, conn) }); err != nil {
 			return nil, err
 		}
 	default:
@@ -423,10 +427,24 @@ func finalizeContainer(cfg *initConfig) error {
 			return fmt.Errorf("linux.readonlyPaths[%d]: %s: %w", i, p, err)
 		}
 	}
+	masked := map[string]bool{}
+	sharedMask := -1 // the first masked directory's tmpfs, bound on the others
+	defer func() {
+		if sharedMask >= 0 {
+			unix.Close(sharedMask)
+		}
+	}()
 	for i, p := range spec.Linux.MaskedPaths {
-		if err := maskPath(root, p); err != nil {
+		if masked[filepath.Clean(p)] {
+			continue
+		}
+		masked[filepath.Clean(p)] = true
+		if err := maskPath(root, p, &sharedMask); err != nil {
 			return fmt.Errorf("linux.maskedPaths[%d]: %s: %w", i, p, err)
 		}
+	}
+	if err := remountLate(cfg.lateRO, hasNewNS(spec, specs.UserNamespace)); err != nil {
+		return err
 	}
 	if spec.Root.Readonly {
 		if err := remount(root, "/", unix.MS_RDONLY, hasNewNS(spec, specs.UserNamespace)); err != nil {
@@ -456,7 +474,10 @@ func readonlyPath(root int, path string) error {
 // under /dev/null. The /dev/null used is checked to be the real device, so
 // a container that replaced it (CVE-2025-31133) makes masking fail instead
 // of binding an arbitrary file.
-func maskPath(root int, path string) error {
+//
+// Masked directories share one tmpfs, as in runc: the first gets it, the
+// others a bind mount of it (*shared, once set).
+func maskPath(root int, path string, shared *int) error {
 	fd, err := safepath.Open(root, path, unix.O_PATH|unix.O_NOFOLLOW)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
@@ -470,7 +491,16 @@ func maskPath(root int, path string) error {
 		return err
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return unix.Mount("tmpfs", safepath.ProcPath(fd), "tmpfs", unix.MS_RDONLY, "size=0k")
+		if *shared >= 0 {
+			return unix.Mount(safepath.ProcPath(*shared), safepath.ProcPath(fd), "", unix.MS_BIND, "")
+		}
+		if err := unix.Mount("tmpfs", safepath.ProcPath(fd), "tmpfs", unix.MS_RDONLY, "size=0k"); err != nil {
+			return err
+		}
+		if top, err := safepath.Open(root, path, unix.O_PATH|unix.O_NOFOLLOW); err == nil {
+			*shared = top
+		}
+		return nil
 	}
 	null, err := safepath.Open(root, "/dev/null", unix.O_PATH|unix.O_NOFOLLOW)
 	if err != nil {

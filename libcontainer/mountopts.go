@@ -19,6 +19,8 @@ type mountOpts struct {
 	attrClr     uint64
 	tmpcopyup   bool
 	atime       bool // an r*atime option was given: the atime bits are replaced
+	idmap       bool // idmap or ridmap: an id-mapped bind mount
+	ridmap      bool // ridmap: the id mapping applies to the submounts too
 }
 
 var flagOpts = map[string]struct {
@@ -98,8 +100,10 @@ func parseMountOptions(opts []string) (*mountOpts, error) {
 			m.bind, m.recursive = true, true
 		case "tmpcopyup":
 			m.tmpcopyup = true
-		case "idmap", "ridmap":
-			return nil, fmt.Errorf("option %q (id-mapped mounts) is not supported yet", o)
+		case "idmap":
+			m.idmap, m.ridmap = true, false
+		case "ridmap":
+			m.idmap, m.ridmap = true, true
 		case "":
 			return nil, fmt.Errorf("empty option")
 		default:

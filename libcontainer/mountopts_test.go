@@ -30,9 +30,17 @@ func TestParseMountOptions(t *testing.T) {
 	if m.flags&unix.MS_RDONLY != 0 || m.clear&unix.MS_RDONLY == 0 {
 		t.Errorf("ro then rw: flags %#x clear %#x", m.flags, m.clear)
 	}
-	for _, bad := range [][]string{{""}, {"a,b"}, {"idmap"}} {
+	for _, bad := range [][]string{{""}, {"a,b"}} {
 		if _, err := parseMountOptions(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+	m, err = parseMountOptions([]string{"rbind", "idmap"})
+	if err != nil || !m.idmap || m.ridmap || len(m.data) != 0 {
+		t.Errorf("idmap: %+v, %v", m, err)
+	}
+	m, err = parseMountOptions([]string{"rbind", "ridmap"})
+	if err != nil || !m.idmap || !m.ridmap || len(m.data) != 0 {
+		t.Errorf("ridmap: %+v, %v", m, err)
 	}
 }

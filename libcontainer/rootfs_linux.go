@@ -3,11 +3,11 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/hullrt/hull/libcontainer/safepath"
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +18,7 @@ import (
 //
 // beforePivot runs after the mounts, before the root is switched: the
 // moment of the createRuntime and createContainer hooks.
-func prepareRootfs(cfg *initConfig, beforePivot func() error) error {
+func prepareRootfs(cfg *initConfig, conn syncConn, beforePivot func() error) error {
 	spec := cfg.Spec
 	// Nothing mounted from here on may propagate back to the host: make
 	// every mount a slave (private, if the config asks for private) first.
@@ -43,7 +43,8 @@ func prepareRootfs(cfg *initConfig, beforePivot func() error) error {
 	userns := hasNewNS(spec, specs.UserNamespace) || joinsNS(spec, specs.UserNamespace)
 	bindDev := false
 	for i, m := range spec.Mounts {
-		if err := mountOne(root, cfg, m, userns); err != nil {
+		source := func() (int, error) { return mountSourceFrom(conn, i) }
+		if err := mountOne(root, cfg, m, userns, source, &cfg.lateRO); err != nil {
 			return fmt.Errorf("mounts[%d]: mount %s on %s: %w", i, m.Source, m.Destination, err)
 		}
 		if filepath.Clean(m.Destination) == "/dev" && isBind(m) {
@@ -88,6 +89,33 @@ func prepareRootfs(cfg *initConfig, beforePivot func() error) error {
 	return nil
 }
 
+// lateRemount is a read-only tmpfs (or /dev) mount: mounted writable, so
+// that mount points under it (devpts on /dev/pts, say) and devices can be
+// made, and remounted read-only in the container's root at the end
+// (finalizeContainer, after the console and the masked paths), as runc
+// does.
+type lateRemount struct {
+	dest  string
+	flags uintptr
+}
+
+func remountLate(l []lateRemount, userns bool) error {
+	if len(l) == 0 {
+		return nil
+	}
+	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	for _, r := range l {
+		if err := remount(root, r.dest, r.flags|unix.MS_RDONLY, userns); err != nil {
+			return fmt.Errorf("mount %s read-only: %w", r.dest, err)
+		}
+	}
+	return nil
+}
+
 func pivotRoot(rootfs string) error {
 	oldroot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -121,7 +149,37 @@ func pivotRoot(rootfs string) error {
 }
 
 // moveRoot is --no-pivot: for a rootfs on a ramfs, where pivot_root fails.
+//
+// The host's full proc and sysfs mounts stay in the mount namespace under
+// the chroot; while one is reachable, the kernel lets the container mount a
+// fresh proc (without the masks). They are unmounted first (covered with a
+// tmpfs where that is refused), as runc does.
 func moveRoot(rootfs string) error {
+	full, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+		keep := i.Root == "/" && (i.FSType == "proc" || i.FSType == "sysfs") && !strings.HasPrefix(i.Mountpoint, rootfs)
+		return !keep, false
+	})
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	for _, i := range full {
+		p := i.Mountpoint
+		// The unmount must not propagate to the host.
+		if err := unix.Mount("", p, "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue // under one already gone
+			}
+			return fmt.Errorf("make %s slave: %w", p, err)
+		}
+		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil {
+			if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
+				return fmt.Errorf("unmount host %s %s: %w", i.FSType, p, err)
+			}
+			if err := unix.Mount("tmpfs", p, "tmpfs", 0, ""); err != nil {
+				return fmt.Errorf("cover host %s %s: %w", i.FSType, p, err)
+			}
+		}
+	}
 	if err := unix.Chdir(rootfs); err != nil {
 		return fmt.Errorf("chdir to rootfs %s: %w", rootfs, err)
 	}
@@ -138,13 +196,16 @@ func moveRoot(rootfs string) error {
 // resolved (and created) inside root, and the mount made through the fd of
 // the resolved directory, so a symlink in the rootfs cannot send it to the
 // host.
-func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool) error {
+//
+// source asks the parent for the mount's source (mountsource_linux.go).
+func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool, source func() (int, error), lateRO *[]lateRemount) error {
 	opts, err := parseMountOptions(m.Options)
 	if err != nil {
 		return err
 	}
+	m.Destination = stripRootfs(cfg.Rootfs, m.Destination)
 	if m.Type == "bind" || opts.bind {
-		return bindMount(root, cfg, m, opts, userns)
+		return bindMount(root, cfg, m, opts, userns, source)
 	}
 	if m.Type == "cgroup" {
 		return mountCgroup(root, cfg, m, opts)
@@ -152,16 +213,46 @@ func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool) error {
 	if opts.tmpcopyup && m.Type != "tmpfs" {
 		return fmt.Errorf("option tmpcopyup needs a tmpfs mount, not %q", m.Type)
 	}
+	data := strings.Join(opts.data, ",")
+	flags := opts.flags
+	switch m.Type {
+	case "proc", "sysfs":
+		// Never through a symlink: it could lead to another place of
+		// the rootfs, where masking would then miss it.
+		if fd, err := safepath.Open(root, m.Destination, unix.O_PATH|unix.O_NOFOLLOW); err == nil {
+			var st unix.Stat_t
+			err = unix.Fstat(fd, &st)
+			unix.Close(fd)
+			if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				return fmt.Errorf("filesystem %q must be mounted on ordinary directory", m.Type)
+			}
+		}
+	case "tmpfs":
+		// A tmpfs over an existing directory takes its mode, unless
+		// mode= says otherwise (the last mode= wins).
+		if fd, err := safepath.Open(root, m.Destination, unix.O_PATH); err == nil {
+			var st unix.Stat_t
+			err = unix.Fstat(fd, &st)
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("check the mode of %s: %w", m.Destination, err)
+			}
+			data = strings.TrimSuffix(fmt.Sprintf("mode=%04o,", st.Mode&0o7777)+data, ",")
+		}
+	}
+	if (m.Type == "tmpfs" || filepath.Clean(m.Destination) == "/dev") && flags&unix.MS_RDONLY != 0 {
+		flags &^= unix.MS_RDONLY
+		*lateRO = append(*lateRO, lateRemount{dest: m.Destination, flags: flags})
+	}
 	dst, err := safepath.MkdirAll(root, m.Destination, 0o755)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(dst)
-	data := strings.Join(opts.data, ",")
 	if opts.tmpcopyup {
-		return tmpcopyupMount(root, dst, m, opts, data, userns)
+		return tmpcopyupMount(root, dst, m, opts, data)
 	}
-	err = unix.Mount(m.Source, safepath.ProcPath(dst), m.Type, opts.flags, data)
+	err = unix.Mount(m.Source, safepath.ProcPath(dst), m.Type, flags, data)
 	if err != nil && m.Type == "sysfs" && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
 		// Without a network namespace of its own (or in a user
 		// namespace that does not own it) sysfs cannot be mounted:
@@ -180,7 +271,7 @@ func mountOne(root int, cfg *initConfig, m specs.Mount, userns bool) error {
 // tmpcopyupMount mounts a tmpfs on dst filled with what was there: the
 // underlying directory, opened first, is still reachable through its fd.
 // A read-only tmpfs is made so after the copy.
-func tmpcopyupMount(root, dst int, m specs.Mount, opts *mountOpts, data string, userns bool) error {
+func tmpcopyupMount(root, dst int, m specs.Mount, opts *mountOpts, data string) error {
 	under, err := unix.Openat(dst, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -198,11 +289,6 @@ func tmpcopyupMount(root, dst int, m specs.Mount, opts *mountOpts, data string, 
 	if err != nil {
 		return fmt.Errorf("tmpcopyup into %s: %w", m.Destination, err)
 	}
-	if opts.flags&unix.MS_RDONLY != 0 {
-		if err := remount(root, m.Destination, opts.flags, userns); err != nil {
-			return err
-		}
-	}
 	return setPropagationAndAttrs(root, m.Destination, opts)
 }
 
@@ -211,17 +297,33 @@ func tmpcopyupMount(root, dst int, m specs.Mount, opts *mountOpts, data string, 
 // destination (move_mount): no step after the mount re-resolves the
 // destination by path, so a symlink swapped in meanwhile (CVE-2021-30465's
 // shape) cannot send the flags, a read-only one say, to another place.
-func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns bool) error {
+//
+// An id-mapped source comes from the parent, mapped and detached; so does
+// a source the init cannot see (an O_PATH fd), as in runc.
+func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns bool, source func() (int, error)) error {
 	src := m.Source
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(cfg.Bundle, src)
 	}
-	fi, err := os.Stat(src)
-	if err != nil {
-		return err
+	idmapped := isIDMapped(m, opts)
+	srcFd := -1
+	var st unix.Stat_t
+	err := unix.Stat(src, &st)
+	if idmapped || err != nil {
+		if srcFd, err = source(); err != nil {
+			return err
+		}
+		defer func() {
+			if srcFd >= 0 {
+				unix.Close(srcFd)
+			}
+		}()
+		if err := unix.Fstat(srcFd, &st); err != nil {
+			return fmt.Errorf("stat the source %s: %w", src, err)
+		}
 	}
 	var dst int
-	if fi.IsDir() {
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		dst, err = safepath.MkdirAll(root, m.Destination, 0o755)
 	} else {
 		dst, err = safepath.MkFileAll(root, m.Destination, 0o644)
@@ -234,25 +336,34 @@ func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns
 	if opts.recursive {
 		how |= unix.AT_RECURSIVE
 	}
-	tree, err := unix.OpenTree(unix.AT_FDCWD, src, how)
+	var tree int
+	switch {
+	case idmapped:
+		tree, srcFd = srcFd, -1 // the parent's clone
+	case srcFd >= 0:
+		tree, err = unix.OpenTree(srcFd, "", how|unix.AT_EMPTY_PATH)
+	default:
+		tree, err = unix.OpenTree(unix.AT_FDCWD, src, how)
+	}
 	if err != nil {
 		return fmt.Errorf("clone the mount of %s: %w", src, err)
 	}
 	defer unix.Close(tree)
-	// A bind mount takes no flag but MS_REC: the others are set on the
-	// clone, as a bind remount would set them.
-	if opts.flags&^unix.MS_REMOUNT != 0 || opts.clear != 0 {
-		if err := setBindFlags(tree, opts.flags, userns); err != nil {
-			return fmt.Errorf("set the flags of %s: %w", m.Destination, err)
+	if err := unix.MoveMount(tree, "", dst, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("attach the mount of %s: %w", src, err)
+	}
+	// The fd now is the attached mount's root: the flags are set through
+	// it (never through a path), by a bind remount as runc makes it, then
+	// the recursive attributes.
+	if opts.flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0 || opts.clear != 0 {
+		if err := bindRemount(tree, opts); err != nil {
+			return fmt.Errorf("failed to set user-requested vfs flags on bind-mount %s: %w", m.Destination, err)
 		}
 	}
 	if opts.attrSet != 0 || opts.attrClr != 0 || opts.atime {
 		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, recursiveAttr(opts)); err != nil {
 			return fmt.Errorf("set recursive attributes on %s: %w", m.Destination, err)
 		}
-	}
-	if err := unix.MoveMount(tree, "", dst, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
-		return fmt.Errorf("attach the mount of %s: %w", src, err)
 	}
 	// The fd now is the attached mount's root.
 	for _, p := range opts.propagation {
@@ -263,59 +374,64 @@ func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns
 	return nil
 }
 
-// msAttrs maps the per-mount MS_* flags to mount_setattr(2) attributes.
-var msAttrs = []struct {
-	ms   uintptr
-	attr uint64
-}{
-	{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY}, {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
-	{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV}, {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
-	{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME}, {unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+// stNoSymfollow is ST_NOSYMFOLLOW (Linux 5.10), not in x/sys/unix.
+const stNoSymfollow = 0x2000
+
+const (
+	msAtimeEnum = unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
+	msAtime     = msAtimeEnum | unix.MS_NODIRATIME
+	// msLocked are the flags the kernel locks on a mount inherited from
+	// another user namespace (MNT_LOCK_*).
+	msLocked = unix.MS_RDONLY | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOSUID | msAtime
+)
+
+// bindRemount gives the attached bind mount tree the flags asked for, as
+// runc does: MS_BIND|MS_REMOUNT with exactly those flags (mount(8)'s "-o
+// bind,..." intent; the atime flags are kept unless one is given). Where the
+// kernel refuses (flags locked in a user namespace), it is "-o
+// remount,...": the mount's locked flags are re-applied, but clearing a
+// locked flag or changing a locked atime mode is an error.
+func bindRemount(tree int, opts *mountOpts) error {
+	p := safepath.ProcPath(tree)
+	flags := opts.flags | unix.MS_BIND | unix.MS_REMOUNT
+	err := unix.Mount("", p, "", flags, "")
+	if err == nil {
+		return nil
+	}
+	var st unix.Statfs_t
+	if serr := unix.Fstatfs(tree, &st); serr != nil {
+		return fmt.Errorf("%w (statfs: %v)", err, serr)
+	}
+	cur := statfsFlags(&st)
+	if locked := cur & opts.clear & msLocked; locked != 0 {
+		return fmt.Errorf("cannot clear locked flags %#x: %w", locked, err)
+	}
+	if opts.flags&msAtime != 0 && opts.flags&msAtime != cur&msAtime {
+		return fmt.Errorf("cannot change locked atime flags %#x: %w", cur&msAtime, err)
+	}
+	flags |= cur & msLocked
+	if err := unix.Mount("", p, "", flags, ""); err != nil {
+		return fmt.Errorf("remount with locked flags %#x re-applied: %w", cur&msLocked, err)
+	}
+	return nil
 }
 
-// setBindFlags gives the top mount of tree exactly the per-mount flags
-// in flags, as MS_BIND|MS_REMOUNT does: those asked for are set, the others
-// cleared; the atime mode changes only if one is asked for. In a user
-// namespace the kernel locks the flags the mount came with: they are kept
-// (all but read-only, which must not be lost silently).
-func setBindFlags(tree int, flags uintptr, userns bool) error {
-	var attr unix.MountAttr
-	for _, f := range msAttrs {
-		if flags&f.ms != 0 {
-			attr.Attr_set |= f.attr
-		} else {
-			attr.Attr_clr |= f.attr
+// statfsFlags is the MS_* flags of a mount from its statfs f_flags; no
+// atime flag means strictatime.
+func statfsFlags(st *unix.Statfs_t) uintptr {
+	var flags uintptr
+	for _, f := range stFlags {
+		if uintptr(st.Flags)&f.st != 0 {
+			flags |= f.ms
 		}
 	}
-	switch {
-	case flags&unix.MS_STRICTATIME != 0:
-		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		attr.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
-	case flags&unix.MS_NOATIME != 0:
-		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		attr.Attr_set |= unix.MOUNT_ATTR_NOATIME
-	case flags&unix.MS_RELATIME != 0:
-		attr.Attr_clr |= unix.MOUNT_ATTR__ATIME
-		attr.Attr_set |= unix.MOUNT_ATTR_RELATIME
+	if uintptr(st.Flags)&stNoSymfollow != 0 {
+		flags |= unix.MS_NOSYMFOLLOW
 	}
-	err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr)
-	if err != nil && (userns || errors.Is(err, unix.EPERM)) {
-		var st unix.Statfs_t
-		if serr := unix.Fstatfs(tree, &st); serr == nil {
-			for _, f := range stFlags {
-				if uintptr(st.Flags)&f.st == 0 || f.ms == unix.MS_RDONLY {
-					continue
-				}
-				for _, a := range msAttrs {
-					if a.ms == f.ms {
-						attr.Attr_clr &^= a.attr
-					}
-				}
-			}
-			err = unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, &attr)
-		}
+	if flags&msAtimeEnum == 0 {
+		flags |= unix.MS_STRICTATIME
 	}
-	return err
+	return flags
 }
 
 // recursiveAttr is the mount_attr for the r* options (rro, rnosuid, ...).
@@ -401,4 +517,21 @@ func joinsNS(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 		}
 	}
 	return false
+}
+
+// stripRootfs makes a destination given as a host path inside the rootfs
+// (rootfs/mnt/x) relative to the rootfs (/mnt/x), as runc takes it.
+func stripRootfs(rootfs, dest string) string {
+	rootfs = filepath.Clean(rootfs)
+	d := filepath.Clean(dest)
+	if rootfs == "/" || !filepath.IsAbs(rootfs) {
+		return dest
+	}
+	if d == rootfs {
+		return "/"
+	}
+	if strings.HasPrefix(d, rootfs+"/") {
+		return strings.TrimPrefix(d, rootfs)
+	}
+	return dest
 }

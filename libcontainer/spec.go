@@ -138,20 +138,18 @@ func ValidateSpec(s *specs.Spec, bundle string) error {
 		if m.Destination == "" {
 			return fieldErr(p+".destination", "missing")
 		}
-		if isBind(m) {
-			src := m.Source
-			if src == "" {
-				return fieldErr(p+".source", "missing for a bind mount")
-			}
-			if !filepath.IsAbs(src) {
-				src = filepath.Join(bundle, src)
-			}
-			if _, err := os.Stat(src); err != nil {
-				return fieldErr(p+".source", "%v", err)
-			}
+		// A bind source is looked up when it is mounted, in the
+		// container's mount namespace (an earlier mount may provide
+		// it), as runc does.
+		if isBind(m) && m.Source == "" {
+			return fieldErr(p+".source", "missing for a bind mount")
 		}
-		if _, err := parseMountOptions(m.Options); err != nil {
+		opts, err := parseMountOptions(m.Options)
+		if err != nil {
 			return fieldErr(p+".options", "%v", err)
+		}
+		if err := validateIDMapMount(s, m, opts); err != nil {
+			return fieldErr(p, "%v", err)
 		}
 	}
 	for i, d := range s.Linux.Devices {

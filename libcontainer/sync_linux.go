@@ -21,6 +21,10 @@ const (
 	msgUsermapDone = "usermap-done" // parent → nsenter
 	msgHooks       = "hooks"        // init → parent: mounts done; run prestart and createRuntime hooks
 	msgHooksDone   = "hooks-done"   // parent → init: they ran
+	// init → parent: make the source of mounts[Mount] (mountsource_linux.go)
+	msgMountSource = "mount-source"
+	// parent → init: here it is, as the fd attached (SCM_RIGHTS)
+	msgMountSourceFd = "mount-source-fd"
 )
 
 type message struct {
@@ -28,6 +32,7 @@ type message struct {
 	Pid    int         `json:"pid,omitempty"`
 	Error  string      `json:"error,omitempty"`
 	Config *initConfig `json:"config,omitempty"`
+	Mount  *int        `json:"mount,omitempty"` // msgMountSource: index in mounts
 }
 
 // syncConn is one end of the socketpair. Each message is one datagram.
@@ -100,4 +105,72 @@ func decodeMessage(b []byte) (*message, error) {
 		return nil, fmt.Errorf("bad message %q: no type", b)
 	}
 	return m, nil
+}
+
+// sendFd sends m with fd attached (SCM_RIGHTS).
+func (c syncConn) sendFd(m *message, fd int) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	for {
+		err = unix.Sendmsg(c.fd, b, unix.UnixRights(fd), nil, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("send %s message: %w", m.Type, err)
+	}
+	return nil
+}
+
+// recvFd receives a message that may carry an fd (-1 if none); the fd is
+// close-on-exec.
+func (c syncConn) recvFd() (*message, int, error) {
+	buf := make([]byte, 1<<16)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	var n, oobn int
+	var err error
+	for {
+		n, oobn, _, _, err = unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, -1, fmt.Errorf("receive: %w", err)
+	}
+	fd := -1
+	if oobn > 0 {
+		cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil {
+			return nil, -1, fmt.Errorf("receive: control message: %w", err)
+		}
+		for _, cm := range cmsgs {
+			fds, err := unix.ParseUnixRights(&cm)
+			if err != nil {
+				continue
+			}
+			for _, f := range fds {
+				if fd < 0 {
+					fd = f
+				} else {
+					unix.Close(f)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return nil, -1, errClosed
+	}
+	m, err := decodeMessage(buf[:n])
+	if err != nil && fd >= 0 {
+		unix.Close(fd)
+		fd = -1
+	}
+	return m, fd, err
 }

@@ -92,8 +92,11 @@ func mkWalk(root int, path string, mode uint32, dir bool) (int, string, error) {
 				if err == nil {
 					unix.Close(cfd)
 				}
-			} else {
+			} else if dir {
 				err = unix.Mkdirat(cur, name, mode)
+			} else {
+				// The parents of a file are directories: searchable.
+				err = unix.Mkdirat(cur, name, 0o755)
 			}
 			if errors.Is(err, unix.EEXIST) {
 				// The name exists but does not resolve: a dangling
