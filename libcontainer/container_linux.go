@@ -113,6 +113,19 @@ func (r *Runtime) load(id string, lock, recover bool) (*Container, error) {
 	return c, nil
 }
 
+// RemoveStale removes what a create of id that was killed before its
+// directory got its name left under the root (see store.RemoveStale).
+func (r *Runtime) RemoveStale(id string) error {
+	removed, err := r.store.RemoveStale(id)
+	for _, d := range removed {
+		slog.Debug("removed the directory of a create that was killed", "id", id, "dir", d)
+	}
+	if err != nil {
+		return fmt.Errorf("container %s: %w", id, err)
+	}
+	return nil
+}
+
 // List loads every container under the root, without locks.
 func (r *Runtime) List() ([]*Container, error) {
 	ids, err := r.store.List()
