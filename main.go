@@ -27,7 +27,7 @@ func main() {
 		libcontainer.Init()
 	}
 	app := newApp()
-	if err := app.Run(os.Args); err != nil {
+	if err := app.Run(reorderArgs(app, os.Args)); err != nil {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) && ec.Error() == "" {
 			os.Exit(ec.ExitCode())

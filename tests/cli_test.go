@@ -108,8 +108,9 @@ func TestRootFlagForms(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 0 mentioning %s", args, code, stdout, stderr, id)
 		}
 	}
-	// And a different root does not see it.
-	other := filepath.Join(e.base, "other-root")
+	// And a different root does not see it. (It must exist: list in a
+	// --root that does not is an error, as with runc.)
+	other := e.mkdir("other-root")
 	if stdout, _, code := rt(t, "--root="+other, "list", "-q"); code != 0 || strings.Contains(stdout, id) {
 		t.Errorf("list in another root: exit %d, stdout %q", code, stdout)
 	}
