@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/hullrt/hull/libcontainer"
@@ -63,7 +64,11 @@ var execCommand = &cli.Command{
 			Cgroup:        ctx.String("cgroup"),
 		})
 		if err != nil {
-			return err
+			// runc: whatever keeps exec from giving the process's own
+			// exit status (no such container, a stopped or paused one, a
+			// missing binary, a pid file it cannot write) exits 255, so
+			// that callers tell it from the process's exit codes.
+			return &codeError{fmt.Errorf("exec failed: %w", err), 255}
 		}
 		if code != 0 {
 			return cli.Exit("", code)

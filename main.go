@@ -32,18 +32,33 @@ func main() {
 		if errors.As(err, &ec) && ec.Error() == "" {
 			os.Exit(ec.ExitCode())
 		}
+		var ce *codeError
+		if errors.As(err, &ce) {
+			fatalWithCode(ce.err, ce.code)
+		}
 		fatal(err)
 	}
 }
 
+// codeError is an error that makes hull exit with code instead of 1.
+type codeError struct {
+	err  error
+	code int
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
 // fatal reports err the way runc does: in the log (callers such as
 // containerd read the last error line of --log) and on stderr.
-func fatal(err error) {
+func fatal(err error) { fatalWithCode(err, 1) }
+
+func fatalWithCode(err error, code int) {
 	slog.Error(err.Error())
 	if logToFile {
 		fmt.Fprintln(os.Stderr, "hull: "+err.Error())
 	}
-	os.Exit(1)
+	os.Exit(code)
 }
 
 var logToFile bool

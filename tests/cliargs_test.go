@@ -79,3 +79,40 @@ func TestFlagsAfterID(t *testing.T) {
 	}
 	e.mustRT("delete", "-f", id2)
 }
+
+// TestExecExitCodes: exec exits with its process's status, and with 255
+// (runc's "exec failed: ...") whenever it could not give one: no such
+// container, no command, a missing binary, a pid file it cannot write, a
+// paused container.
+func TestExecExitCodes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id, _, _ := e.started(sleeper)
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"exec", id, "false"}, 1},
+		{[]string{"exec", id, "sh", "-c", "exit 42"}, 42},
+		{[]string{"exec", "--pid-file", filepath.Join(e.base, "no-such-dir", "pid"), id, "true"}, 255},
+		{[]string{"exec", id, "hull-no-such-binary"}, 255},
+		{[]string{"exec", id}, 255},
+		{[]string{"exec", "hull-no-such-container", "true"}, 255},
+	} {
+		r := e.rt(tc.args...)
+		if r.Code != tc.code {
+			t.Errorf("%v: %v, want exit %d", tc.args, r, tc.code)
+		}
+		if tc.code == 255 && !strings.Contains(r.Stderr, "exec failed: ") {
+			t.Errorf("%v: stderr %q, want runc's \"exec failed: ...\"", tc.args, r.Stderr)
+		}
+	}
+	e.mustRT("pause", id)
+	if r := e.rt("exec", id, "true"); r.Code != 255 {
+		t.Errorf("exec into a paused container: %v, want exit 255", r)
+	}
+	e.mustRT("resume", id)
+	if s := e.state(id); s.Status != "running" {
+		t.Errorf("container status after the failed execs: %q", s.Status)
+	}
+}
