@@ -29,6 +29,7 @@ var execCommand = &cli.Command{
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional file descriptors to the container"},
 		&cli.StringFlag{Name: "cgroup", Usage: "run the process in an (existing) sub-cgroup(s)"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "path to an AF_UNIX socket which will receive a file descriptor referencing the exec process"},
 	},
 	SkipFlagParsing: false,
 	Action: func(ctx *cli.Context) error {
@@ -59,6 +60,7 @@ var execCommand = &cli.Command{
 			Caps:          ctx.StringSlice("cap"),
 			PreserveFds:   ctx.Int("preserve-fds"),
 			PidFile:       ctx.String("pid-file"),
+			PidfdSocket:   ctx.String("pidfd-socket"),
 			Detach:        ctx.Bool("detach"),
 			IgnorePaused:  ctx.Bool("ignore-paused"),
 			Cgroup:        ctx.String("cgroup"),

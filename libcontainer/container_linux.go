@@ -227,6 +227,8 @@ type CreateOpts struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFds   int
+	// PidfdSocket, if set, receives a pidfd of the init (--pidfd-socket).
+	PidfdSocket string
 	// Stdio of the init when there is no terminal; nil means hull's own.
 	Stdin, Stdout, Stderr *os.File
 	// relayTTY: a terminal without a console socket is relayed by this
@@ -280,6 +282,11 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if agent != nil {
 		defer agent.Close()
 	}
+	pidfdSock, err := dialPidfdSocket(o.PidfdSocket, pidfdKindInit)
+	if err != nil {
+		return nil, err
+	}
+	defer pidfdSock.Close()
 	var console, consoleOurs *os.File
 	switch {
 	case o.ConsoleSocket != "":
@@ -394,6 +401,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			return err
 		}
 		faultPoint("after-clone")
+		if err := pidfdSock.open(pid); err != nil {
+			return err
+		}
 		// The init waits for its config: it has run nothing of the
 		// user's yet.
 		if !p.inCgroup {
@@ -414,6 +424,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		if c.pty, err = recvFd(consoleOurs); err != nil {
 			return c, fmt.Errorf("container %s: %w", o.ID, err)
 		}
+	}
+	if err := pidfdSock.send(); err != nil {
+		return c, fmt.Errorf("container %s: %w", o.ID, err)
 	}
 	st.Phase = store.PhaseCreated
 	if err := h.Save(st); err != nil {

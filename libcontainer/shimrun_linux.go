@@ -49,6 +49,14 @@ func (r *Runtime) runWithShim(o RunOpts) (int, error) {
 	if o.NoPivot {
 		args = append(args, "--create-arg", "--no-pivot")
 	}
+	if o.PidfdSocket != "" {
+		// The shim runs hull create elsewhere than our cwd.
+		abs, err := filepath.Abs(o.PidfdSocket)
+		if err != nil {
+			return 0, err
+		}
+		args = append(args, "--create-arg", "--pidfd-socket="+abs)
+	}
 	if o.NoNewKeyring {
 		args = append(args, "--create-arg", "--no-new-keyring")
 	}
