@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"strconv"
 
 	"github.com/hullrt/hull/libcontainer"
@@ -45,6 +46,7 @@ var execCommand = &cli.Command{
 			}
 			gids = append(gids, uint32(n))
 		}
+		slog.Debug("exec: starting a process in the container", "id", id, "detach", ctx.Bool("detach"), "tty", ctx.Bool("tty"))
 		code, err := runtimeOf(ctx).Exec(id, libcontainer.ExecOpts{
 			ProcessFile:   ctx.String("process"),
 			Args:          ctx.Args().Slice()[1:],
@@ -71,6 +73,11 @@ var execCommand = &cli.Command{
 			// missing binary, a pid file it cannot write) exits 255, so
 			// that callers tell it from the process's exit codes.
 			return &codeError{fmt.Errorf("exec failed: %w", err), 255}
+		}
+		if ctx.Bool("detach") {
+			slog.Debug("exec: the process runs, detached", "id", id)
+		} else {
+			slog.Debug("exec: the process ended", "id", id, "status", code)
 		}
 		if code != 0 {
 			return cli.Exit("", code)

@@ -124,6 +124,9 @@ func setup(ctx *cli.Context) error {
 	default:
 		return fmt.Errorf("unknown log-format %q (want text or json)", ctx.String("log-format"))
 	}
+	if ctx.Args().Present() {
+		slog.Debug("hull "+ctx.Args().First(), "version", version, "root", ctx.String("root"), "pid", os.Getpid())
+	}
 	if ctx.Bool("systemd-cgroup") {
 		return errors.New("--systemd-cgroup: the systemd cgroup driver is not available in hull yet")
 	}

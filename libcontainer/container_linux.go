@@ -437,6 +437,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			return c, err
 		}
 	}
+	slog.Debug("container created: its init waits for start", "id", o.ID, "pid", pid, "rootfs", rootfs)
 	return c, nil
 }
 
