@@ -141,7 +141,25 @@ func (s *shim) createAndStart() (err error) {
 		childEnds = nil
 	}
 	defer closeChildEnds()
-	if consoleL == nil && o.consoleSocket == "" {
+	if consoleL == nil && o.consoleSocket == "" && o.directStdio {
+		// The caller's fds themselves, as runc run -d passes them;
+		// ours are closed as soon as create has passed them on.
+		for i, fd := range []int{o.stdinFd, o.stdoutFd, o.stderrFd} {
+			f := null
+			if fd >= 0 {
+				f = os.NewFile(uintptr(stdinPassFd+i), []string{"stdin", "stdout", "stderr"}[i])
+				childEnds = append(childEnds, f)
+			}
+			switch i {
+			case 0:
+				cmd.Stdin = f
+			case 1:
+				cmd.Stdout = f
+			default:
+				cmd.Stderr = f
+			}
+		}
+	} else if consoleL == nil && o.consoleSocket == "" {
 		switch {
 		case o.stdinFd >= 0:
 			cmd.Stdin = os.NewFile(stdinPassFd, "stdin")
