@@ -151,6 +151,12 @@ func TestRunDetachStdioIsCallers(t *testing.T) {
 		b, _ := os.ReadFile(outPath)
 		t.Fatalf("run -d: %v: %s", err, b)
 	}
+	// A failed run -d says why once, though hull create (run by the
+	// shim) had the caller's stderr.
+	r := e.rt("run", "-d", "--bundle", bundle, id)
+	if r.Code != 1 || strings.Count(r.Stderr, "already exists") != 1 {
+		t.Errorf("run -d of an existing id: %v; want exit 1 and the error once", r)
+	}
 	if r := e.rt("wait", id); strings.TrimSpace(r.Stdout) != "3" {
 		t.Errorf("hull wait: %v, want 3", r)
 	}

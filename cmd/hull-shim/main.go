@@ -323,6 +323,9 @@ func foreground(o *options) int {
 		return 0 // the shim goes on without us
 	}
 	werr := cmd.Wait() // the shim leaves after a failure report
+	if _, ok := strings.CutPrefix(s, "error-shown\n"); ok {
+		return 1 // hull create printed it on the caller's stderr
+	}
 	if text, ok := strings.CutPrefix(s, "error\n"); ok {
 		fmt.Fprintln(os.Stderr, "hull-shim: "+strings.TrimRight(text, "\n"))
 		return 1
