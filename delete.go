@@ -19,7 +19,15 @@ var deleteCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		c, err := runtimeOf(ctx).LoadForDelete(id)
+		r := runtimeOf(ctx)
+		if ctx.Bool("force") {
+			// A create killed before its directory was renamed into
+			// place leaves ".new-<id>-*", which only this removes.
+			if err := r.RemoveStale(id); err != nil {
+				return err
+			}
+		}
+		c, err := r.LoadForDelete(id)
 		if err != nil {
 			// runc: a forced delete of a missing container succeeds.
 			if ctx.Bool("force") && errors.Is(err, libcontainer.ErrNotExist) {

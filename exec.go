@@ -1,7 +1,8 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"log/slog"
 	"strconv"
 
 	"github.com/hullrt/hull/libcontainer"
@@ -29,6 +30,7 @@ var execCommand = &cli.Command{
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional file descriptors to the container"},
 		&cli.StringFlag{Name: "cgroup", Usage: "run the process in an (existing) sub-cgroup(s)"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "path to an AF_UNIX socket which will receive a file descriptor referencing the exec process"},
 	},
 	SkipFlagParsing: false,
 	Action: func(ctx *cli.Context) error {
@@ -44,6 +46,7 @@ var execCommand = &cli.Command{
 			}
 			gids = append(gids, uint32(n))
 		}
+		slog.Debug("exec: starting a process in the container", "id", id, "detach", ctx.Bool("detach"), "tty", ctx.Bool("tty"))
 		code, err := runtimeOf(ctx).Exec(id, libcontainer.ExecOpts{
 			ProcessFile:   ctx.String("process"),
 			Args:          ctx.Args().Slice()[1:],
@@ -59,15 +62,22 @@ var execCommand = &cli.Command{
 			Caps:          ctx.StringSlice("cap"),
 			PreserveFds:   ctx.Int("preserve-fds"),
 			PidFile:       ctx.String("pid-file"),
+			PidfdSocket:   ctx.String("pidfd-socket"),
 			Detach:        ctx.Bool("detach"),
 			IgnorePaused:  ctx.Bool("ignore-paused"),
 			Cgroup:        ctx.String("cgroup"),
 		})
-		if errors.Is(err, libcontainer.ErrPaused) {
-			return cli.Exit(err, 255) // runc's exit status for a failed exec
-		}
 		if err != nil {
-			return err
+			// runc: whatever keeps exec from giving the process's own
+			// exit status (no such container, a stopped or paused one, a
+			// missing binary, a pid file it cannot write) exits 255, so
+			// that callers tell it from the process's exit codes.
+			return &codeError{fmt.Errorf("exec failed: %w", err), 255}
+		}
+		if ctx.Bool("detach") {
+			slog.Debug("exec: the process runs, detached", "id", id)
+		} else {
+			slog.Debug("exec: the process ended", "id", id, "status", code)
 		}
 		if code != 0 {
 			return cli.Exit("", code)

@@ -22,6 +22,15 @@ var listCommand = &cli.Command{
 		if ctx.NArg() != 0 {
 			return fmt.Errorf("list: takes no arguments, got %d", ctx.NArg())
 		}
+		if ctx.IsSet("root") {
+			// runc: a missing default root means no container yet, a
+			// missing --root given by the caller is an error.
+			f, err := os.Open(ctx.String("root"))
+			if err != nil {
+				return err
+			}
+			f.Close()
+		}
 		cs, err := runtimeOf(ctx).List()
 		if err != nil {
 			return err

@@ -7,15 +7,18 @@ import (
 	"os"
 )
 
-// prefixHandler writes log records to stderr as "hull: msg" lines when hull
-// logs to the terminal, and as structured text when it logs to a file.
+// prefixHandler writes errors and warnings to stderr as "hull: msg" lines
+// when hull logs to the terminal, and everything as structured text
+// (time=… level=… msg=…) when it logs to a file. Debug and info lines
+// (--debug) are structured text on stderr too, as runc's are: callers and
+// runc's tests look for "level=debug" there.
 type prefixHandler struct {
 	slog.Handler
 	plain bool
 }
 
 func (h *prefixHandler) Handle(ctx context.Context, r slog.Record) error {
-	if !h.plain {
+	if !h.plain || r.Level < slog.LevelWarn {
 		return h.Handler.Handle(ctx, r)
 	}
 	msg := r.Message

@@ -27,25 +27,36 @@ func main() {
 		libcontainer.Init()
 	}
 	app := newApp()
-	if err := app.Run(os.Args); err != nil {
+	if err := app.Run(reorderArgs(app, os.Args)); err != nil {
 		var ec cli.ExitCoder
 		if errors.As(err, &ec) && ec.Error() == "" {
 			os.Exit(ec.ExitCode())
+		}
+		var ce *codeError
+		if errors.As(err, &ce) {
+			fatalWithCode(ce.err, ce.code)
 		}
 		fatal(err)
 	}
 }
 
+// codeError is an error that makes hull exit with code instead of 1.
+type codeError struct {
+	err  error
+	code int
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
 // fatal reports err the way runc does: in the log (callers such as
 // containerd read the last error line of --log) and on stderr.
-func fatal(err error) {
+func fatal(err error) { fatalWithCode(err, 1) }
+
+func fatalWithCode(err error, code int) {
 	slog.Error(err.Error())
 	if logToFile {
 		fmt.Fprintln(os.Stderr, "hull: "+err.Error())
-	}
-	code := 1
-	if ec, ok := err.(cli.ExitCoder); ok && ec.ExitCode() > 0 {
-		code = ec.ExitCode() // a command's own status for its error
 	}
 	os.Exit(code)
 }
@@ -112,6 +123,9 @@ func setup(ctx *cli.Context) error {
 		slog.SetDefault(slog.New(slog.NewJSONHandler(w, opts)))
 	default:
 		return fmt.Errorf("unknown log-format %q (want text or json)", ctx.String("log-format"))
+	}
+	if ctx.Args().Present() {
+		slog.Debug("hull "+ctx.Args().First(), "version", version, "root", ctx.String("root"), "pid", os.Getpid())
 	}
 	if ctx.Bool("systemd-cgroup") {
 		return errors.New("--systemd-cgroup: the systemd cgroup driver is not available in hull yet")

@@ -8,8 +8,17 @@ import (
 	"path/filepath"
 
 	"github.com/hullrt/hull/libcontainer"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 )
+
+// cgroup2Unified reports whether /sys/fs/cgroup is the cgroup2 hierarchy
+// (a pure cgroup v2 host), as runc's spec checks it.
+func cgroup2Unified() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+}
 
 var specCommand = &cli.Command{
 	Name:  "spec",
@@ -20,6 +29,18 @@ var specCommand = &cli.Command{
 	},
 	Action: func(ctx *cli.Context) error {
 		s := libcontainer.DefaultSpec()
+		if !cgroup2Unified() {
+			// runc spec: a cgroup namespace only on a cgroup v2 host.
+			// Configs written for runc add one themselves ("+= cgroup"),
+			// which would be a duplicate here.
+			ns := s.Linux.Namespaces[:0]
+			for _, n := range s.Linux.Namespaces {
+				if n.Type != specs.CgroupNamespace {
+					ns = append(ns, n)
+				}
+			}
+			s.Linux.Namespaces = ns
+		}
 		if ctx.Bool("rootless") {
 			libcontainer.ToRootless(s)
 		}

@@ -35,6 +35,7 @@ func createFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root to jail the process inside rootfs"},
 		&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring for the container"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "path to an AF_UNIX socket which will receive a file descriptor referencing the init process"},
 	}
 }
 
@@ -47,6 +48,7 @@ func createOpts(ctx *cli.Context, id string) libcontainer.CreateOpts {
 		NoPivot:       ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
 		PreserveFds:   ctx.Int("preserve-fds"),
+		PidfdSocket:   ctx.String("pidfd-socket"),
 	}
 }
 

@@ -113,6 +113,19 @@ func (r *Runtime) load(id string, lock, recover bool) (*Container, error) {
 	return c, nil
 }
 
+// RemoveStale removes what a create of id that was killed before its
+// directory got its name left under the root (see store.RemoveStale).
+func (r *Runtime) RemoveStale(id string) error {
+	removed, err := r.store.RemoveStale(id)
+	for _, d := range removed {
+		slog.Debug("removed the directory of a create that was killed", "id", id, "dir", d)
+	}
+	if err != nil {
+		return fmt.Errorf("container %s: %w", id, err)
+	}
+	return nil
+}
+
 // List loads every container under the root, without locks.
 func (r *Runtime) List() ([]*Container, error) {
 	ids, err := r.store.List()
@@ -214,6 +227,8 @@ type CreateOpts struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFds   int
+	// PidfdSocket, if set, receives a pidfd of the init (--pidfd-socket).
+	PidfdSocket string
 	// Stdio of the init when there is no terminal; nil means hull's own.
 	Stdin, Stdout, Stderr *os.File
 	// relayTTY: a terminal without a console socket is relayed by this
@@ -267,6 +282,11 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if agent != nil {
 		defer agent.Close()
 	}
+	pidfdSock, err := dialPidfdSocket(o.PidfdSocket, pidfdKindInit)
+	if err != nil {
+		return nil, err
+	}
+	defer pidfdSock.Close()
 	var console, consoleOurs *os.File
 	switch {
 	case o.ConsoleSocket != "":
@@ -389,6 +409,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			return err
 		}
 		faultPoint("after-clone")
+		if err := pidfdSock.open(pid); err != nil {
+			return err
+		}
 		// The init waits for its config: it has run nothing of the
 		// user's yet.
 		if !p.inCgroup {
@@ -410,6 +433,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			return c, fmt.Errorf("container %s: %w", o.ID, err)
 		}
 	}
+	if err := pidfdSock.send(); err != nil {
+		return c, fmt.Errorf("container %s: %w", o.ID, err)
+	}
 	st.Phase = store.PhaseCreated
 	if err := h.Save(st); err != nil {
 		return c, err
@@ -419,6 +445,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			return c, err
 		}
 	}
+	slog.Debug("container created: its init waits for start", "id", o.ID, "pid", pid, "rootfs", rootfs)
 	return c, nil
 }
 

@@ -29,6 +29,7 @@ type ExecOpts struct {
 	Caps          []string
 	PreserveFds   int
 	PidFile       string
+	PidfdSocket   string // receives a pidfd of the process (--pidfd-socket)
 	Detach        bool
 	IgnorePaused  bool
 	Cgroup        string
@@ -296,6 +297,11 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	if agent != nil {
 		defer agent.Close()
 	}
+	pidfdSock, err := dialPidfdSocket(o.PidfdSocket, pidfdKindExec)
+	if err != nil {
+		return -1, err
+	}
+	defer pidfdSock.Close()
 	var console, consoleOurs *os.File
 	switch {
 	case o.ConsoleSocket != "":
@@ -348,6 +354,9 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	}
 	p.onPid = func(pid int) error {
 		faultPoint("exec-after-clone")
+		if err := pidfdSock.open(pid); err != nil {
+			return err
+		}
 		if cg == nil {
 			return nil
 		}
@@ -392,6 +401,10 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 			unix.Kill(pid, unix.SIGKILL)
 			return -1, err
 		}
+	}
+	if err := pidfdSock.send(); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		return -1, err
 	}
 	// Other commands (kill, delete) must not wait for an exec to end.
 	c.Close()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +63,7 @@ func (c *Container) Start() error {
 	if out.Len() > 0 {
 		return fmt.Errorf("container %s: %s", c.ID(), out.String())
 	}
+	slog.Debug("container started: its process runs", "id", c.ID(), "pid", c.st.Pid)
 	runHooksWarn(c.st.Config.Hooks, hookPoststart, c.hookState(Running))
 	return nil
 }
@@ -178,6 +180,7 @@ func (c *Container) Destroy(force bool) error {
 	if c.st.Config != nil && c.st.Phase != store.PhaseCreating {
 		runHooksWarn(c.st.Config.Hooks, hookPoststop, c.hookState(Stopped))
 	}
+	slog.Debug("container deleted", "id", c.ID(), "forced", force)
 	return nil
 }
 

@@ -24,8 +24,9 @@ func shimBinary() string {
 
 // runWithShim is `run --detach` through hull-shim: the container's exit
 // status is then recorded (hull state, hull wait) although hull itself
-// returns at once. The container's stdio is the caller's, copied by the
-// shim. It returns errNoShim when no shim can be used.
+// returns at once. The container's stdio is the caller's fds themselves,
+// as with runc (the shim closes its copies once create has them). It
+// returns errNoShim when no shim can be used.
 func (r *Runtime) runWithShim(o RunOpts) (int, error) {
 	shim := shimBinary()
 	if shim == "" || o.PreserveFds > 0 {
@@ -36,7 +37,7 @@ func (r *Runtime) runWithShim(o RunOpts) (int, error) {
 		return 0, errNoShim
 	}
 	args := []string{"--id", o.ID, "--bundle", o.Bundle, "--root", r.store.Root, "--runtime", self,
-		"--stdin-fd", "0", "--stdout-fd", "1", "--stderr-fd", "2"}
+		"--stdin-fd", "0", "--stdout-fd", "1", "--stderr-fd", "2", "--direct-stdio"}
 	for _, a := range o.GlobalArgs {
 		args = append(args, "--runtime-arg", a)
 	}
@@ -48,6 +49,14 @@ func (r *Runtime) runWithShim(o RunOpts) (int, error) {
 	}
 	if o.NoPivot {
 		args = append(args, "--create-arg", "--no-pivot")
+	}
+	if o.PidfdSocket != "" {
+		// The shim runs hull create elsewhere than our cwd.
+		abs, err := filepath.Abs(o.PidfdSocket)
+		if err != nil {
+			return 0, err
+		}
+		args = append(args, "--create-arg", "--pidfd-socket="+abs)
 	}
 	if o.NoNewKeyring {
 		args = append(args, "--create-arg", "--no-new-keyring")

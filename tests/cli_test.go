@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 func TestVersion(t *testing.T) {
@@ -108,10 +109,41 @@ func TestRootFlagForms(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 0 mentioning %s", args, code, stdout, stderr, id)
 		}
 	}
-	// And a different root does not see it.
-	other := filepath.Join(e.base, "other-root")
+	// And a different root does not see it. (It must exist: list in a
+	// --root that does not is an error, as with runc.)
+	other := e.mkdir("other-root")
 	if stdout, _, code := rt(t, "--root="+other, "list", "-q"); code != 0 || strings.Contains(stdout, id) {
 		t.Errorf("list in another root: exit %d, stdout %q", code, stdout)
 	}
 	e.mustRT("delete", "--force", id)
+}
+
+// TestSpecCgroupNamespace: like runc spec, spec has a cgroup namespace only
+// on a pure cgroup v2 host, so a config written for runc that adds one
+// (runc's delete.bats: .linux.namespaces += [{"type": "cgroup"}]) runs.
+func TestSpecCgroupNamespace(t *testing.T) {
+	t.Parallel()
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
+		t.Fatal(err)
+	}
+	unified := st.Type == unix.CGROUP2_SUPER_MAGIC
+	_, spec := specIn(t)
+	has := false
+	for _, ns := range spec.Linux.Namespaces {
+		has = has || ns.Type == specs.CgroupNamespace
+	}
+	if has != unified {
+		t.Errorf("spec on a host with cgroup2 unified=%v: cgroup namespace %v, want %v (runc's rule)", unified, has, unified)
+	}
+	if unified {
+		return
+	}
+	e := newEnv(t)
+	out := e.mustRun(func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}, "sh", "-c", "grep -c ':/$' /proc/self/cgroup")
+	if n := strings.TrimSpace(out); n == "0" || n == "" {
+		t.Errorf("with the cgroup namespace added, /proc/self/cgroup has no root paths: %q", out)
+	}
 }

@@ -249,6 +249,11 @@ func newEnv(t *testing.T) *env {
 	}
 	e := &env{t: t, base: base, root: filepath.Join(base, "state")}
 	t.Cleanup(e.cleanup)
+	// As an engine's root always is: `list` in a --root that does not
+	// exist is an error (runc's too).
+	if err := os.Mkdir(e.root, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 

@@ -127,3 +127,28 @@ func TestLogWarningsOfInit(t *testing.T) {
 		t.Errorf("no warning naming CAP_HULL_FAKE in the --log file: %q", b)
 	}
 }
+
+// TestDebugExec: --debug makes exec (as every command) log debug lines,
+// "level=debug" as runc's: on stderr, or only in the --log file when there
+// is one.
+func TestDebugExec(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id, _, _ := e.started(sleeper)
+	r := e.mustRT("--debug", "exec", id, "true")
+	if !strings.Contains(r.Stderr, "level=debug") {
+		t.Errorf("--debug exec: stderr %q has no level=debug line", r.Stderr)
+	}
+	log := filepath.Join(e.base, "debug.log")
+	r = e.mustRT("--debug", "--log", log, "exec", id, "true")
+	if strings.Contains(r.Stderr, "level=debug") {
+		t.Errorf("--debug --log exec: debug lines on stderr %q, want them only in the log", r.Stderr)
+	}
+	if b, err := os.ReadFile(log); err != nil || !strings.Contains(string(b), "level=debug") {
+		t.Errorf("--debug --log exec: log file %q (%v) has no level=debug line", b, err)
+	}
+	// Without --debug, nothing of the kind.
+	if r := e.mustRT("exec", id, "true"); r.Stderr != "" {
+		t.Errorf("exec without --debug: stderr %q, want nothing", r.Stderr)
+	}
+}

@@ -186,3 +186,60 @@ func TestPidReused(t *testing.T) {
 	}
 	e.assertNotExist(id)
 }
+
+// TestDeleteForceRemovesKilledCreateDir: a create SIGKILLed after it made
+// its directory under a temporary name (".new-<id>-<n>") and before renaming
+// it into place leaves that directory, locked by nobody. list must not show
+// it, and delete --force <id> must remove it (nothing else would), but not
+// the temporary directory of another id that merely starts the same way,
+// nor one whose create still runs (holds its lock).
+func TestDeleteForceRemovesKilledCreateDir(t *testing.T) {
+	e := newEnv(t)
+	id := e.newID()
+	mk := func(name, stID string) string {
+		t.Helper()
+		d := filepath.Join(e.root, name)
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		st := `{"id":"` + stID + `","phase":"creating","pid":0}`
+		if err := os.WriteFile(filepath.Join(d, "state.json"), []byte(st), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	stale := mk(".new-"+id+"-2718281828", id)
+	other := mk(".new-"+id+"-x-31415", id+"-x")
+	busy := mk(".new-"+id+"-1618", id)
+	lock, err := unix.Open(busy, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Flock(lock, unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		unix.Close(lock)
+		os.RemoveAll(busy)
+		os.RemoveAll(other)
+	}()
+
+	for _, args := range [][]string{{"list"}, {"list", "-q"}, {"list", "--format", "json"}} {
+		r := e.mustRT(args...)
+		if strings.Contains(r.Stdout, id) || strings.Contains(r.Stdout, ".new") {
+			t.Errorf("%v shows a temporary directory: %v", args, r)
+		}
+	}
+	if r := e.rt("state", id); r.Code == 0 {
+		t.Errorf("state %s of a half-made directory succeeded: %v", id, r)
+	}
+	e.mustRT("delete", "--force", id)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("delete --force %s left %s (stat: %v)", id, stale, err)
+	}
+	for _, d := range []string{other, busy} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("delete --force %s removed %s, which is not its to remove: %v", id, d, err)
+		}
+	}
+}

@@ -91,8 +91,12 @@ func TestRootReadOnly(t *testing.T) {
 		if r.Code != 1 || !strings.Contains(r.Stderr, "read-only file system") {
 			t.Errorf("run with --root %s on a read-only fs: %v; want exit 1 and \"read-only file system\"", root, r)
 		}
-		if r := execRuntime(t, "", "--root", root, "list"); r.Code != 0 {
+		r = execRuntime(t, "", "--root", root, "list")
+		if _, err := os.Stat(root); err == nil && r.Code != 0 {
 			t.Errorf("list with --root %s on a read-only fs: %v; want an empty list", root, r)
+		} else if err != nil && (r.Code == 0 || !strings.Contains(r.Stderr, "no such file or directory")) {
+			// runc: a --root given and missing is an error for list.
+			t.Errorf("list with a missing --root %s: %v; want \"no such file or directory\"", root, r)
 		}
 	}
 	// The leftover checker: no init, no cgroup from the failed creates.

@@ -124,3 +124,51 @@ func TestRunDetachTerminalReleasesCallerPipe(t *testing.T) {
 	e.waitStatus(id, "stopped")
 	e.mustRT("delete", id)
 }
+
+// TestRunDetachStdioIsCallers: without a terminal, hull run -d gives the
+// container the caller's stdio fds themselves, as runc does (it used to
+// get pipes that hull-shim copied): the container's stdout and stderr are
+// the caller's file, and the exit is still recorded.
+func TestRunDetachStdioIsCallers(t *testing.T) {
+	if !isHull {
+		t.Skip("hull-shim is hull's")
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(runtimeBin), "hull-shim")); err != nil {
+		t.Skipf("no hull-shim next to %s (make build puts both in bin/): %v", runtimeBin, err)
+	}
+	e := newEnv(t)
+	bundle := e.newBundle(withShell(`for f in 0 1 2; do readlink /proc/self/fd/$f; done; echo to-stderr >&2; exit 3`))
+	id := e.newID()
+	outPath := filepath.Join(e.base, "caller.out")
+	out, err := os.Create(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd := exec.Command(runtimeBin, "--root", e.root, "run", "-d", "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Run(); err != nil {
+		b, _ := os.ReadFile(outPath)
+		t.Fatalf("run -d: %v: %s", err, b)
+	}
+	// A failed run -d says why once, though hull create (run by the
+	// shim) had the caller's stderr.
+	r := e.rt("run", "-d", "--bundle", bundle, id)
+	if r.Code != 1 || strings.Count(r.Stderr, "already exists") != 1 {
+		t.Errorf("run -d of an existing id: %v; want exit 1 and the error once", r)
+	}
+	if r := e.rt("wait", id); strings.TrimSpace(r.Stdout) != "3" {
+		t.Errorf("hull wait: %v, want 3", r)
+	}
+	b, err := os.ReadFile(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The container's root hides the host path; the link names the file
+	// as the host sees it.
+	got := lines(string(b))
+	if len(got) != 4 || got[0] != "/dev/null" || got[1] != outPath || got[2] != outPath || got[3] != "to-stderr" {
+		t.Errorf("the container's stdio: %q; want [/dev/null %s %s to-stderr] (the caller's file itself, not a pipe)", got, outPath, outPath)
+	}
+	e.mustRT("delete", id)
+}

@@ -82,7 +82,12 @@ func daemon(o *options) int {
 			os.Remove(o.shimPidFile)
 		}
 		s.logf("%v", err)
-		report("error\n" + err.Error())
+		var shown *shownError
+		if errors.As(err, &shown) {
+			report("error-shown\n" + err.Error())
+		} else {
+			report("error\n" + err.Error())
+		}
 		return 1
 	}
 	report("ok " + strconv.Itoa(s.pid) + "\n")
@@ -141,7 +146,25 @@ func (s *shim) createAndStart() (err error) {
 		childEnds = nil
 	}
 	defer closeChildEnds()
-	if consoleL == nil && o.consoleSocket == "" {
+	if consoleL == nil && o.consoleSocket == "" && o.directStdio {
+		// The caller's fds themselves, as runc run -d passes them;
+		// ours are closed as soon as create has passed them on.
+		for i, fd := range []int{o.stdinFd, o.stdoutFd, o.stderrFd} {
+			f := null
+			if fd >= 0 {
+				f = os.NewFile(uintptr(stdinPassFd+i), []string{"stdin", "stdout", "stderr"}[i])
+				childEnds = append(childEnds, f)
+			}
+			switch i {
+			case 0:
+				cmd.Stdin = f
+			case 1:
+				cmd.Stdout = f
+			default:
+				cmd.Stderr = f
+			}
+		}
+	} else if consoleL == nil && o.consoleSocket == "" {
 		switch {
 		case o.stdinFd >= 0:
 			cmd.Stdin = os.NewFile(stdinPassFd, "stdin")
@@ -185,7 +208,12 @@ func (s *shim) createAndStart() (err error) {
 	runErr := cmd.Run()
 	closeChildEnds()
 	if runErr != nil {
-		return s.hullError(runErr, streams)
+		err := s.hullError(runErr, streams)
+		if o.directStdio {
+			// create's stderr was the caller's: it said why already.
+			err = &shownError{err}
+		}
+		return err
 	}
 	// From here on a failure must delete the container.
 	defer func() {
@@ -259,6 +287,13 @@ type ptyResult struct {
 	f   *os.File
 	err error
 }
+
+// shownError is an error that hull already printed on the caller's stderr
+// (create with --direct-stdio): the foreground shim does not repeat it.
+type shownError struct{ err error }
+
+func (e *shownError) Error() string { return e.err.Error() }
+func (e *shownError) Unwrap() error { return e.err }
 
 // hullError is the error hull reported: the last error line of its JSON
 // log, else what it wrote on the container's stderr, else its status.

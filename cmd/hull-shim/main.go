@@ -7,7 +7,7 @@
 //	hull-shim --id ID --bundle DIR [--root DIR] [--runtime PATH]
 //	          [--runtime-arg A]... [--create-arg A]...
 //	          [--log-file F [--log-size-max BYTES]]
-//	          [--stdin] [--stdin-fd N] [--stdout-fd N] [--stderr-fd N]
+//	          [--stdin] [--stdin-fd N] [--stdout-fd N] [--stderr-fd N] [--direct-stdio]
 //	          [--console-socket S]
 //	          [--attach-socket PATH]
 //	          [--exit-file F] [--exit-command CMD [--exit-command-arg A]...]
@@ -30,7 +30,11 @@
 //	2026-01-02T15:04:05.999999999+01:00 stdout F a complete line
 //	2026-01-02T15:04:05.999999999+01:00 stderr P a line cut here (no newline yet)
 //
-// and, raw, to --stdout-fd/--stderr-fd when given. With --log-size-max the
+// and, raw, to --stdout-fd/--stderr-fd when given. With --direct-stdio the
+// container gets the --stdin-fd/--stdout-fd/--stderr-fd fds themselves
+// (/dev/null for those not given), as runc run -d gives the caller's; the
+// shim closes its copies once create has passed them on, and sees none of
+// the container's output. With --log-size-max the
 // log is rotated before it would grow past that many bytes: the current log
 // becomes F.1 (replacing the previous F.1) and a new F is started. The
 // container's stdin is /dev/null, a pipe fed by attach clients with --stdin,
@@ -120,6 +124,7 @@ type options struct {
 	stdin                     bool
 	stdinFd, stdoutFd         int
 	stderrFd                  int
+	directStdio               bool
 	consoleSocket             string
 	attachSocket              string
 	exitFile                  string
@@ -145,6 +150,7 @@ func parse(args []string) (*options, error) {
 	fs.IntVar(&o.stdinFd, "stdin-fd", -1, "give the container this fd as its stdin")
 	fs.IntVar(&o.stdoutFd, "stdout-fd", -1, "copy the container's stdout to this fd")
 	fs.IntVar(&o.stderrFd, "stderr-fd", -1, "copy the container's stderr to this fd")
+	fs.BoolVar(&o.directStdio, "direct-stdio", false, "give the container the --stdin-fd, --stdout-fd and --stderr-fd fds themselves (/dev/null for those not given), as runc run -d does: nothing is copied or logged")
 	fs.StringVar(&o.consoleSocket, "console-socket", "", "pass this console socket to create (the shim then holds no pty)")
 	fs.StringVar(&o.attachSocket, "attach-socket", "", "listen for attach clients here (and on PATH.ctl)")
 	fs.StringVar(&o.exitFile, "exit-file", "", "write the exit code here")
@@ -170,6 +176,9 @@ func parse(args []string) (*options, error) {
 	}
 	if o.stdin && o.stdinFd >= 0 {
 		return nil, fmt.Errorf("--stdin and --stdin-fd exclude each other")
+	}
+	if o.directStdio && (o.stdin || o.logFile != "" || o.attachSocket != "") {
+		return nil, fmt.Errorf("--direct-stdio excludes --stdin, --log-file and --attach-socket (the shim sees none of the container's stdio)")
 	}
 	if o.exitCommand == "" && len(o.exitCommandArgs) > 0 {
 		return nil, fmt.Errorf("--exit-command-arg needs --exit-command")
@@ -314,6 +323,9 @@ func foreground(o *options) int {
 		return 0 // the shim goes on without us
 	}
 	werr := cmd.Wait() // the shim leaves after a failure report
+	if _, ok := strings.CutPrefix(s, "error-shown\n"); ok {
+		return 1 // hull create printed it on the caller's stderr
+	}
 	if text, ok := strings.CutPrefix(s, "error\n"); ok {
 		fmt.Fprintln(os.Stderr, "hull-shim: "+strings.TrimRight(text, "\n"))
 		return 1

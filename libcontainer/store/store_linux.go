@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
@@ -138,7 +139,7 @@ func (s Store) New(st *State) (*Handle, error) {
 	if _, err := os.Lstat(final); err == nil {
 		return nil, fmt.Errorf("container %s: %w", st.ID, os.ErrExist)
 	}
-	tmp, err := os.MkdirTemp(s.Root, ".new-"+st.ID+"-")
+	tmp, err := os.MkdirTemp(s.Root, newPrefix(st.ID))
 	if err != nil {
 		return nil, fmt.Errorf("create state dir in %s: %w", s.Root, err)
 	}
@@ -342,6 +343,72 @@ func (s Store) List() ([]string, error) {
 		}
 	}
 	return ids, nil
+}
+
+// newPrefix starts the temporary name of a container directory that New
+// prepares; os.MkdirTemp appends a random decimal number.
+func newPrefix(id string) string { return ".new-" + id + "-" }
+
+// isTempOf reports whether name is a temporary directory of New for id
+// (".new-<id>-<digits>"; ids may hold '-', so the tail must be all digits).
+func isTempOf(name, id string) bool {
+	rest, ok := strings.CutPrefix(name, newPrefix(id))
+	if !ok || rest == "" {
+		return false
+	}
+	for _, r := range rest {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// RemoveStale removes the temporary directories that a create of id killed
+// between preparing its directory and renaming it into place left behind
+// (".new-<id>-*" whose lock nobody holds). A directory still locked belongs
+// to a create in progress and is kept. It returns what it removed.
+func (s Store) RemoveStale(id string) ([]string, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(s.Root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read root %s: %w", s.Root, err)
+	}
+	var removed []string
+	var errs []error
+	for _, e := range ents {
+		if !e.IsDir() || !isTempOf(e.Name(), id) {
+			continue
+		}
+		dir := filepath.Join(s.Root, e.Name())
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			if !errors.Is(err, unix.ENOENT) {
+				errs = append(errs, fmt.Errorf("open %s: %w", dir, err))
+			}
+			continue
+		}
+		if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			unix.Close(fd)
+			if err != unix.EWOULDBLOCK {
+				errs = append(errs, fmt.Errorf("lock %s: %w", dir, err))
+			}
+			continue // a create in progress
+		}
+		err = os.RemoveAll(dir)
+		unix.Close(fd)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", dir, err))
+			continue
+		}
+		removed = append(removed, dir)
+	}
+	return removed, errors.Join(errs...)
 }
 
 // Remove deletes the container's directory. The caller holds the lock.

@@ -5,6 +5,8 @@ import (
 	"os"
 	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestValidateID(t *testing.T) {
@@ -108,4 +110,52 @@ func FuzzLoadState(f *testing.F) {
 			t.Fatalf("accepted a state for another container: %+v", st)
 		}
 	})
+}
+
+func TestRemoveStale(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	mk := func(name string) string {
+		t.Helper()
+		d := s.Root + "/" + name
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(d+"/state.json", []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	stale := mk(".new-c1-12345")
+	other := mk(".new-c1-x-678") // a create of id "c1-x"
+	notTemp := mk(".new-c1-abc") // not a name New makes
+	busy := mk(".new-c1-999")
+	fd, err := lockDir(busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed, err := s.RemoveStale("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != stale {
+		t.Errorf("removed %v, want [%s]", removed, stale)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s still there: %v", stale, err)
+	}
+	for _, d := range []string{other, notTemp, busy} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
+	}
+	unix.Close(fd)
+	if removed, err := s.RemoveStale("c1"); err != nil || len(removed) != 1 || removed[0] != busy {
+		t.Errorf("after unlock: removed %v, %v; want [%s]", removed, err, busy)
+	}
+	if removed, err := (Store{Root: s.Root + "/none"}).RemoveStale("c1"); err != nil || len(removed) != 0 {
+		t.Errorf("missing root: %v, %v", removed, err)
+	}
+	if ids, _ := s.List(); len(ids) != 0 {
+		t.Errorf("List shows temporary directories: %v", ids)
+	}
 }
