@@ -48,7 +48,8 @@ func dialSeccompAgent(s *specs.LinuxSeccomp) (*os.File, error) {
 	}
 	f, err := dialUnix(s.ListenerPath)
 	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+		// runc's wording, which callers match.
+		return nil, fmt.Errorf("linux.seccomp.listenerPath: failed to connect with seccomp agent specified in the seccomp profile: %w", err)
 	}
 	return f, nil
 }
