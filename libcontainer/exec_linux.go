@@ -115,9 +115,14 @@ func (c *Container) execProcess(o *ExecOpts) (*specs.Process, error) {
 	if len(o.Caps) > 0 && base.Capabilities != nil {
 		caps := *base.Capabilities
 		add := func(set []string) []string { return append(append([]string{}, set...), o.Caps...) }
-		// Never the inheritable (nor so the ambient) set: a cap there
-		// survives execve of any binary (CVE-2022-29162).
+		// Never the inheritable set: a cap there survives execve of any
+		// binary (CVE-2022-29162). The ambient set, as runc's, only when
+		// the config has an inheritable set (ambient needs its caps
+		// there, so only those it already grants are raised).
 		caps.Bounding, caps.Effective, caps.Permitted = add(caps.Bounding), add(caps.Effective), add(caps.Permitted)
+		if caps.Inheritable != nil {
+			caps.Ambient = add(caps.Ambient)
+		}
 		p.Capabilities = &caps
 	}
 	if err := validateProcess(&p, "process"); err != nil {
@@ -364,7 +369,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		// container deleted meanwhile makes the cgroup move fail.
 		c.Close()
 	}
-	pid, err := p.start()
+	pid, err := withInitialAffinity(proc, p.start)
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %s: %w", c.ID(), err)
 	}
