@@ -62,7 +62,11 @@ func (c *Container) Start() error {
 	if out.Len() > 0 {
 		return fmt.Errorf("container %s: %s", c.ID(), out.String())
 	}
-	runHooksWarn(c.st.Config.Hooks, hookPoststart, c.hookState(Running))
+	// runc: a failing poststart hook fails start and ends the container.
+	if err := runHooks(c.st.Config.Hooks, hookPoststart, c.hookState(Running)); err != nil {
+		killAndWait(c.st.Pid, c.st.StartTime)
+		return fmt.Errorf("container %s: %w", c.ID(), err)
+	}
 	return nil
 }
 
