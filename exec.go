@@ -26,7 +26,7 @@ var execCommand = &cli.Command{
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set the no new privileges value for the process"},
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability to the bounding set for the process"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional file descriptors to the container"},
-		&cli.StringFlag{Name: "cgroup", Usage: "run the process in an (existing) sub-cgroup(s)"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run the process in an (existing) sub-cgroup(s)"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 	},
 	SkipFlagParsing: false,
@@ -60,7 +60,7 @@ var execCommand = &cli.Command{
 			PidFile:       ctx.String("pid-file"),
 			Detach:        ctx.Bool("detach"),
 			IgnorePaused:  ctx.Bool("ignore-paused"),
-			Cgroup:        ctx.String("cgroup"),
+			Cgroups:       ctx.StringSlice("cgroup"),
 		})
 		if err != nil {
 			return err

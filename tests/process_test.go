@@ -284,3 +284,49 @@ func TestProcessConfigRefusals(t *testing.T) {
 		}
 	}
 }
+
+// exec --cgroup, runc's way: runc's messages for a path leaving the
+// container's cgroup, a missing sub-cgroup and an unknown controller; "/"
+// is the container's cgroup; the flag may repeat, one controller each.
+func TestExecSubCgroupArgs(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/sys/fs/cgroup/pids/cgroup.procs"); err != nil {
+		t.Skipf("needs a cgroup v1 pids hierarchy: %v", err)
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/memory/cgroup.procs"); err != nil {
+		t.Skipf("needs a cgroup v1 memory hierarchy: %v", err)
+	}
+	e := newEnv(t)
+	id, _, _ := e.started(sleeper)
+	for _, tc := range []struct {
+		args []string
+		want []string // substrings of stderr; nil: success
+	}{
+		{[]string{".."}, []string{"bad sub cgroup path"}},
+		{[]string{"nonexistent"}, []string{" adding pid ", "no such file or directory"}},
+		{[]string{"pids:nonexistent"}, []string{" adding pid ", "no such file or directory"}},
+		{[]string{"whaaat:/"}, []string{"unknown controller "}},
+		{[]string{"/"}, nil},
+		{[]string{"pids:/", "memory:/"}, nil},
+	} {
+		args := []string{"exec"}
+		for _, a := range tc.args {
+			args = append(args, "--cgroup", a)
+		}
+		r := e.rt(append(args, id, "true")...)
+		if tc.want == nil {
+			if r.Code != 0 {
+				t.Errorf("exec --cgroup %v: %v, want success", tc.args, r)
+			}
+			continue
+		}
+		if r.Code == 0 {
+			t.Errorf("exec --cgroup %v succeeded, want a failure", tc.args)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(r.Stderr, w) {
+				t.Errorf("exec --cgroup %v: stderr %q, want it to contain %q", tc.args, r.Stderr, w)
+			}
+		}
+	}
+}
