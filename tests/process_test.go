@@ -330,3 +330,28 @@ func TestExecSubCgroupArgs(t *testing.T) {
 		}
 	}
 }
+
+// A container joining another's user namespace by /proc/PID/ns/user (no
+// mappings of its own): its root is the joined namespace's, so it can
+// open its exec.fifo and start (runc reads the joined mappings too).
+func TestJoinUserNamespaceByPath(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	target := userNSBundle(t, e, sleeper)
+	tid, _ := e.create(target)
+	e.mustRT("start", tid)
+	pid := e.state(tid).Pid
+	bundle := userNSBundle(t, e, func(s *specs.Spec) {
+		s.Process.Args = []string{"echo", "joined"}
+		s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+		for i, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.UserNamespace {
+				s.Linux.Namespaces[i].Path = "/proc/" + strconv.Itoa(pid) + "/ns/user"
+			}
+		}
+	})
+	r := e.rt("run", "--bundle", bundle, e.newID())
+	if r.Code != 0 || strings.TrimSpace(r.Stdout) != "joined" {
+		t.Errorf("run joining the user namespace of pid %d: %v, want exit 0 and \"joined\"", pid, r)
+	}
+}
