@@ -308,6 +308,7 @@ func TestExecSubCgroupArgs(t *testing.T) {
 		{[]string{"whaaat:/"}, []string{"unknown controller "}},
 		{[]string{"/"}, nil},
 		{[]string{"pids:/", "memory:/"}, nil},
+		{[]string{"pids,memory:/"}, nil}, // one flag value, not split on ","
 	} {
 		args := []string{"exec"}
 		for _, a := range tc.args {
@@ -353,5 +354,16 @@ func TestJoinUserNamespaceByPath(t *testing.T) {
 	r := e.rt("run", "--bundle", bundle, e.newID())
 	if r.Code != 0 || strings.TrimSpace(r.Stdout) != "joined" {
 		t.Errorf("run joining the user namespace of pid %d: %v, want exit 0 and \"joined\"", pid, r)
+	}
+}
+
+// exec --env keeps a value with commas whole (runc's CLI splits nothing).
+func TestExecEnvWithComma(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id, _, _ := e.started(sleeper)
+	r := e.rt("exec", "--env", "A=1,2", id, "sh", "-c", "echo $A")
+	if r.Code != 0 || strings.TrimSpace(r.Stdout) != "1,2" {
+		t.Errorf("exec --env A=1,2: %v, want \"1,2\"", r)
 	}
 }
