@@ -23,6 +23,9 @@ func validateSeccomp(s *specs.Spec) error {
 	for _, sk := range skipped {
 		slog.Warn(sk.String())
 	}
+	// runc's debug line (its init logs it when it loads the filter);
+	// callers and runc's tests read the value.
+	slog.Debug(fmt.Sprintf("seccomp filter flags: %d", seccomp.FilterFlags(s.Linux.Seccomp)))
 	return nil
 }
 

@@ -367,3 +367,19 @@ func TestExecEnvWithComma(t *testing.T) {
 		t.Errorf("exec --env A=1,2: %v, want \"1,2\"", r)
 	}
 }
+
+// --debug names the seccomp filter's flags as runc's debug line does
+// ("seccomp filter flags: N", TSYNC not among them).
+func TestDebugSeccompFilterFlags(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bundle := e.newBundle(all(withArgs("true"), func(s *specs.Spec) {
+		s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+			Flags:    []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_TSYNC", specs.LinuxSeccompFlagLog},
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno}}}
+	}))
+	r := e.rt("--debug", "run", "--bundle", bundle, e.newID())
+	if r.Code != 0 || !strings.Contains(r.Stderr, "seccomp filter flags: 2") {
+		t.Errorf("--debug run: %v, want \"seccomp filter flags: 2\" on stderr", r)
+	}
+}

@@ -233,6 +233,17 @@ func exportBPF(f *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
 	return prog, nil
 }
 
+// FilterFlags are the seccomp(2) flags the filter of profile s is loaded
+// with, as runc computes them (NEW_LISTENER when a rule notifies), for the
+// runtime's debug log.
+func FilterFlags(s *specs.LinuxSeccomp) uint {
+	notify := false
+	for _, r := range s.Syscalls {
+		notify = notify || r.Action == specs.ActNotify
+	}
+	return filterFlags(s, notify)
+}
+
 // filterFlags are the seccomp(2) flags for the profile, as runc's: TSYNC
 // is not used (the filter is loaded by the thread that execs, and the
 // process's other threads end with the execve), NEW_LISTENER when a

@@ -73,3 +73,27 @@ func TestEnosysStubJumps(t *testing.T) {
 		t.Errorf("the stub does not end with ret ENOSYS: %+v", last)
 	}
 }
+
+// runc's values for its "seccomp filter flags" debug line: TSYNC dropped,
+// NEW_LISTENER added for a notify rule.
+func TestFilterFlags(t *testing.T) {
+	for _, tc := range []struct {
+		flags  []specs.LinuxSeccompFlag
+		notify bool
+		want   uint
+	}{
+		{nil, false, 0},
+		{[]specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_TSYNC", specs.LinuxSeccompFlagLog}, false, 2},
+		{[]specs.LinuxSeccompFlag{specs.LinuxSeccompFlagSpecAllow}, false, 4},
+		{[]specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv}, true, 40},
+	} {
+		s := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Flags: tc.flags,
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno}}}
+		if tc.notify {
+			s.Syscalls[0].Action = specs.ActNotify
+		}
+		if got := FilterFlags(s); got != tc.want {
+			t.Errorf("FilterFlags(%v, notify %v) = %d, want %d", tc.flags, tc.notify, got, tc.want)
+		}
+	}
+}
