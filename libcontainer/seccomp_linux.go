@@ -16,6 +16,13 @@ func validateSeccomp(s *specs.Spec) error {
 	if s.Linux.Seccomp == nil {
 		return nil
 	}
+	// runc's default: a profile without a flags field (not even an empty
+	// one) gets SPEC_ALLOW where libseccomp and the kernel have it. Made
+	// explicit here, in the config the container is created from, since
+	// an empty list and none look the same once sent to the init.
+	if sc := s.Linux.Seccomp; sc.Flags == nil && seccomp.FlagSupported(specs.LinuxSeccompFlagSpecAllow) == nil {
+		sc.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagSpecAllow}
+	}
 	skipped, err := seccomp.Validate(s.Linux.Seccomp)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ConfigName, err)
