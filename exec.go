@@ -28,7 +28,7 @@ var execCommand = &cli.Command{
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set the no new privileges value for the process"},
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability to the bounding set for the process"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N additional file descriptors to the container"},
-		&cli.StringFlag{Name: "cgroup", Usage: "run the process in an (existing) sub-cgroup(s)"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run the process in an (existing) sub-cgroup(s)"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 		&cli.StringFlag{Name: "pidfd-socket", Usage: "path to an AF_UNIX socket which will receive a file descriptor referencing the exec process"},
 	},
@@ -65,7 +65,7 @@ var execCommand = &cli.Command{
 			PidfdSocket:   ctx.String("pidfd-socket"),
 			Detach:        ctx.Bool("detach"),
 			IgnorePaused:  ctx.Bool("ignore-paused"),
-			Cgroup:        ctx.String("cgroup"),
+			Cgroups:       ctx.StringSlice("cgroup"),
 		})
 		if err != nil {
 			// runc: whatever keeps exec from giving the process's own

@@ -70,9 +70,12 @@ func newApp() *cli.App {
 	}
 	v += "\nspec: " + specVersion()
 	return &cli.App{
-		Name:    "hull",
-		Usage:   "Open Container Initiative runtime",
-		Version: v,
+		// As runc's CLI: a repeated flag gives one value per use, never
+		// split on commas (exec --env A=1,2; --cgroup cpu,cpuacct:sub).
+		DisableSliceFlagSeparator: true,
+		Name:                      "hull",
+		Usage:                     "Open Container Initiative runtime",
+		Version:                   v,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
 			&cli.StringFlag{Name: "log", Usage: "set the log file to write hull logs to (default is stderr)"},

@@ -128,18 +128,42 @@ func applyCaps(s *capSets) error {
 		if s.ambient&(1<<uint(c)) == 0 {
 			continue
 		}
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
-			// runc ignores this too: ambient needs the cap in permitted
-			// and inheritable, which the config may not grant.
-			slog.Warn("cannot raise ambient capability", "capability", c, "error", err)
-		}
+		// runc goes on too: ambient needs the cap in permitted and
+		// inheritable, which the config may not grant. The warning was
+		// given by the runtime (warnAmbient): the init's log goes
+		// nowhere.
+		unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0)
 	}
 	return nil
+}
+
+// warnAmbient gives runc's warning for each ambient capability the
+// process cannot raise: the kernel refuses (EPERM) one that is not in
+// both the permitted and the inheritable sets. The process still runs,
+// without it. runc's init logs this at the same moment, during create.
+func warnAmbient(c *specs.LinuxCapabilities) {
+	if c == nil {
+		return
+	}
+	s, err := parseCaps(c, "process.capabilities")
+	if err != nil || s == nil {
+		return
+	}
+	for _, n := range c.Ambient {
+		v, ok := capNames[strings.ToUpper(n)]
+		if !ok {
+			continue
+		}
+		if bit := uint64(1) << uint(v); s.permitted&bit == 0 || s.inheritable&bit == 0 {
+			slog.Warn(fmt.Sprintf("can't raise ambient capability %s: %v", strings.ToUpper(n), unix.EPERM))
+		}
+	}
 }
 
 // checkCapsAvailable refuses capabilities that hull itself does not have
 // in its bounding set (a host that withholds CAP_SYS_RESOURCE, say): the
 // container would silently get less than its config grants.
+// It also warns of ambient capabilities that cannot be raised.
 func checkCapsAvailable(c *specs.LinuxCapabilities, path string) error {
 	if c == nil {
 		return nil
@@ -162,5 +186,6 @@ func checkCapsAvailable(c *specs.LinuxCapabilities, path string) error {
 			}
 		}
 	}
+	warnAmbient(c)
 	return nil
 }

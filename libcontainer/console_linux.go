@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/hullrt/hull/libcontainer/safepath"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -13,7 +14,7 @@ import (
 // containerd and conmon implement), and makes the slave the process's
 // controlling terminal and stdio. With bindConsole, /dev/console inside is
 // bound to the slave.
-func setupConsole(consoleFd int, bindConsole bool) error {
+func setupConsole(consoleFd int, bindConsole bool, size *specs.Box) error {
 	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open /dev/ptmx: %w", err)
@@ -25,6 +26,12 @@ func setupConsole(consoleFd int, bindConsole bool) error {
 	n, err := unix.IoctlGetUint32(master, unix.TIOCGPTN)
 	if err != nil {
 		return fmt.Errorf("get pty number: %w", err)
+	}
+	if size != nil && size.Height != 0 && size.Width != 0 {
+		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
+		if err := unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, ws); err != nil {
+			return fmt.Errorf("process.consoleSize: set the pty's window size: %w", err)
+		}
 	}
 	slavePath := fmt.Sprintf("/dev/pts/%d", n)
 	slave, err := unix.Open(slavePath, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)

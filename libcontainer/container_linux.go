@@ -451,6 +451,10 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 
 // hostRoot is the host uid and gid of the container's root.
 func hostRoot(spec *specs.Spec) (int, int) {
+	if joinsNS(spec, specs.UserNamespace) {
+		uid, gid, _ := joinedUserNSRoot(spec)
+		return uid, gid
+	}
 	if !hasNewNS(spec, specs.UserNamespace) {
 		return 0, 0
 	}

@@ -32,7 +32,8 @@ type ExecOpts struct {
 	PidfdSocket   string // receives a pidfd of the process (--pidfd-socket)
 	Detach        bool
 	IgnorePaused  bool
-	Cgroup        string
+	Cgroup        string   // one --cgroup (kept for callers); Cgroups wins
+	Cgroups       []string // every --cgroup given
 }
 
 // Exec runs a new process in container id, which it loads and locks. It
@@ -116,9 +117,14 @@ func (c *Container) execProcess(o *ExecOpts) (*specs.Process, error) {
 	if len(o.Caps) > 0 && base.Capabilities != nil {
 		caps := *base.Capabilities
 		add := func(set []string) []string { return append(append([]string{}, set...), o.Caps...) }
-		// Never the inheritable (nor so the ambient) set: a cap there
-		// survives execve of any binary (CVE-2022-29162).
+		// Never the inheritable set: a cap there survives execve of any
+		// binary (CVE-2022-29162). The ambient set, as runc's, only when
+		// the config has an inheritable set (ambient needs its caps
+		// there, so only those it already grants are raised).
 		caps.Bounding, caps.Effective, caps.Permitted = add(caps.Bounding), add(caps.Effective), add(caps.Permitted)
+		if caps.Inheritable != nil {
+			caps.Ambient = add(caps.Ambient)
+		}
 		p.Capabilities = &caps
 	}
 	if err := validateProcess(&p, "process"); err != nil {
@@ -127,56 +133,72 @@ func (c *Container) execProcess(o *ExecOpts) (*specs.Process, error) {
 	return &p, nil
 }
 
-// subCgroupDirs resolves exec --cgroup: "PATH" (every controller) or
-// "CONTROLLER[,CONTROLLER]:PATH", relative to the container's cgroup. The
-// sub-cgroups must exist already (runc's rule) and may not leave it.
-func (c *Container) subCgroupDirs(arg string) ([]string, error) {
-	if arg == "" {
+// subCgroupDirs resolves exec --cgroup, runc's way: one "PATH" (every
+// controller) or any number of "CONTROLLER[,CONTROLLER]:PATH", relative
+// to the container's cgroup ("/" is the container's cgroup itself). A
+// path may not leave the container's cgroup ("bad sub cgroup path"); that
+// it exists is found when the process is put there ("error adding pid").
+func (c *Container) subCgroupDirs(args []string) ([]string, error) {
+	if len(args) == 0 {
 		return nil, nil
+	}
+	paths := map[string]string{}
+	for _, a := range args {
+		ctrs, sub, ok := strings.Cut(a, ":")
+		if !ok {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("invalid --cgroup argument: %s (missing <controller>: prefix)", a)
+			}
+			paths[""] = a
+			continue
+		}
+		for _, ctl := range strings.Split(ctrs, ",") {
+			if ctl == "" {
+				return nil, fmt.Errorf("invalid --cgroup argument: %s (empty <controller> prefix)", a)
+			}
+			if _, dup := paths[ctl]; dup {
+				return nil, fmt.Errorf("invalid --cgroup argument(s): controller %s specified multiple times", ctl)
+			}
+			paths[ctl] = sub
+		}
 	}
 	cg := c.cgroup()
 	if cg == nil || !cg.Exists() {
 		return nil, fmt.Errorf("exec --cgroup: container %s has no cgroup", c.ID())
 	}
-	ctrls, sub, ok := strings.Cut(arg, ":")
-	if !ok {
-		ctrls, sub = "", arg
-	}
-	clean := filepath.Clean("/" + sub)
-	if clean == "/" || strings.Contains(sub, "..") {
-		return nil, fmt.Errorf("exec --cgroup %q: want a sub-cgroup inside the container's cgroup", arg)
-	}
 	var dirs []string
 	seen := map[string]bool{}
-	add := func(base string) error {
-		if base == "" || seen[base] {
+	add := func(base, sub string) error {
+		if base == "" {
 			return nil
 		}
-		seen[base] = true
-		d := filepath.Join(base, clean)
-		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-			return fmt.Errorf("exec --cgroup %q: %s does not exist", arg, d)
+		d := filepath.Join(base, sub)
+		if d != base && !strings.HasPrefix(d, base+"/") {
+			return fmt.Errorf("bad sub cgroup path: %s", sub)
 		}
-		dirs = append(dirs, d)
+		if d != base && !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
 		return nil
 	}
-	if ctrls == "" {
+	if sub, ok := paths[""]; ok {
 		for _, base := range c.st.Cgroup.V1 {
-			if err := add(base); err != nil {
+			if err := add(base, sub); err != nil {
 				return nil, err
 			}
 		}
-		if err := add(c.st.Cgroup.Unified); err != nil {
+		if err := add(c.st.Cgroup.Unified, sub); err != nil {
 			return nil, err
 		}
 		return dirs, nil
 	}
-	for _, ctl := range strings.Split(ctrls, ",") {
+	for ctl, sub := range paths {
 		base := cg.Path(ctl)
 		if base == "" {
-			return nil, fmt.Errorf("exec --cgroup %q: no %s controller for this container", arg, ctl)
+			return nil, fmt.Errorf("unknown controller %s in SubCgroupPaths", ctl)
 		}
-		if err := add(base); err != nil {
+		if err := add(base, sub); err != nil {
 			return nil, err
 		}
 	}
@@ -265,7 +287,11 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	if s != Running && s != Created && s != Paused {
 		return -1, fmt.Errorf("cannot exec in container %s: %w (status %s)", c.ID(), ErrNotRunning, s)
 	}
-	subDirs, err := c.subCgroupDirs(o.Cgroup)
+	cgArgs := o.Cgroups
+	if len(cgArgs) == 0 && o.Cgroup != "" {
+		cgArgs = []string{o.Cgroup}
+	}
+	subDirs, err := c.subCgroupDirs(cgArgs)
 	if err != nil {
 		return -1, err
 	}
@@ -370,7 +396,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		}
 		for _, d := range subDirs {
 			if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-				return fmt.Errorf("exec --cgroup: %w", err)
+				return fmt.Errorf("exec --cgroup: error adding pid %d to cgroups: %w", pid, err)
 			}
 		}
 		return nil
@@ -383,7 +409,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		// container deleted meanwhile makes the cgroup move fail.
 		c.Close()
 	}
-	pid, err := p.start()
+	pid, err := withInitialAffinity(proc, p.start)
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %s: %w", c.ID(), err)
 	}

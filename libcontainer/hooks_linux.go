@@ -47,26 +47,49 @@ func hooksOf(h *specs.Hooks, kind string) []specs.Hook {
 
 // runHooks runs the hooks of one kind in order, each with the container's
 // state on stdin, and stops at the first failure.
+// The error is runc's "error running KIND hook #N: ...", which callers
+// and runc's tests match.
 func runHooks(h *specs.Hooks, kind string, st *specs.State) error {
+	return runHooksEnv(h, kind, st, nil)
+}
+
+// runHooksEnv is runHooks where a hook without an env of its own gets
+// defEnv (a startContainer hook gets the process's environment, as runc's).
+func runHooksEnv(h *specs.Hooks, kind string, st *specs.State, defEnv []string) error {
 	for i, hook := range hooksOf(h, kind) {
-		if err := runHook(hook, st); err != nil {
-			return fmt.Errorf("hooks.%s[%d] (%s): %w", kind, i, hook.Path, err)
+		if len(hook.Env) == 0 && defEnv != nil {
+			hook.Env = defEnv
+		}
+		if err := runHook(hook, st, hookDir(kind, st)); err != nil {
+			return fmt.Errorf("error running %s hook #%d: %w", kind, i, err)
 		}
 	}
 	return nil
+}
+
+// hookDir is the working directory a hook runs in, runc's: the bundle for
+// the hooks create and run run in the runtime's namespaces (runc chdirs
+// there), the process's current directory (the rootfs, prepared by the
+// init) for createContainer and startContainer, the caller's otherwise.
+func hookDir(kind string, st *specs.State) string {
+	switch kind {
+	case hookPrestart, hookCreateRuntime:
+		return st.Bundle
+	}
+	return ""
 }
 
 // runHooksWarn is for poststart and poststop: a failure is logged as a
 // warning and the remaining hooks still run (runtime spec).
 func runHooksWarn(h *specs.Hooks, kind string, st *specs.State) {
 	for i, hook := range hooksOf(h, kind) {
-		if err := runHook(hook, st); err != nil {
-			slog.Warn(fmt.Sprintf("hooks.%s[%d] (%s) failed: %v", kind, i, hook.Path, err), "id", st.ID)
+		if err := runHook(hook, st, hookDir(kind, st)); err != nil {
+			slog.Warn(fmt.Sprintf("error running %s hook #%d: %v", kind, i, err), "id", st.ID)
 		}
 	}
 }
 
-func runHook(h specs.Hook, st *specs.State) error {
+func runHook(h specs.Hook, st *specs.State, dir string) error {
 	data, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -84,6 +107,7 @@ func runHook(h specs.Hook, st *specs.State) error {
 	cmd := exec.CommandContext(ctx, h.Path)
 	cmd.Args = args
 	cmd.Env = h.Env
+	cmd.Dir = dir
 	if cmd.Env == nil {
 		cmd.Env = []string{}
 	}

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"unsafe"
 
 	"github.com/hullrt/hull/libcontainer/safepath"
@@ -102,8 +101,15 @@ func Init() {
 	if cfg.Exec {
 		faultPoint("exec-before-execve")
 		err = fin.run()
-		fmt.Fprintf(os.Stderr, "hull: %v\n", err)
-		os.Exit(127)
+		// As runc: the exec'd process reports its own failure on its
+		// stderr and exits 255 (exec returns that status).
+		var ee *execveError
+		if errors.As(err, &ee) {
+			fmt.Fprintln(os.Stderr, err)
+		} else {
+			fmt.Fprintf(os.Stderr, "hull: %v\n", err)
+		}
+		os.Exit(255)
 	}
 	// Wait in a fresh image of hull whose C constructor blocks before
 	// the Go runtime exists: an idle created container then costs about
@@ -120,13 +126,25 @@ func Init() {
 	finish(cfg, fin, os.NewFile(uintptr(ffd), store.FifoName))
 }
 
-// finish runs after `start`: the startContainer hooks, then the last
-// steps and execve. Errors go to start through the fifo.
+// finish runs after `start`: the process's credentials, capabilities and
+// seccomp filter, then the startContainer hooks (which run with all of
+// these, as runc's), then execve. Errors go to start through the fifo,
+// except the execve's own: as runc's init, the process writes that on its
+// stderr and exits 255, and start has succeeded.
 func finish(cfg *initConfig, fin *finisher, fifo *os.File) {
 	faultPoint("before-execve")
-	err := runHooks(cfg.Spec.Hooks, hookStartContainer, hookState(cfg.ID, Created, cfg.HostPid, cfg.Bundle, cfg.Spec))
+	err := fin.drop()
 	if err == nil {
-		err = fin.run()
+		err = runHooksEnv(cfg.Spec.Hooks, hookStartContainer, hookState(cfg.ID, Created, cfg.HostPid, cfg.Bundle, cfg.Spec), fin.env)
+	}
+	if err == nil {
+		err = fin.exec()
+		var ee *execveError
+		if errors.As(err, &ee) {
+			fifo.Close()
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(255)
+		}
 	}
 	fmt.Fprintf(fifo, "%v", err)
 	os.Exit(127)
@@ -256,7 +274,6 @@ type finisher struct {
 	user      specs.User
 	caps      *capSets
 	noNewPriv bool
-	finalCPUs string         // execCPUAffinity.final
 	lsm       *specs.Process // apparmor / selinux labels to set
 	// seccomp loads the filter: as the very last step with
 	// no_new_privs, before the user switch (while CAP_SYS_ADMIN is
@@ -278,8 +295,13 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 			return nil, fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
 	}
-	if a := spec.Process.ExecCPUAffinity; a != nil && a.Initial != "" && cfg.Exec {
-		if err := setAffinity(a.Initial); err != nil {
+	// The process is in the container's cgroups by now.
+	if err := setupAffinity(spec.Process, cfg.Exec); err != nil {
+		return nil, err
+	}
+	// A new network namespace has lo, down: runc sets it up.
+	if !cfg.Exec && hasNewNS(spec, specs.NetworkNamespace) {
+		if err := loopbackUp(); err != nil {
 			return nil, err
 		}
 	}
@@ -305,7 +327,7 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 		}
 	}
 	if cfg.ConsoleFd >= 0 {
-		if err := setupConsole(cfg.ConsoleFd, !cfg.Exec); err != nil {
+		if err := setupConsole(cfg.ConsoleFd, !cfg.Exec, spec.Process.ConsoleSize); err != nil {
 			return nil, err
 		}
 	}
@@ -345,7 +367,10 @@ func prepareFinisher(cfg *initConfig) (*finisher, error) {
 	if fi, err := os.Stat(p.Cwd); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("process.cwd %q is not a directory", p.Cwd)
 	}
-	env := p.Env
+	env, err := prepareEnv(p.Env, int(p.User.UID))
+	if err != nil {
+		return nil, err
+	}
 	path, err := lookPath(p.Args[0], env)
 	if err != nil {
 		return nil, err
@@ -363,9 +388,6 @@ func prepareFinisher(cfg *initConfig) (*finisher, error) {
 			st := hookState(cfg.ID, Running, cfg.HostPid, cfg.Bundle, spec)
 			return loadSeccomp(spec, cfg.SeccompAgentFd, st)
 		},
-	}
-	if a := p.ExecCPUAffinity; a != nil && cfg.Exec {
-		fin.finalCPUs = a.Final
 	}
 	return fin, nil
 }
@@ -390,6 +412,14 @@ func createHooks(cfg *initConfig, conn syncConn) error {
 	}
 	if m.Type != msgHooksDone {
 		return fmt.Errorf("unexpected %q message while waiting for hooks", m.Type)
+	}
+	if len(hooksOf(h, hookCreateContainer)) == 0 {
+		return nil
+	}
+	// As runc's: createContainer hooks run in the rootfs, so that relative
+	// paths resolve in it (pivot_root or chroot follows and leaves it).
+	if err := unix.Chdir(cfg.Rootfs); err != nil {
+		return fmt.Errorf("chdir to rootfs %s: %w", cfg.Rootfs, err)
 	}
 	return runHooks(h, hookCreateContainer, hookState(cfg.ID, Creating, cfg.HostPid, cfg.Bundle, cfg.Spec))
 }
@@ -536,6 +566,34 @@ func closeExtraFds(first int) error {
 // run drops privileges to what the config grants and execs the process.
 // It returns only on failure.
 func (f *finisher) run() error {
+	if err := f.drop(); err != nil {
+		return err
+	}
+	return f.exec()
+}
+
+// execveError is the failure of the execve itself, after every other step
+// succeeded.
+type execveError struct{ err error }
+
+func (e *execveError) Error() string { return e.err.Error() }
+func (e *execveError) Unwrap() error { return e.err }
+
+// exec is the last step: execve, retried on EINTR.
+func (f *finisher) exec() error {
+	for {
+		err := unix.Exec(f.path, f.args, f.env)
+		if err == unix.EINTR {
+			continue
+		}
+		// runc's wording: "exec /run.sh: no such file or directory".
+		return &execveError{&os.PathError{Op: "exec", Path: f.path, Err: err}}
+	}
+}
+
+// drop sets the process's security attributes, credentials,
+// capabilities and seccomp filter: everything but the execve.
+func (f *finisher) drop() error {
 	if err := applyLSM(f.lsm); err != nil {
 		return err
 	}
@@ -575,11 +633,6 @@ func (f *finisher) run() error {
 			return err
 		}
 	}
-	if f.finalCPUs != "" {
-		if err := setAffinity(f.finalCPUs); err != nil {
-			return err
-		}
-	}
 	if f.user.Umask != nil {
 		unix.Umask(int(*f.user.Umask))
 	} else {
@@ -593,11 +646,13 @@ func (f *finisher) run() error {
 			return err
 		}
 	}
-	err := syscall.Exec(f.path, f.args, f.env)
-	return fmt.Errorf("exec %q: %w", f.path, err)
+	return nil
 }
 
 func setUser(u specs.User) error {
+	if err := fixStdioOwner(int(u.UID)); err != nil {
+		return err
+	}
 	gids := make([]int, 0, len(u.AdditionalGids))
 	for _, g := range u.AdditionalGids {
 		gids = append(gids, int(g))
@@ -610,6 +665,33 @@ func setUser(u specs.User) error {
 	}
 	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
 		return fmt.Errorf("setuid %d: %w", u.UID, err)
+	}
+	return nil
+}
+
+// fixStdioOwner gives the process's user the ownership of its stdio (the
+// pty slave above all), as runc does, so that it can reopen them
+// (/dev/stdout, $(tty)). Only the uid changes: the group is devpts' (tty).
+// /dev/null is left alone; EPERM (an owner not mapped in the user
+// namespace) and EROFS leave the fd as it is.
+func fixStdioOwner(uid int) error {
+	for fd := 0; fd < 3; fd++ {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			if errors.Is(err, unix.EBADF) {
+				continue
+			}
+			return fmt.Errorf("fstat stdio fd %d: %w", fd, err)
+		}
+		if int(st.Uid) == uid || (st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 3)) {
+			continue
+		}
+		if err := unix.Fchown(fd, uid, -1); err != nil {
+			if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS) || errors.Is(err, unix.EINVAL) {
+				continue
+			}
+			return fmt.Errorf("chown stdio fd %d to uid %d: %w", fd, uid, err)
+		}
 	}
 	return nil
 }

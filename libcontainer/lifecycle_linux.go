@@ -63,8 +63,12 @@ func (c *Container) Start() error {
 	if out.Len() > 0 {
 		return fmt.Errorf("container %s: %s", c.ID(), out.String())
 	}
+	// runc: a failing poststart hook fails start and ends the container.
+	if err := runHooks(c.st.Config.Hooks, hookPoststart, c.hookState(Running)); err != nil {
+		killAndWait(c.st.Pid, c.st.StartTime)
+		return fmt.Errorf("container %s: %w", c.ID(), err)
+	}
 	slog.Debug("container started: its process runs", "id", c.ID(), "pid", c.st.Pid)
-	runHooksWarn(c.st.Config.Hooks, hookPoststart, c.hookState(Running))
 	return nil
 }
 

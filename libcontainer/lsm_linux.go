@@ -92,10 +92,15 @@ func namespacedSysctl(name string) specs.LinuxNamespaceType {
 		return specs.IPCNamespace
 	case strings.HasPrefix(name, "net."):
 		return specs.NetworkNamespace
+	case strings.HasPrefix(name, "user."):
+		return specs.UserNamespace
 	}
 	return ""
 }
 
+// validateSysctl refuses a sysctl that would change the host, with
+// runc's messages: each namespaced sysctl needs its namespace in the
+// container, kernel.hostname also conflicts with the hostname field.
 func validateSysctl(s *specs.Spec) error {
 	for k := range s.Linux.Sysctl {
 		name := strings.ReplaceAll(k, "/", ".")
@@ -103,11 +108,18 @@ func validateSysctl(s *specs.Spec) error {
 			return fieldErr("linux.sysctl."+k, "invalid name")
 		}
 		ns := namespacedSysctl(name)
-		if ns == "" {
-			return fieldErr("linux.sysctl."+k, "not a namespaced sysctl: it would change the host")
-		}
-		if !hasNewNS(s, ns) && !joinsNS(s, ns) {
-			return fieldErr("linux.sysctl."+k, "needs the container to have its own %s namespace", ns)
+		has := ns != "" && (hasNewNS(s, ns) || joinsNS(s, ns))
+		switch {
+		case ns == specs.IPCNamespace && !has:
+			return fieldErr("linux.sysctl."+k, "sysctl %q is not allowed in the hosts ipc namespace", name)
+		case ns == specs.NetworkNamespace && !has:
+			return fieldErr("linux.sysctl."+k, "sysctl %q not allowed in host network namespace", name)
+		case ns == specs.UserNamespace && !has:
+			return fieldErr("linux.sysctl."+k, "setting ucounts without a user namespace not allowed: %v", name)
+		case ns == specs.UTSNamespace && has && name == "kernel.hostname":
+			return fieldErr("linux.sysctl."+k, "sysctl %q is not allowed as it conflicts with the OCI %q field", name, "hostname")
+		case !has:
+			return fieldErr("linux.sysctl."+k, "sysctl %q is not in a separate kernel namespace", name)
 		}
 	}
 	return nil

@@ -1,7 +1,9 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -93,16 +95,39 @@ func validateProcAttrs(s *specs.Spec) error {
 		}
 	}
 	if mp := s.Linux.MemoryPolicy; mp != nil {
-		if _, ok := mpolModes[mp.Mode]; !ok {
-			return fieldErr("linux.memoryPolicy.mode", "unknown mode %q", mp.Mode)
+		return validateMemoryPolicy(mp)
+	}
+	return nil
+}
+
+// validateMemoryPolicy checks linux.memoryPolicy with runc's error texts
+// ("invalid memory policy ...", "memory policy mode requires ..."), which
+// its tests match.
+func validateMemoryPolicy(mp *specs.LinuxMemoryPolicy) error {
+	mode, ok := mpolModes[mp.Mode]
+	if !ok {
+		return fieldErr("linux.memoryPolicy.mode", "invalid memory policy mode %q", mp.Mode)
+	}
+	var nodes []int
+	if mp.Nodes != "" {
+		var err error
+		if nodes, err = parseCPUList(mp.Nodes); err != nil {
+			return fieldErr("linux.memoryPolicy.nodes", "invalid memory policy nodes %q: %v", mp.Nodes, err)
 		}
-		for i, f := range mp.Flags {
-			if _, ok := mpolFlags[f]; !ok {
-				return fieldErr(fmt.Sprintf("linux.memoryPolicy.flags[%d]", i), "unknown flag %q", f)
-			}
+	}
+	for i, f := range mp.Flags {
+		if _, ok := mpolFlags[f]; !ok {
+			return fieldErr(fmt.Sprintf("linux.memoryPolicy.flags[%d]", i), "invalid memory policy flag %q", f)
 		}
-		if _, err := parseCPUList(mp.Nodes); mp.Nodes != "" && err != nil {
-			return fieldErr("linux.memoryPolicy.nodes", "%v", err)
+	}
+	switch mode {
+	case 0, 4: // MPOL_DEFAULT, MPOL_LOCAL
+		if len(nodes) != 0 {
+			return fieldErr("linux.memoryPolicy.nodes", "memory policy mode requires 0 nodes but got %d", len(nodes))
+		}
+	case 2, 3, 5, 6: // MPOL_BIND, MPOL_INTERLEAVE, MPOL_PREFERRED_MANY, MPOL_WEIGHTED_INTERLEAVE
+		if len(nodes) == 0 {
+			return fieldErr("linux.memoryPolicy.nodes", "memory policy mode requires at least one node but got 0")
 		}
 	}
 	return nil
@@ -148,6 +173,64 @@ func setAffinity(list string) error {
 	return nil
 }
 
+// resetAffinity allows every CPU the kernel may ever have, as runc does
+// for a new process once it is in its cgroup: the process does not keep
+// the runtime's own affinity (taskset hull ...), and the kernel narrows
+// the mask to the cgroup's cpuset while remembering the request for a
+// later cpuset change. A failure only leaves the inherited mask.
+func resetAffinity() {
+	const maxCPUs = 64 * 1024
+	mask := make([]byte, maxCPUs/8)
+	for i := range mask {
+		mask[i] = 0xff
+	}
+	unix.RawSyscall(unix.SYS_SCHED_SETAFFINITY, 0, uintptr(len(mask)), uintptr(unsafe.Pointer(&mask[0])))
+}
+
+// setupAffinity runs in the new process once it is in the container's
+// cgroups: the init's affinity is reset; an exec'd process's too unless
+// process.execCPUAffinity is set, and then it gets its final mask (its
+// initial one it inherited from the thread that cloned it).
+func setupAffinity(p *specs.Process, exec bool) error {
+	a := p.ExecCPUAffinity
+	if !exec || a == nil || (a.Initial == "" && a.Final == "") {
+		resetAffinity()
+		return nil
+	}
+	if a.Final != "" {
+		return setAffinity(a.Final)
+	}
+	return nil
+}
+
+// withInitialAffinity runs start on a thread of its own whose affinity is
+// process.execCPUAffinity.initial, so that the process it clones starts
+// with that mask, before it joins the container's cgroup (runc's
+// semantics). The thread is not reused afterwards: the goroutine ends
+// locked to it, and Go ends the thread with it.
+func withInitialAffinity(p *specs.Process, start func() (int, error)) (int, error) {
+	a := p.ExecCPUAffinity
+	if a == nil || a.Initial == "" {
+		return start()
+	}
+	type result struct {
+		pid int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := setAffinity(a.Initial); err != nil {
+			ch <- result{-1, fmt.Errorf("process.execCPUAffinity.initial: %w", err)}
+			return
+		}
+		pid, err := start()
+		ch <- result{pid, err}
+	}()
+	r := <-ch
+	return r.pid, r.err
+}
+
 // applyProcAttrs runs in the init, before the user switch.
 func applyProcAttrs(s *specs.Spec) error {
 	p := s.Process
@@ -160,6 +243,12 @@ func applyProcAttrs(s *specs.Spec) error {
 			attr.Flags |= schedFlags[f]
 		}
 		if err := unix.SchedSetAttr(0, attr, 0); err != nil {
+			// sched_setattr(2): EPERM when the affinity mask does not hold
+			// every CPU; runc names the cause.
+			if errors.Is(err, unix.EPERM) && s.Linux != nil && s.Linux.Resources != nil &&
+				s.Linux.Resources.CPU != nil && s.Linux.Resources.CPU.Cpus != "" {
+				return fmt.Errorf("process.scheduler: process scheduler can't be used together with AllowedCPUs: %w", err)
+			}
 			return fmt.Errorf("process.scheduler: sched_setattr: %w", err)
 		}
 	}

@@ -16,6 +16,13 @@ func validateSeccomp(s *specs.Spec) error {
 	if s.Linux.Seccomp == nil {
 		return nil
 	}
+	// runc's default: a profile without a flags field (not even an empty
+	// one) gets SPEC_ALLOW where libseccomp and the kernel have it. Made
+	// explicit here, in the config the container is created from, since
+	// an empty list and none look the same once sent to the init.
+	if sc := s.Linux.Seccomp; sc.Flags == nil && seccomp.FlagSupported(specs.LinuxSeccompFlagSpecAllow) == nil {
+		sc.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagSpecAllow}
+	}
 	skipped, err := seccomp.Validate(s.Linux.Seccomp)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ConfigName, err)
@@ -23,6 +30,9 @@ func validateSeccomp(s *specs.Spec) error {
 	for _, sk := range skipped {
 		slog.Warn(sk.String())
 	}
+	// runc's debug line (its init logs it when it loads the filter);
+	// callers and runc's tests read the value.
+	slog.Debug(fmt.Sprintf("seccomp filter flags: %d", seccomp.FilterFlags(s.Linux.Seccomp)))
 	return nil
 }
 
@@ -48,7 +58,8 @@ func dialSeccompAgent(s *specs.LinuxSeccomp) (*os.File, error) {
 	}
 	f, err := dialUnix(s.ListenerPath)
 	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+		// runc's wording, which callers match.
+		return nil, fmt.Errorf("linux.seccomp.listenerPath: failed to connect with seccomp agent specified in the seccomp profile: %w", err)
 	}
 	return f, nil
 }

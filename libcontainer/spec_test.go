@@ -36,7 +36,7 @@ func TestLoadSpecErrors(t *testing.T) {
 		"escape root": {strings.Replace(okConfig, `"rootfs"`, `"../x"`, 1), "leaves the bundle"},
 		"version":     {strings.Replace(okConfig, `"1.3.0"`, `"2.0.0"`, 1), "ociVersion"},
 		"sysctl":      {strings.Replace(okConfig, `"linux":{`, `"linux":{"sysctl":{"kernel.panic":"1"},`, 1), "linux.sysctl.kernel.panic"},
-		"net sysctl":  {strings.Replace(okConfig, `"linux":{`, `"linux":{"sysctl":{"net.ipv4.ip_forward":"1"},`, 1), "own network namespace"},
+		"net sysctl":  {strings.Replace(okConfig, `"linux":{`, `"linux":{"sysctl":{"net.ipv4.ip_forward":"1"},`, 1), "not allowed in host network namespace"},
 		"rlimit":      {strings.Replace(okConfig, `"cwd":"/"`, `"cwd":"/","rlimits":[{"type":"RLIMIT_FOO","soft":1,"hard":1}]`, 1), "process.rlimits[0].type"},
 		"hook path":   {strings.Replace(okConfig, `"linux":{`, `"hooks":{"poststop":[{"path":"rel"}]},"linux":{`, 1), "hooks.poststop[0].path"},
 		"userns maps": {strings.Replace(okConfig, `{"type":"mount"}`, `{"type":"mount"},{"type":"user"}`, 1), "uidMappings"},

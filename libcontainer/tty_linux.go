@@ -55,6 +55,10 @@ type ttyRelay struct {
 
 func startRelay(master *os.File) *ttyRelay {
 	r := &ttyRelay{master: master, outDone: make(chan struct{})}
+	// The container's output reaches hull's stdout as it was written:
+	// no "\r" added before each "\n" (runc clears ONLCR on the pty it
+	// receives too). Failing that, the output only gets the "\r"s.
+	clearONLCR(int(master.Fd()))
 	in := int(os.Stdin.Fd())
 	if t, err := unix.IoctlGetTermios(in, unix.TCGETS); err == nil {
 		saved := *t
@@ -104,4 +108,18 @@ func (r *ttyRelay) stop() {
 		}
 		r.master.Close()
 	})
+}
+
+// clearONLCR turns off the output translation of "\n" into "\r\n" of the
+// pty fd belongs to (the termios is shared by the pair).
+func clearONLCR(fd int) error {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return fmt.Errorf("get pty termios: %w", err)
+	}
+	t.Oflag &^= unix.ONLCR
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
+		return fmt.Errorf("clear ONLCR on the pty: %w", err)
+	}
+	return nil
 }

@@ -141,7 +141,11 @@ func setFlag(f *libseccomp.ScmpFilter, flag specs.LinuxSeccompFlag) error {
 	case specs.LinuxSeccompFlagWaitKillableRecv:
 		// Needs libseccomp >= 2.6 (API level 7) as well as Linux >= 5.19:
 		// libseccomp-golang reports a VersionError naming both levels.
-		return f.SetWaitKill(true)
+		// runc's wording, which callers (and runc's tests) match.
+		if err := f.SetWaitKill(true); err != nil {
+			return fmt.Errorf("error adding WaitKill flag to seccomp filter: %w", err)
+		}
+		return nil
 	}
 	return fmt.Errorf("unknown flag %q", flag)
 }

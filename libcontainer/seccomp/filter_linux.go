@@ -11,10 +11,11 @@ import (
 
 // Load builds the profile's filter and installs it in the calling process.
 // It is meant to be the last step of the container init before execve, on
-// the locked OS thread: libseccomp's TSYNC puts the filter on every thread
-// of the process anyway, and nothing after it may need a syscall the
-// profile denies.
+// the locked OS thread, the one that execs: nothing after it may need a
+// syscall the profile denies.
 //
+// The filter is libseccomp's program behind runc's ENOSYS stub (see
+// enosys_linux.go), loaded with seccomp(2) into the calling thread only.
 // The filter is loaded without forcing no_new_privs (the runtime sets that
 // from process.noNewPrivileges), so the caller must either have set
 // no_new_privs already or still hold CAP_SYS_ADMIN.
@@ -34,11 +35,13 @@ func Load(s *specs.LinuxSeccomp) (notifyFd int, err error) {
 	if err != nil {
 		return -1, err
 	}
-	// Releasing the libseccomp context after loading only frees memory:
-	// the kernel keeps the filter, and libseccomp keeps the notify fd in
-	// its global state rather than in the context.
 	defer b.filter.Release()
-	if err := b.filter.Load(); err != nil {
+	prog, err := program(s, b)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := loadProgram(prog, filterFlags(s, b.notify))
+	if err != nil {
 		if errors.Is(err, syscall.EACCES) {
 			// The kernel's answer to an unprivileged load without
 			// no_new_privs; say so, since the errno alone is cryptic.
@@ -46,17 +49,7 @@ func Load(s *specs.LinuxSeccomp) (notifyFd int, err error) {
 		}
 		return -1, fmt.Errorf("load seccomp filter: %w", err)
 	}
-	if !b.notify {
-		return -1, nil
-	}
-	fd, err := b.filter.GetNotifFd()
-	if err != nil {
-		return -1, fmt.Errorf("get seccomp notify fd: %w", err)
-	}
-	if fd < 0 {
-		return -1, errors.New("get seccomp notify fd: libseccomp returned none although a rule notifies")
-	}
-	return int(fd), nil
+	return fd, nil
 }
 
 type built struct {

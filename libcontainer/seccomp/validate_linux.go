@@ -120,7 +120,7 @@ func checkRule(i int, r *specs.LinuxSyscall) error {
 	if r.Action == specs.ActNotify {
 		for j, name := range r.Names {
 			if notifyForbidden[name] {
-				return pathErr(namePath(i, j), "%s cannot be used for %q: the runtime needs it to hand the listener fd to the agent", specs.ActNotify, name)
+				return pathErr(namePath(i, j), "%s cannot be used for the %s syscall: the runtime needs it to hand the listener fd to the agent", specs.ActNotify, name)
 			}
 		}
 	}

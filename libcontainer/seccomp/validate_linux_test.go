@@ -162,7 +162,7 @@ func TestValidateRejects(t *testing.T) {
 		{"notify on write", func(s *specs.LinuxSeccomp) {
 			s.Syscalls[0] = specs.LinuxSyscall{Names: []string{"read", "write"}, Action: specs.ActNotify}
 			s.ListenerPath = "/run/agent.sock"
-		}, "linux.seccomp.syscalls[0].names[1]", `SCMP_ACT_NOTIFY cannot be used for "write"`},
+		}, "linux.seccomp.syscalls[0].names[1]", `SCMP_ACT_NOTIFY cannot be used for the write syscall`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
