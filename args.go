@@ -34,7 +34,7 @@ func reorderArgs(app *cli.App, argv []string) []string {
 	if cmd == nil || cmd.SkipFlagParsing || noReorder[cmd.Name] || len(cmd.Subcommands) > 0 {
 		return argv
 	}
-	names := flagsTakingValue(cmd.Flags)
+	names := flagNameSet(cmd.Flags)
 	names["help"], names["h"] = true, true // every command's --help
 	out := append([]string{}, argv[:i+1]...)
 	args := reorder(names, argv[i+1:])
@@ -79,7 +79,8 @@ func commandIndex(global []cli.Flag, argv []string) int {
 	return -1
 }
 
-func flagsTakingValue(flags []cli.Flag) map[string]bool {
+// flagNameSet is the set of every name (and alias) of flags.
+func flagNameSet(flags []cli.Flag) map[string]bool {
 	m := map[string]bool{}
 	for _, f := range flags {
 		for _, n := range f.Names() {
