@@ -120,6 +120,12 @@ func TestRunDetachTerminalReleasesCallerPipe(t *testing.T) {
 	if st := e.state(id); st.Status != "running" {
 		t.Errorf("container status %q, want running", st.Status)
 	}
+	// A failing run -d with a terminal still says why (create's own
+	// stderr is not the caller's then): once.
+	r2 := e.rt("run", "-d", "--console-socket", sock, "--bundle", bundle, id)
+	if r2.Code != 1 || strings.Count(r2.Stderr, "already exists") != 1 {
+		t.Errorf("run -d --console-socket of an existing id: %v; want exit 1 and the error once", r2)
+	}
 	e.mustRT("kill", id, "KILL")
 	e.waitStatus(id, "stopped")
 	e.mustRT("delete", id)

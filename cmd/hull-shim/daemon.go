@@ -146,6 +146,9 @@ func (s *shim) createAndStart() (err error) {
 		childEnds = nil
 	}
 	defer closeChildEnds()
+	// Whether create writes on the caller's own stderr: then its error
+	// need not be repeated.
+	callerStderr := consoleL == nil && o.consoleSocket == "" && o.directStdio && o.stderrFd >= 0
 	if consoleL == nil && o.consoleSocket == "" && o.directStdio {
 		// The caller's fds themselves, as runc run -d passes them;
 		// ours are closed as soon as create has passed them on.
@@ -209,7 +212,7 @@ func (s *shim) createAndStart() (err error) {
 	closeChildEnds()
 	if runErr != nil {
 		err := s.hullError(runErr, streams)
-		if o.directStdio {
+		if callerStderr {
 			// create's stderr was the caller's: it said why already.
 			err = &shownError{err}
 		}
