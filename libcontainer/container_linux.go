@@ -296,6 +296,10 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Phase: store.PhaseCreating,
 		Created: time.Now().UTC(), Owner: "", Config: spec, Cgroup: cgroups.Save(cg),
 	}
+	// TERM, INT and HUP from here on abort the create and clean up
+	// (bootstrap_linux.go).
+	abort := catchAbort()
+	defer abort.stop()
 	h, err := r.store.New(st)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
@@ -314,6 +318,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			h.Remove()
 			c.Close()
 			c = nil
+			if sig := signalOf(err); sig != 0 && !o.startSoon {
+				dieBySignal(sig)
+			}
 		}
 	}()
 	if err := cg.Create(); err != nil {
@@ -363,6 +370,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		seccompAgent: agent,
 		newFlags:     newFlags,
 		joins:        joins,
+		abort:        abort,
 	}
 	var nfds int
 	nfds, spec.Process.Env = socketActivation(o.PreserveFds, spec.Process.Env)
@@ -410,6 +418,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		if err := writePidFile(o.PidFile, pid); err != nil {
 			return c, err
 		}
+	}
+	if err := abort.err(); err != nil {
+		return c, err
 	}
 	return c, nil
 }

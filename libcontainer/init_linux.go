@@ -86,7 +86,7 @@ func Init() {
 	cfg := m.Config
 	fin, err := setupContainer(cfg, conn)
 	if err != nil {
-		conn.send(&message{Type: msgError, Error: err.Error()})
+		conn.send(errorMessage(err))
 		os.Exit(1)
 	}
 	if err := conn.send(&message{Type: msgReady}); err != nil {
@@ -319,7 +319,7 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	}
 
 	if p.OOMScoreAdj != nil {
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+		if err := writeSelfProc("oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj))); err != nil {
 			return nil, fmt.Errorf("set oom_score_adj: %w", err)
 		}
 	}
@@ -382,7 +382,7 @@ func createHooks(cfg *initConfig, conn syncConn) error {
 		return err
 	}
 	if m.Type == msgError {
-		return errors.New(m.Error)
+		return errorOf(m)
 	}
 	if m.Type != msgHooksDone {
 		return fmt.Errorf("unexpected %q message while waiting for hooks", m.Type)
