@@ -184,13 +184,15 @@ func (p *procStart) start() (pid int, err error) {
 	// number the child executes is the one it has after the fd shuffle,
 	// whatever the count of fds before it. nsenter.c makes it
 	// close-on-exec first thing.
-	exePath := "/proc/self/exe"
-	if exeFile := selfExe(); exeFile != nil {
-		defer exeFile.Close()
-		n := add(exeFile)
-		exePath = "/proc/self/fd/" + strconv.Itoa(n)
-		env = append(env, envExeFd+"="+strconv.Itoa(n))
+	exeFile, err := selfExe()
+	if err != nil {
+		childSock.Close()
+		return 0, err
 	}
+	defer exeFile.Close()
+	n := add(exeFile)
+	exePath := "/proc/self/fd/" + strconv.Itoa(n)
+	env = append(env, envExeFd+"="+strconv.Itoa(n))
 	newCmd := func() *exec.Cmd {
 		return &exec.Cmd{
 			Path:        exePath,

@@ -219,3 +219,25 @@ func childrenOf(pid int) []int {
 	}
 	return pids
 }
+
+// Where hull cannot execute its binary from a read-only mount (open_tree
+// needs CAP_SYS_ADMIN over the mount namespace: not in a user namespace of
+// its own), a container could overwrite the binary through
+// /proc/<pid>/exe (CVE-2019-5736): create fails, and leaves nothing.
+func TestBootstrapUnprotectedBinaryFails(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare(1) (util-linux)")
+	}
+	e := newEnv(t)
+	bundle := e.newBundle(withArgs("true"))
+	id := e.newID()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "unshare", "-U", "-r", runtimeBin, "--root", e.root, "run", "--bundle", bundle, id).CombinedOutput()
+	// The error itself, not a warning followed by some later failure.
+	if want := "container " + id + ": cannot protect the hull binary with a read-only mount"; err == nil || !strings.Contains(string(out), want) {
+		t.Fatalf("run where the binary cannot be protected: %v: %q, want a failure %q", err, out, want)
+	}
+	e.assertNotExist(id)
+}
