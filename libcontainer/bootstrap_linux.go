@@ -474,3 +474,71 @@ func writeSelfProc(name string, data []byte) error {
 	}
 	return nil
 }
+
+// nsRootOf is the host uid and gid of root in the user namespace of
+// process pid, read from its id maps; -1 if root is not mapped.
+func nsRootOf(pid int) (int, int, error) {
+	read := func(name string) (int, error) {
+		p := fmt.Sprintf("/proc/%d/%s", pid, name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return -1, fmt.Errorf("read %s: %w", p, err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) != 3 {
+				continue
+			}
+			in, err1 := strconv.ParseUint(f[0], 10, 32)
+			out, err2 := strconv.ParseUint(f[1], 10, 32)
+			n, err3 := strconv.ParseUint(f[2], 10, 32)
+			if err1 == nil && err2 == nil && err3 == nil && in == 0 && n > 0 {
+				return int(out), nil
+			}
+		}
+		return -1, nil
+	}
+	uid, err := read("uid_map")
+	if err != nil {
+		return -1, -1, err
+	}
+	gid, err := read("gid_map")
+	return uid, gid, err
+}
+
+// giveFifoToJoinedRoot makes exec.fifo (in the state directory dirFd)
+// openable by the init pid, which joined a user namespace by path: the
+// fifo goes to that namespace's root, the directory becomes searchable.
+// With a new user namespace Create does this from the spec's maps.
+func giveFifoToJoinedRoot(dirFd, pid int, fifo string) error {
+	uid, gid, err := nsRootOf(pid)
+	if err != nil {
+		return err
+	}
+	if uid <= 0 && gid <= 0 {
+		return nil // root is host root (or unmapped: nothing to give)
+	}
+	if err := unix.Fchownat(dirFd, fifo, uid, gid, 0); err != nil {
+		return fmt.Errorf("chown %s to %d:%d: %w", fifo, uid, gid, err)
+	}
+	if err := unix.Fchmod(dirFd, 0o711); err != nil {
+		return fmt.Errorf("chmod the state directory: %w", err)
+	}
+	return nil
+}
+
+// readSelfProc reads /proc/self/<name>, dumpable for the moment if the
+// process is not (see writeSelfProc).
+func readSelfProc(name string) ([]byte, error) {
+	p := "/proc/self/" + name
+	b, err := os.ReadFile(p)
+	if errors.Is(err, unix.EACCES) {
+		if d, derr := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); derr == nil && d == 0 {
+			if unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0) == nil {
+				b, err = os.ReadFile(p)
+				unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+			}
+		}
+	}
+	return b, err
+}

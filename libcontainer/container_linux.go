@@ -389,6 +389,12 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			return err
 		}
 		faultPoint("after-clone")
+		if joinsNS(spec, specs.UserNamespace) {
+			// Its root is known only now (bootstrap_linux.go).
+			if err := giveFifoToJoinedRoot(h.DirFd(), pid, store.FifoName); err != nil {
+				return fmt.Errorf("container %s: %w", o.ID, err)
+			}
+		}
 		// The init waits for its config: it has run nothing of the
 		// user's yet.
 		if !p.inCgroup {

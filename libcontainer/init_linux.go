@@ -167,6 +167,10 @@ func waitInC(cfg *initConfig) {
 		envResume + "=" + strconv.Itoa(mfd),
 	}
 	env = append(env, faultEnv()...)
+	if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err == nil && d == 0 {
+		// The exec makes us dumpable again: nsenter.c undoes that.
+		env = append(env, "_HULL_NODUMP=1")
+	}
 	err = unix.Exec("/proc/self/exe", []string{"hull", "init"}, env)
 	// Still here: put things back as they were.
 	unix.CloseOnExec(cfg.StateDirFd)
@@ -178,7 +182,7 @@ func waitInC(cfg *initConfig) {
 // reads a few hundred bytes of /proc/self/auxv instead of parsing the
 // binary, and keeps an ELF parser out of hull. Without /proc, false.
 func staticBinary() bool {
-	b, err := os.ReadFile("/proc/self/auxv")
+	b, err := readSelfProc("auxv")
 	if err != nil {
 		return false
 	}
@@ -230,7 +234,7 @@ func resume() {
 	if err := json.Unmarshal(data, cfg); err != nil {
 		fail(fmt.Errorf("read init config: %w", err))
 	}
-	for _, k := range []string{envInit, envWait, envResume} {
+	for _, k := range []string{envInit, envWait, envResume, "_HULL_NODUMP"} {
 		os.Unsetenv(k)
 	}
 	if cfg.SeccompAgentFd >= 0 {

@@ -241,3 +241,26 @@ func TestBootstrapUnprotectedBinaryFails(t *testing.T) {
 	}
 	e.assertNotExist(id)
 }
+
+// A container that joins another's user namespace by path (and makes its
+// other namespaces): its root is some host uid known only from that
+// namespace's maps, and its init must still open exec.fifo to wait for
+// start. It used to die there (EACCES): "container is stopped, not
+// created" at start.
+func TestBootstrapJoinUsernsByPath(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	target, _ := e.create(userNSBundle(t, e, sleeper))
+	e.mustRT("start", target)
+	pid := e.state(target).Pid
+	bundle := userNSBundle(t, e, all(withShell("id -u; cat /proc/self/uid_map"), func(s *specs.Spec) {
+		withNamespace(specs.UserNamespace, fmt.Sprintf("/proc/%d/ns/user", pid))(s)
+		s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+	}))
+	id, _ := e.create(bundle)
+	r := e.rt("start", id)
+	if r.Code != 0 {
+		t.Fatalf("start of the container in a joined userns: %v", r)
+	}
+	e.waitStatus(id, "stopped")
+}

@@ -300,6 +300,10 @@ __attribute__((constructor)) static void hull_nsenter(void)
 		prctl(PR_SET_NAME, "hull:init", 0, 0, 0);
 	const char *w = getenv("_HULL_WAIT");
 	if (w) {
+		// An init that joined namespaces stays non-dumpable while it
+		// waits, as it was before this image (the exec reset that).
+		if (getenv("_HULL_NODUMP"))
+			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		wait_for_start(w);
 		return;
 	}
