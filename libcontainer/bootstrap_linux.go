@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -47,6 +51,11 @@ type procStart struct {
 	inCgroup bool
 	// onPid, if set, is told the pid before the init gets its config.
 	onPid func(pid int) error
+	// abort, if set, is the caller's catch of TERM, INT and HUP;
+	// otherwise start catches them itself while it runs. Either way a
+	// signal kills the process being started and start fails with a
+	// *SignalError.
+	abort *abortCatch
 }
 
 // namespacesOf splits spec's namespaces into new ones and ones joined by
@@ -85,7 +94,21 @@ func closeJoins(j []nsJoin) {
 // namespaces and cgroups and runs the bootstrap exchange of the package
 // doc up to msgReady. It returns the pid of the process that will exec the
 // user's command.
-func (p *procStart) start() (int, error) {
+func (p *procStart) start() (pid int, err error) {
+	abort := p.abort
+	if abort == nil {
+		abort = catchAbort()
+		defer abort.stop()
+	}
+	defer func() {
+		// Whatever failed after a signal failed because of it.
+		if serr := abort.err(); err != nil && serr != nil {
+			err = serr
+		}
+	}()
+	if err := abort.err(); err != nil {
+		return 0, err
+	}
 	parentSock, childSock, err := newSyncPair()
 	if err != nil {
 		return 0, err
@@ -161,13 +184,15 @@ func (p *procStart) start() (int, error) {
 	// number the child executes is the one it has after the fd shuffle,
 	// whatever the count of fds before it. nsenter.c makes it
 	// close-on-exec first thing.
-	exePath := "/proc/self/exe"
-	if exeFile := selfExe(); exeFile != nil {
-		defer exeFile.Close()
-		n := add(exeFile)
-		exePath = "/proc/self/fd/" + strconv.Itoa(n)
-		env = append(env, envExeFd+"="+strconv.Itoa(n))
+	exeFile, err := selfExe()
+	if err != nil {
+		childSock.Close()
+		return 0, err
 	}
+	defer exeFile.Close()
+	n := add(exeFile)
+	exePath := "/proc/self/fd/" + strconv.Itoa(n)
+	env = append(env, envExeFd+"="+strconv.Itoa(n))
 	newCmd := func() *exec.Cmd {
 		return &exec.Cmd{
 			Path:        exePath,
@@ -194,9 +219,20 @@ func (p *procStart) start() (int, error) {
 		return 0, fmt.Errorf("start container init: %w", err)
 	}
 	childSock.Close()
+	// From here a signal kills what was started: the first process and,
+	// once nsenter.c names it, the one that goes on. Their end of the
+	// socket closes with them, which ends every wait below.
+	var later atomic.Int32
+	abort.setKill(func() {
+		cmd.Process.Kill()
+		if pid := int(later.Load()); pid > 0 {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+	})
+	defer abort.setKill(nil)
 	p.inCgroup = p.cgJoin != nil && (p.cgJoin.FD < 0 || cloneInto) && (len(p.cgJoin.Tasks) == 0 || tasksDone)
 	conn := syncConn{fd: int(parentSock.Fd())}
-	pid := cmd.Process.Pid
+	pid = cmd.Process.Pid
 	fail := func(err error) (int, error) {
 		if pid != cmd.Process.Pid {
 			// The forked init is not our child: kill it and wait for
@@ -214,7 +250,7 @@ func (p *procStart) start() (int, error) {
 		return 0, err
 	}
 	if useNsenter {
-		if pid, err = p.nsenterExchange(conn, cmd); err != nil {
+		if pid, err = p.nsenterExchange(conn, cmd, &later); err != nil {
 			return fail(err)
 		}
 	}
@@ -228,7 +264,7 @@ func (p *procStart) start() (int, error) {
 		// An init that failed first thing (nsenter.c) has left its
 		// reason in the socket before it exited.
 		if m, rerr := conn.recv(); rerr == nil && m.Type == msgError {
-			return fail(errors.New(m.Error))
+			return fail(errorOf(m))
 		}
 		return fail(err)
 	}
@@ -249,7 +285,7 @@ func (p *procStart) start() (int, error) {
 			herr = runHooks(p.spec.Hooks, hookCreateRuntime, hookState(p.cfg.ID, Creating, pid, p.cfg.Bundle, p.spec))
 		}
 		if herr != nil {
-			conn.send(&message{Type: msgError, Error: herr.Error()})
+			conn.send(errorMessage(herr))
 			return fail(herr)
 		}
 		if err := conn.send(&message{Type: msgHooksDone}); err != nil {
@@ -263,14 +299,14 @@ func (p *procStart) start() (int, error) {
 	case err != nil:
 		return fail(err)
 	case m.Type == msgError:
-		return fail(errors.New(m.Error))
+		return fail(errorOf(m))
 	case m.Type != msgReady:
 		return fail(fmt.Errorf("unexpected %q message from init", m.Type))
 	}
 	return pid, nil
 }
 
-func (p *procStart) nsenterExchange(conn syncConn, cmd *exec.Cmd) (int, error) {
+func (p *procStart) nsenterExchange(conn syncConn, cmd *exec.Cmd, later *atomic.Int32) (int, error) {
 	for {
 		m, err := conn.recv()
 		if err != nil {
@@ -288,6 +324,7 @@ func (p *procStart) nsenterExchange(conn syncConn, cmd *exec.Cmd) (int, error) {
 				return cmd.Process.Pid, err
 			}
 		case msgPid:
+			later.Store(int32(m.Pid))
 			if m.Pid != cmd.Process.Pid {
 				// The intermediate process forked and leaves.
 				if err := cmd.Wait(); err != nil {
@@ -296,7 +333,7 @@ func (p *procStart) nsenterExchange(conn syncConn, cmd *exec.Cmd) (int, error) {
 			}
 			return m.Pid, nil
 		case msgError:
-			return cmd.Process.Pid, errors.New(m.Error)
+			return cmd.Process.Pid, errorOf(m)
 		default:
 			return cmd.Process.Pid, fmt.Errorf("unexpected %q message from nsenter", m.Type)
 		}
@@ -335,4 +372,181 @@ func timeOffsets(spec *specs.Spec) string {
 		fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
 	}
 	return b.String()
+}
+
+// abortSignals end a create, run or exec whose process has not started
+// yet: what was started is killed and removed, and the command ends as
+// runc's does.
+var abortSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP}
+
+// SignalError is the error of a command that a signal aborted before the
+// container's process started.
+type SignalError struct{ Sig unix.Signal }
+
+func (e *SignalError) Error() string {
+	return fmt.Sprintf("interrupted by signal %d (%s) before the process started", int(e.Sig), unix.SignalName(e.Sig))
+}
+
+// signalOf is the signal that aborted the command err ends, 0 if none.
+func signalOf(err error) unix.Signal {
+	var se *SignalError
+	if errors.As(err, &se) {
+		return se.Sig
+	}
+	return 0
+}
+
+// abortCatch catches abortSignals while a container process is being
+// set up; kill, if set, is called once when one arrives.
+type abortCatch struct {
+	c    chan os.Signal
+	done chan struct{}
+	mu   sync.Mutex
+	sig  unix.Signal
+	kill func()
+}
+
+func catchAbort() *abortCatch {
+	a := &abortCatch{c: make(chan os.Signal, 1), done: make(chan struct{})}
+	signal.Notify(a.c, abortSignals...)
+	go func() {
+		select {
+		case s := <-a.c:
+			a.mu.Lock()
+			a.sig = s.(unix.Signal)
+			kill := a.kill
+			a.mu.Unlock()
+			if kill != nil {
+				kill()
+			}
+		case <-a.done:
+		}
+	}()
+	return a
+}
+
+// setKill sets what a signal must kill (nil: nothing); if one already
+// came, it is killed at once.
+func (a *abortCatch) setKill(kill func()) {
+	a.mu.Lock()
+	a.kill = kill
+	sig := a.sig
+	a.mu.Unlock()
+	if sig != 0 && kill != nil {
+		kill()
+	}
+}
+
+// err is a *SignalError once a signal came, nil before.
+func (a *abortCatch) err() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sig == 0 {
+		return nil
+	}
+	return &SignalError{Sig: a.sig}
+}
+
+// stop stops catching: the signals have their previous effect again.
+func (a *abortCatch) stop() {
+	signal.Stop(a.c)
+	close(a.done)
+}
+
+// dieBySignal ends hull by sig with its default action, as a runc killed
+// by it ends (after the caller cleaned up).
+func dieBySignal(sig unix.Signal) {
+	signal.Reset(sig)
+	unix.Kill(unix.Getpid(), sig)
+	time.Sleep(time.Second)
+	os.Exit(128 + int(sig))
+}
+
+// writeSelfProc writes /proc/self/<name>. A process that joined a user
+// namespace is non-dumpable during setup (nsenter.c), which makes its
+// /proc files owned by host root and unwritable for root in the
+// namespace: it is dumpable for the moment of the write.
+func writeSelfProc(name string, data []byte) error {
+	p := "/proc/self/" + name
+	err := os.WriteFile(p, data, 0)
+	if errors.Is(err, unix.EACCES) {
+		if d, derr := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); derr == nil && d == 0 {
+			if unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0) == nil {
+				err = os.WriteFile(p, data, 0)
+				unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
+
+// nsRootOf is the host uid and gid of root in the user namespace of
+// process pid, read from its id maps; -1 if root is not mapped.
+func nsRootOf(pid int) (int, int, error) {
+	read := func(name string) (int, error) {
+		p := fmt.Sprintf("/proc/%d/%s", pid, name)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return -1, fmt.Errorf("read %s: %w", p, err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) != 3 {
+				continue
+			}
+			in, err1 := strconv.ParseUint(f[0], 10, 32)
+			out, err2 := strconv.ParseUint(f[1], 10, 32)
+			n, err3 := strconv.ParseUint(f[2], 10, 32)
+			if err1 == nil && err2 == nil && err3 == nil && in == 0 && n > 0 {
+				return int(out), nil
+			}
+		}
+		return -1, nil
+	}
+	uid, err := read("uid_map")
+	if err != nil {
+		return -1, -1, err
+	}
+	gid, err := read("gid_map")
+	return uid, gid, err
+}
+
+// giveFifoToJoinedRoot makes exec.fifo (in the state directory dirFd)
+// openable by the init pid, which joined a user namespace by path: the
+// fifo goes to that namespace's root, the directory becomes searchable.
+// With a new user namespace Create does this from the spec's maps.
+func giveFifoToJoinedRoot(dirFd, pid int, fifo string) error {
+	uid, gid, err := nsRootOf(pid)
+	if err != nil {
+		return err
+	}
+	if uid <= 0 && gid <= 0 {
+		return nil // root is host root (or unmapped: nothing to give)
+	}
+	if err := unix.Fchownat(dirFd, fifo, uid, gid, 0); err != nil {
+		return fmt.Errorf("chown %s to %d:%d: %w", fifo, uid, gid, err)
+	}
+	if err := unix.Fchmod(dirFd, 0o711); err != nil {
+		return fmt.Errorf("chmod the state directory: %w", err)
+	}
+	return nil
+}
+
+// readSelfProc reads /proc/self/<name>, dumpable for the moment if the
+// process is not (see writeSelfProc).
+func readSelfProc(name string) ([]byte, error) {
+	p := "/proc/self/" + name
+	b, err := os.ReadFile(p)
+	if errors.Is(err, unix.EACCES) {
+		if d, derr := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); derr == nil && d == 0 {
+			if unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0) == nil {
+				b, err = os.ReadFile(p)
+				unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+			}
+		}
+	}
+	return b, err
 }

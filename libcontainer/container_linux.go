@@ -316,6 +316,10 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Phase: store.PhaseCreating,
 		Created: time.Now().UTC(), Owner: "", Config: spec, Cgroup: cgroups.Save(cg),
 	}
+	// TERM, INT and HUP from here on abort the create and clean up
+	// (bootstrap_linux.go).
+	abort := catchAbort()
+	defer abort.stop()
 	h, err := r.store.New(st)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
@@ -342,6 +346,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			h.Remove()
 			c.Close()
 			c = nil
+			if sig := signalOf(err); sig != 0 && !o.startSoon {
+				dieBySignal(sig)
+			}
 		}
 	}()
 	if err := cg.Create(); err != nil {
@@ -391,6 +398,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		seccompAgent: agent,
 		newFlags:     newFlags,
 		joins:        joins,
+		abort:        abort,
 	}
 	var nfds int
 	nfds, spec.Process.Env = socketActivation(o.PreserveFds, spec.Process.Env)
@@ -411,6 +419,12 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		faultPoint("after-clone")
 		if err := pidfdSock.open(pid); err != nil {
 			return err
+		}
+		if joinsNS(spec, specs.UserNamespace) {
+			// Its root is known only now (bootstrap_linux.go).
+			if err := giveFifoToJoinedRoot(h.DirFd(), pid, store.FifoName); err != nil {
+				return fmt.Errorf("container %s: %w", o.ID, err)
+			}
 		}
 		// The init waits for its config: it has run nothing of the
 		// user's yet.
@@ -444,6 +458,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		if err := writePidFile(o.PidFile, pid); err != nil {
 			return c, err
 		}
+	}
+	if err := abort.err(); err != nil {
+		return c, err
 	}
 	slog.Debug("container created: its init waits for start", "id", o.ID, "pid", pid, "rootfs", rootfs)
 	return c, nil

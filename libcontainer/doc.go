@@ -4,8 +4,9 @@
 // # Bootstrap
 //
 // A container's init (and an exec'd process) is hull's own binary run as
-// "hull init", started by procStart.start over a SOCK_SEQPACKET socketpair
-// (sync_linux.go) that carries JSON messages:
+// "hull init", started by procStart.start over a SOCK_STREAM socketpair
+// (sync_linux.go) that carries JSON messages, each framed by its length
+// (no size limit: the config can be megabytes):
 //
 //	parent (create/run/exec)             child
 //	  ── clone: the cgroup2 cgroup by CLONE_INTO_CGROUP, new namespaces
@@ -26,8 +27,11 @@
 //	  hooks-done ▶
 //	                             ◀ ready | error{error}
 //
-// Any step of the child may instead send error{error} and exit; the parent
-// reports that message. After ready, a created init waits on exec.fifo for
+// Any step of the child may instead send error{error, errno} and exit; the
+// parent reports that message. Every wait on either side ends when the
+// other side dies (its end of the socket closes). TERM, INT or HUP to the
+// parent before the process started kill the child: the command cleans up
+// and ends as runc's (see abortCatch). After ready, a created init waits on exec.fifo for
 // start (in a fresh, C-only image: see waitInC); errors from then on reach
 // start through the fifo.
 package libcontainer

@@ -410,6 +410,9 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		c.Close()
 	}
 	pid, err := withInitialAffinity(proc, p.start)
+	if sig := signalOf(err); sig != 0 {
+		return 128 + int(sig), nil // as runc: the signal is the process's
+	}
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %s: %w", c.ID(), err)
 	}

@@ -89,7 +89,7 @@ func Init() {
 	cfg := m.Config
 	fin, err := setupContainer(cfg, conn)
 	if err != nil {
-		conn.send(&message{Type: msgError, Error: err.Error()})
+		conn.send(errorMessage(err))
 		os.Exit(1)
 	}
 	if err := conn.send(&message{Type: msgReady}); err != nil {
@@ -189,6 +189,10 @@ func waitInC(cfg *initConfig) {
 		envResume + "=" + strconv.Itoa(mfd),
 	}
 	env = append(env, faultEnv()...)
+	if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err == nil && d == 0 {
+		// The exec makes us dumpable again: nsenter.c undoes that.
+		env = append(env, "_HULL_NODUMP=1")
+	}
 	err = unix.Exec("/proc/self/exe", []string{"hull", "init"}, env)
 	// Still here: put things back as they were.
 	unix.CloseOnExec(cfg.StateDirFd)
@@ -200,7 +204,7 @@ func waitInC(cfg *initConfig) {
 // reads a few hundred bytes of /proc/self/auxv instead of parsing the
 // binary, and keeps an ELF parser out of hull. Without /proc, false.
 func staticBinary() bool {
-	b, err := os.ReadFile("/proc/self/auxv")
+	b, err := readSelfProc("auxv")
 	if err != nil {
 		return false
 	}
@@ -252,7 +256,7 @@ func resume() {
 	if err := json.Unmarshal(data, cfg); err != nil {
 		fail(fmt.Errorf("read init config: %w", err))
 	}
-	for _, k := range []string{envInit, envWait, envResume} {
+	for _, k := range []string{envInit, envWait, envResume, "_HULL_NODUMP"} {
 		os.Unsetenv(k)
 	}
 	if cfg.SeccompAgentFd >= 0 {
@@ -345,7 +349,7 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	}
 
 	if p.OOMScoreAdj != nil {
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+		if err := writeSelfProc("oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj))); err != nil {
 			return nil, fmt.Errorf("set oom_score_adj: %w", err)
 		}
 	}
@@ -408,7 +412,7 @@ func createHooks(cfg *initConfig, conn syncConn) error {
 		return err
 	}
 	if m.Type == msgError {
-		return errors.New(m.Error)
+		return errorOf(m)
 	}
 	if m.Type != msgHooksDone {
 		return fmt.Errorf("unexpected %q message while waiting for hooks", m.Type)

@@ -40,6 +40,11 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 	o.relayTTY = !o.Detach
 	o.startSoon = true
 	c, err := r.Create(o.CreateOpts)
+	if sig := signalOf(err); sig != 0 {
+		// As runc's run, which forwards the signal to the process it
+		// starts: 128+signal, and nothing left behind.
+		return 128 + int(sig), nil
+	}
 	if err != nil {
 		return -1, err
 	}

@@ -1,14 +1,14 @@
 package libcontainer
 
 import (
-	"log/slog"
+	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
 )
 
 // selfExe returns hull's own binary, open in a read-only detached mount, to
-// execute as a container's init or exec process (nil: use /proc/self/exe).
+// execute as a container's init or exec process.
 //
 // The process runs hull's binary inside the container until it execs the
 // user's command, so a container process could reach the binary through
@@ -18,19 +18,20 @@ import (
 // from a detached, read-only clone of the mount that holds it (open_tree +
 // mount_setattr): /proc/<pid>/exe then leads to a read-only mount, every
 // reopen for writing fails with EROFS, and nothing is copied.
-func selfExe() *os.File {
+//
+// Without that protection the container could overwrite hull: an error,
+// never a fallback to the unprotected /proc/self/exe.
+func selfExe() (*os.File, error) {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil {
-		slog.Warn("cannot protect the hull binary with a read-only mount (open_tree)", "error", err)
-		return nil
+		return nil, fmt.Errorf("cannot protect the hull binary with a read-only mount: open_tree /proc/self/exe: %w", err)
 	}
 	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
 	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err != nil {
 		unix.Close(fd)
-		slog.Warn("cannot protect the hull binary with a read-only mount (mount_setattr)", "error", err)
-		return nil
+		return nil, fmt.Errorf("cannot protect the hull binary with a read-only mount: mount_setattr: %w", err)
 	}
-	return os.NewFile(uintptr(fd), "hull-exe")
+	return os.NewFile(uintptr(fd), "hull-exe"), nil
 }
 
 // envExeFd names the child's fd of the binary it was executed from, which

@@ -1,17 +1,19 @@
 package libcontainer
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// Message types on the SOCK_SEQPACKET socket between the parent (hull
-// create/run/exec) and the process it starts; see the package doc (doc.go) for the
-// order in which they are exchanged.
+// Message types on the SOCK_STREAM socket between the parent (hull
+// create/run/exec) and the process it starts; see the package doc (doc.go)
+// for the order in which they are exchanged.
 const (
 	msgConfig      = "config"       // parent → init: the initConfig
 	msgReady       = "ready"        // init → parent: set up; blocking on exec.fifo
@@ -28,18 +30,29 @@ const (
 )
 
 type message struct {
-	Type   string      `json:"type"`
-	Pid    int         `json:"pid,omitempty"`
-	Error  string      `json:"error,omitempty"`
+	Type  string `json:"type"`
+	Pid   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+	// Errno is the errno behind Error, if one is: the parent's error
+	// then still matches it (errors.Is(err, unix.EPERM)).
+	Errno  int         `json:"errno,omitempty"`
 	Config *initConfig `json:"config,omitempty"`
 	Mount  *int        `json:"mount,omitempty"` // msgMountSource: index in mounts
 }
 
-// syncConn is one end of the socketpair. Each message is one datagram.
+// syncConn is one end of the socketpair. A message is a frame: its length
+// as 4 bytes (big endian), then that many bytes of JSON. A stream has no
+// size limit per message, unlike a datagram (about 208 KiB here), so a
+// config of any size (thousands of env vars, a large seccomp profile)
+// gets through; nsenter.c writes and reads the same frames.
 type syncConn struct{ fd int }
 
+// maxMessage bounds what recv accepts, so a corrupt length cannot make
+// it allocate without bound.
+const maxMessage = 256 << 20
+
 func newSyncPair() (parent, child *os.File, err error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("socketpair: %w", err)
 	}
@@ -51,14 +64,23 @@ func (c syncConn) send(m *message) error {
 	if err != nil {
 		return err
 	}
-	for {
-		_, err = unix.Write(c.fd, b)
-		if err != unix.EINTR {
-			break
+	frame := make([]byte, 4+len(b))
+	binary.BigEndian.PutUint32(frame, uint32(len(b)))
+	copy(frame[4:], b)
+	for len(frame) > 0 {
+		// MSG_NOSIGNAL: a peer that died is an EPIPE error, not a
+		// SIGPIPE.
+		n, err := unix.SendmsgN(c.fd, frame, nil, nil, unix.MSG_NOSIGNAL)
+		if err == unix.EINTR {
+			continue
 		}
-	}
-	if err != nil {
-		return fmt.Errorf("send %s message: %w", m.Type, err)
+		if err != nil {
+			if err == unix.EPIPE || err == unix.ECONNRESET {
+				return fmt.Errorf("send %s message: %w", m.Type, errClosed)
+			}
+			return fmt.Errorf("send %s message: %w", m.Type, err)
+		}
+		frame = frame[n:]
 	}
 	return nil
 }
@@ -67,33 +89,42 @@ func (c syncConn) send(m *message) error {
 // exited or was killed.
 var errClosed = errors.New("the other side closed the sync socket")
 
-func (c syncConn) recv() (*message, error) {
-	// Size the datagram first so a large config is never truncated.
-	var n int
-	var err error
-	for {
-		n, _, err = unix.Recvfrom(c.fd, nil, unix.MSG_PEEK|unix.MSG_TRUNC)
-		if err != unix.EINTR {
-			break
+// readFull reads len(b) bytes; io.ErrUnexpectedEOF-like errClosed if the
+// peer closed before.
+func (c syncConn) readFull(b []byte) error {
+	for len(b) > 0 {
+		n, err := unix.Read(c.fd, b)
+		if err == unix.EINTR {
+			continue
 		}
+		if err == unix.ECONNRESET {
+			return errClosed
+		}
+		if err != nil {
+			return fmt.Errorf("receive: %w", err)
+		}
+		if n == 0 {
+			return errClosed
+		}
+		b = b[n:]
 	}
-	if err != nil {
-		return nil, fmt.Errorf("receive: %w", err)
+	return nil
+}
+
+func (c syncConn) recv() (*message, error) {
+	var hdr [4]byte
+	if err := c.readFull(hdr[:]); err != nil {
+		return nil, err
 	}
-	if n == 0 {
-		return nil, errClosed
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n == 0 || n > maxMessage {
+		return nil, fmt.Errorf("receive: bad message length %d", n)
 	}
 	buf := make([]byte, n)
-	for {
-		n, _, err = unix.Recvfrom(c.fd, buf, 0)
-		if err != unix.EINTR {
-			break
-		}
+	if err := c.readFull(buf); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("receive: %w", err)
-	}
-	return decodeMessage(buf[:n])
+	return decodeMessage(buf)
 }
 
 func decodeMessage(b []byte) (*message, error) {
@@ -107,36 +138,48 @@ func decodeMessage(b []byte) (*message, error) {
 	return m, nil
 }
 
-// sendFd sends m with fd attached (SCM_RIGHTS).
+// sendFd sends m with fd attached (SCM_RIGHTS) to the frame's first byte.
 func (c syncConn) sendFd(m *message, fd int) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	for {
-		err = unix.Sendmsg(c.fd, b, unix.UnixRights(fd), nil, 0)
-		if err != unix.EINTR {
-			break
+	frame := make([]byte, 4+len(b))
+	binary.BigEndian.PutUint32(frame, uint32(len(b)))
+	copy(frame[4:], b)
+	rights := unix.UnixRights(fd)
+	for len(frame) > 0 {
+		n, err := unix.SendmsgN(c.fd, frame, rights, nil, unix.MSG_NOSIGNAL)
+		if err == unix.EINTR {
+			continue
 		}
-	}
-	if err != nil {
-		return fmt.Errorf("send %s message: %w", m.Type, err)
+		if err != nil {
+			if err == unix.EPIPE || err == unix.ECONNRESET {
+				return fmt.Errorf("send %s message: %w", m.Type, errClosed)
+			}
+			return fmt.Errorf("send %s message: %w", m.Type, err)
+		}
+		frame, rights = frame[n:], nil
 	}
 	return nil
 }
 
 // recvFd receives a message that may carry an fd (-1 if none); the fd is
-// close-on-exec.
+// close-on-exec. The fd arrives with the frame's first byte, so it is
+// read with the frame's length.
 func (c syncConn) recvFd() (*message, int, error) {
-	buf := make([]byte, 1<<16)
+	var hdr [4]byte
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	var n, oobn int
 	var err error
 	for {
-		n, oobn, _, _, err = unix.Recvmsg(c.fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		n, oobn, _, _, err = unix.Recvmsg(c.fd, hdr[:], oob, unix.MSG_CMSG_CLOEXEC)
 		if err != unix.EINTR {
 			break
 		}
+	}
+	if err == unix.ECONNRESET {
+		return nil, -1, errClosed
 	}
 	if err != nil {
 		return nil, -1, fmt.Errorf("receive: %w", err)
@@ -161,16 +204,61 @@ func (c syncConn) recvFd() (*message, int, error) {
 			}
 		}
 	}
-	if n == 0 {
+	fail := func(err error) (*message, int, error) {
 		if fd >= 0 {
 			unix.Close(fd)
 		}
-		return nil, -1, errClosed
+		return nil, -1, err
 	}
-	m, err := decodeMessage(buf[:n])
-	if err != nil && fd >= 0 {
-		unix.Close(fd)
-		fd = -1
+	if n == 0 {
+		return fail(errClosed)
 	}
-	return m, fd, err
+	if n < len(hdr) {
+		if err := c.readFull(hdr[n:]); err != nil {
+			return fail(err)
+		}
+	}
+	size := binary.BigEndian.Uint32(hdr[:])
+	if size == 0 || size > maxMessage {
+		return fail(fmt.Errorf("receive: bad message length %d", size))
+	}
+	buf := make([]byte, size)
+	if err := c.readFull(buf); err != nil {
+		return fail(err)
+	}
+	m, err := decodeMessage(buf)
+	if err != nil {
+		return fail(err)
+	}
+	return m, fd, nil
+}
+
+// errorMessage is the msgError message for err, with its errno if it has
+// one.
+func errorMessage(err error) *message {
+	m := &message{Type: msgError, Error: err.Error()}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		m.Errno = int(errno)
+	}
+	return m
+}
+
+// childError is an error the child reported; it unwraps to its errno.
+type childError struct {
+	msg   string
+	errno syscall.Errno
+}
+
+func (e *childError) Error() string { return e.msg }
+func (e *childError) Unwrap() error {
+	if e.errno == 0 {
+		return nil
+	}
+	return e.errno
+}
+
+// errorOf is the error a msgError message carries.
+func errorOf(m *message) error {
+	return &childError{msg: m.Error, errno: syscall.Errno(m.Errno)}
 }
