@@ -199,10 +199,12 @@ func TestFaultTasksJoinFails(t *testing.T) {
 		}
 		return result{Code: code, Stdout: stdout.String(), Stderr: stderr.String()}
 	}
+	// runc's exit statuses: 1 for create, 255 for any exec failure.
 	check := func(what string, r result) {
 		t.Helper()
-		if r.Code != 1 || !strings.Contains(r.Stderr, "join cgroup /sys/fs/cgroup/") || !strings.Contains(r.Stderr, "/tasks: permission denied") {
-			t.Errorf("%s with a failing tasks write: %v; want exit 1 and \"join cgroup /sys/fs/cgroup/…/tasks: permission denied\"", what, r)
+		want := map[string]int{"create": 1, "exec": 255}[what]
+		if r.Code != want || !strings.Contains(r.Stderr, "join cgroup /sys/fs/cgroup/") || !strings.Contains(r.Stderr, "/tasks: permission denied") {
+			t.Errorf("%s with a failing tasks write: %v; want exit %d and \"join cgroup /sys/fs/cgroup/…/tasks: permission denied\"", what, r, want)
 		}
 	}
 	bundle := e.newBundle(withArgs("sleep", "100"))
