@@ -466,12 +466,10 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	return c, nil
 }
 
-// hostRoot is the host uid and gid of the container's root.
+// hostRoot is the host uid and gid of root in the container's new user
+// namespace (0, 0 without one). A joined namespace's root is read from the
+// init once it is in it (giveFifoToJoinedRoot).
 func hostRoot(spec *specs.Spec) (int, int) {
-	if joinsNS(spec, specs.UserNamespace) {
-		uid, gid, _ := joinedUserNSRoot(spec)
-		return uid, gid
-	}
 	if !hasNewNS(spec, specs.UserNamespace) {
 		return 0, 0
 	}
