@@ -89,9 +89,11 @@ flock 9
 vm_ensure_pkgs qemu-system-x86 busybox-static cpio kmod xz-utils
 if [ -n "${VM_KERNEL_REFRESH:-}" ] || [ ! -f "$cache/current/ok" ]; then
 	vm_apt_update
-	pkg=$(apt-cache depends linux-image-amd64 | awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+	# awk reads to the end (no exit): an early exit would SIGPIPE apt-cache,
+	# which pipefail turns into the lane's failure (exit 141).
+	pkg=$(apt-cache depends linux-image-amd64 | awk '!p && $1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; p = 1 }')
 	[ -n "$pkg" ] || vm_die "apt-cache depends linux-image-amd64 names no kernel package"
-	ver=$(apt-cache show --no-all-versions "$pkg" | awk '/^Version:/ { print $2; exit }')
+	ver=$(apt-cache show --no-all-versions "$pkg" | awk '!v && /^Version:/ { print $2; v = 1 }')
 	dir=${pkg}_$ver
 	if [ ! -f "$cache/$dir/ok" ]; then
 		vm_log "downloading $pkg $ver into $cache/$dir"
