@@ -122,10 +122,7 @@ func isFlag(names map[string]bool, a string) bool {
 	if a == "-" || a == "--" || !strings.HasPrefix(a, "-") {
 		return false
 	}
-	if strings.HasPrefix(a, "--") {
-		a = a[2:]
-	}
-	a = strings.TrimPrefix(a, "-")
+	a = strings.TrimPrefix(strings.TrimPrefix(a, "--"), "-")
 	name, _, _ := strings.Cut(a, "=")
 	return names[name]
 }

@@ -367,27 +367,6 @@ type container struct {
 	gone   <-chan struct{}
 }
 
-// create makes a container running args, timed; its init is watched.
-func (b *bench) create(r *rt, id string, args ...string) (*container, res) {
-	dir, err := b.bundle(id, args...)
-	if err != nil {
-		return nil, res{err: err}
-	}
-	c := &container{r: r, id: id, bundle: dir}
-	pidFile := filepath.Join(dir, "pid")
-	x := b.do(r, dir, "create", "--bundle", dir, "--pid-file", pidFile, id)
-	if x.err != nil {
-		b.forceDelete(c)
-		return nil, x
-	}
-	if c.pid, err = readPid(pidFile); err != nil {
-		b.forceDelete(c)
-		return nil, res{err: fmt.Errorf("%s create %s: pid file: %w", r.key, id, err)}
-	}
-	c.gone = watch(c.pid)
-	return c, x
-}
-
 // forceDelete removes a container after a failure, untimed, and waits for
 // its init to be gone.
 func (b *bench) forceDelete(c *container) {

@@ -194,14 +194,6 @@ func (c *child) wait(t *testing.T, d time.Duration) string {
 	return c.out.String()
 }
 
-func (c *child) exited() bool {
-	select {
-	case <-c.done:
-		return true
-	default:
-		return false
-	}
-}
 
 func mustRead(t *testing.T, dir, file string) string {
 	t.Helper()

@@ -93,7 +93,7 @@ func ValidateID(id string) error {
 		return errors.New("container id cannot be empty")
 	}
 	if id == "." || id == ".." || !idRe.MatchString(id) || len(id) > 1024 {
-		return fmt.Errorf("invalid container id %q: only [A-Za-z0-9_+.-] are allowed and it cannot be . or ..", id)
+		return fmt.Errorf("invalid container id %q: only [A-Za-z0-9_+.-] are allowed and it cannot be \".\" or \"..\"", id)
 	}
 	return nil
 }
