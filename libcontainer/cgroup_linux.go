@@ -44,6 +44,20 @@ func resourcesOf(spec *specs.Spec) *specs.LinuxResources {
 	return &r
 }
 
+// splitPids separates linux.resources.pids from the rest: as runc, the
+// pids limit is written when the init reports ready, once its threads
+// exist; a limit written earlier (say pids.max=1) would leave the init's
+// Go runtime unable to start them. The second result is nil when the
+// config sets no pids limit.
+func splitPids(r *specs.LinuxResources) (rest, pids *specs.LinuxResources) {
+	if r == nil || r.Pids == nil {
+		return r, nil
+	}
+	cp := *r
+	cp.Pids = nil
+	return &cp, &specs.LinuxResources{Pids: r.Pids}
+}
+
 // newCgroup resolves linux.cgroupsPath for a new container.
 func newCgroup(spec *specs.Spec, id string) (cgroups.Manager, error) {
 	m, err := cgroups.New(spec.Linux.CgroupsPath, id)

@@ -433,7 +433,8 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 				return fmt.Errorf("put init in its cgroup: %w", err)
 			}
 		}
-		return cg.Set(resourcesOf(spec))
+		rest, _ := splitPids(resourcesOf(spec))
+		return cg.Set(rest)
 	}
 	if o.beforeClone != nil {
 		o.beforeClone()
@@ -441,6 +442,12 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	pid, err := p.start()
 	if err != nil {
 		return c, fmt.Errorf("container %s: %w", o.ID, err)
+	}
+	// The init is ready: its threads exist (splitPids).
+	if _, pids := splitPids(resourcesOf(spec)); pids != nil {
+		if err := cg.Set(pids); err != nil {
+			return c, fmt.Errorf("container %s: %w", o.ID, err)
+		}
 	}
 	if consoleOurs != nil {
 		if c.pty, err = recvFd(consoleOurs); err != nil {

@@ -115,7 +115,7 @@ func Init() {
 	// the Go runtime exists: an idle created container then costs about
 	// a megabyte and one thread instead of a Go runtime. Returns only if
 	// that exec is impossible (no /proc in the container); then wait here.
-	if !cfg.StartSoon {
+	if !cfg.StartSoon && !pidsLimited(cfg.Spec) {
 		waitInC(cfg)
 	}
 	ffd, err := unix.Openat(cfg.StateDirFd, store.FifoName, unix.O_WRONLY|unix.O_CLOEXEC, 0)
@@ -151,10 +151,26 @@ func finish(cfg *initConfig, fin *finisher, fifo *os.File) {
 }
 
 const (
-	envWait   = "_HULL_WAIT"   // fd of the state dir; after the wait, of the fifo
-	envResume = "_HULL_RESUME" // fd of a memfd holding the initConfig
+	envWait   = "_HULL_WAIT"   // O_PATH fd of exec.fifo; after the wait, its write end
+	envResume = "_HULL_RESUME" // read end of a pipe holding the initConfig
 )
 
+// pidsLimited tells whether the config limits the container's pids: the
+// resumed image's Go runtime must then not start, as it needs threads
+// that the limit, written at ready (splitPids), may refuse; the init
+// waits where it is, its threads already counted, as runc's.
+func pidsLimited(spec *specs.Spec) bool {
+	if spec == nil || spec.Linux == nil || spec.Linux.Resources == nil {
+		return false
+	}
+	p := spec.Linux.Resources.Pids
+	return p != nil && p.Limit != nil && *p.Limit >= 0
+}
+
+// waitInC re-executes hull to wait for start in its C constructor. The
+// new image holds no more than runc's idle init does (create.bats checks
+// its fds): the config in a pipe, exec.fifo as an O_PATH fd that the
+// constructor reopens through /proc/self/fd, the seccomp agent's socket.
 func waitInC(cfg *initConfig) {
 	// A dynamically linked hull would load the container's own dynamic
 	// loader and libc into this still privileged process: never.
@@ -165,38 +181,72 @@ func waitInC(cfg *initConfig) {
 	if err != nil {
 		return
 	}
-	mfd, err := unix.MemfdCreate("hull-init-config", 0)
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return
+	}
+	rfd, wfd := p[0], p[1]
+	defer unix.Close(wfd)
+	if !fillPipe(wfd, data) {
+		unix.Close(rfd)
+		return
+	}
+	ffd, err := unix.Openat(cfg.StateDirFd, store.FifoName, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
+		unix.Close(rfd)
 		return
 	}
-	if _, err := unix.Write(mfd, data); err != nil {
-		unix.Close(mfd)
-		return
-	}
-	keep := []int{cfg.StateDirFd, mfd}
+	keep := []int{ffd, rfd}
 	if cfg.SeccompAgentFd >= 0 {
 		keep = append(keep, cfg.SeccompAgentFd)
 	}
 	for _, fd := range keep {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
-			unix.Close(mfd)
+			unix.Close(rfd)
+			unix.Close(ffd)
 			return
 		}
 	}
 	env := []string{
 		envInit + "=wait",
-		envWait + "=" + strconv.Itoa(cfg.StateDirFd),
-		envResume + "=" + strconv.Itoa(mfd),
+		envWait + "=" + strconv.Itoa(ffd),
+		envResume + "=" + strconv.Itoa(rfd),
 	}
 	env = append(env, faultEnv()...)
 	if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err == nil && d == 0 {
 		// The exec makes us dumpable again: nsenter.c undoes that.
 		env = append(env, "_HULL_NODUMP=1")
 	}
+	// The state directory is not the idle init's to hold.
+	unix.CloseOnExec(cfg.StateDirFd)
 	err = unix.Exec("/proc/self/exe", []string{"hull", "init"}, env)
 	// Still here: put things back as they were.
-	unix.CloseOnExec(cfg.StateDirFd)
-	unix.Close(mfd)
+	unix.Close(rfd)
+	unix.Close(ffd)
+}
+
+// fillPipe writes all of data into the pipe's buffer, growing it as
+// needed; false if it does not fit (nobody reads before the exec).
+func fillPipe(wfd int, data []byte) bool {
+	if len(data) > 1<<16 {
+		if _, err := unix.FcntlInt(uintptr(wfd), unix.F_SETPIPE_SZ, len(data)); err != nil {
+			return false
+		}
+	}
+	if err := unix.SetNonblock(wfd, true); err != nil {
+		return false
+	}
+	for len(data) > 0 {
+		n, err := unix.Write(wfd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return false
+		}
+		data = data[n:]
+	}
+	return true
 }
 
 // staticBinary reports whether hull's binary has no ELF interpreter: the
@@ -247,7 +297,7 @@ func resume() {
 		fmt.Fprintf(fifo, "%v", err)
 		os.Exit(127)
 	}
-	data, err := io.ReadAll(io.NewSectionReader(os.NewFile(uintptr(mfd), "config"), 0, 1<<30))
+	data, err := readPipe(mfd)
 	unix.Close(mfd)
 	if err != nil {
 		fail(fmt.Errorf("read init config: %w", err))
@@ -267,6 +317,24 @@ func resume() {
 		fail(err)
 	}
 	finish(cfg, fin, fifo)
+}
+
+// readPipe reads fd to its end.
+func readPipe(fd int) ([]byte, error) {
+	var data []byte
+	buf := make([]byte, 1<<16)
+	for {
+		n, err := unix.Read(fd, buf)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil, err
+		case n == 0:
+			return data, nil
+		}
+		data = append(data, buf[:n]...)
+	}
 }
 
 // finisher holds what is decided during setup and done at the last moment:

@@ -257,9 +257,10 @@ static void set_dumpable(int on)
 
 // A created container's init waits for `start` here, in a fresh image of
 // hull, before the Go runtime starts: about a megabyte and one thread for
-// an idle container. _HULL_WAIT names the state directory's fd; the write
-// end of exec.fifo takes that fd number, and the Go runtime then starts and
-// finishes the init (see waitInC in init_linux.go).
+// an idle container. _HULL_WAIT names an O_PATH fd of exec.fifo, reopened
+// for writing through /proc/self/fd (the idle init holds nothing else of
+// the state directory); the write end takes that fd number, and the Go
+// runtime then starts and finishes the init (see waitInC in init_linux.go).
 static void die(int sig)
 {
 	// What Go's runtime does with these signals: the process ends.
@@ -271,15 +272,17 @@ static const int fatal_signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, S
 
 static void wait_for_start(const char *w)
 {
-	int dirfd = atoi(w), fd;
+	int pathfd = atoi(w), fd;
+	char path[64];
 	struct sigaction sa = {.sa_handler = die};
 	size_t i;
 	for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
 		sigaction(fatal_signals[i], &sa, NULL);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", pathfd);
 	do
-		fd = openat(dirfd, "exec.fifo", O_WRONLY);
+		fd = open(path, O_WRONLY);
 	while (fd < 0 && errno == EINTR);
-	if (fd < 0 || dup2(fd, dirfd) < 0)
+	if (fd < 0 || dup2(fd, pathfd) < 0)
 		_exit(1);
 	close(fd);
 	sa.sa_handler = SIG_DFL;
