@@ -219,8 +219,9 @@ func waitInC(cfg *initConfig) {
 	}
 	// The state directory is not the idle init's to hold.
 	unix.CloseOnExec(cfg.StateDirFd)
-	err = unix.Exec("/proc/self/exe", []string{"hull", "init"}, env)
-	// Still here: put things back as they were.
+	// Exec returns only when it failed: then put things back as they
+	// were, and the caller waits here.
+	_ = unix.Exec("/proc/self/exe", []string{"hull", "init"}, env)
 	unix.Close(rfd)
 	unix.Close(ffd)
 }
