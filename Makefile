@@ -91,7 +91,7 @@ runc-suite:
 vm: build
 	bash tests/vm/lane.sh
 
-test: deps lint unit fuzz integration oci vm callers
+test: deps lint unit fuzz integration runc-suite oci vm callers
 
 demo: deps build
 	@sh scripts/demo.sh $(CURDIR)/bin/hull
