@@ -138,6 +138,11 @@ func finish(cfg *initConfig, fin *finisher, fifo *os.File) {
 		err = runHooksEnv(cfg.Spec.Hooks, hookStartContainer, hookState(cfg.ID, Created, cfg.HostPid, cfg.Bundle, cfg.Spec), fin.env)
 	}
 	if err == nil {
+		// Tell start that the process is about to run: start takes an
+		// EOF with nothing read for an init that died before execve.
+		if _, werr := fifo.Write([]byte{store.FifoExecMark}); werr != nil {
+			os.Exit(127)
+		}
 		err = fin.exec()
 		var ee *execveError
 		if errors.As(err, &ee) {

@@ -60,7 +60,14 @@ func (c *Container) Start() error {
 		out.Write(buf[:r])
 	}
 	os.Remove(fifo)
-	if out.Len() > 0 {
+	// The init writes FifoExecMark right before its execve, or why it
+	// failed. Nothing at all: it died before (a signal, a crash), and the
+	// container's process never ran.
+	switch {
+	case out.Len() == 0:
+		return fmt.Errorf("container %s: init exited before its process was executed", c.ID())
+	case out.Len() == 1 && out.Bytes()[0] == store.FifoExecMark:
+	default:
 		return fmt.Errorf("container %s: %s", c.ID(), out.String())
 	}
 	// runc: a failing poststart hook fails start and ends the container.

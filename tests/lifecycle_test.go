@@ -438,3 +438,34 @@ func TestRunForwardsSignals(t *testing.T) {
 		t.Errorf("USR1, RTMIN+3, TERM to a foreground run: exit %d, stdout %q, stderr %q; want exit 3 and got-usr1 got-rt3 got-term", code, stdout, stderr)
 	}
 }
+
+// An init that dies after `start` opened exec.fifo but before its execve
+// (here a startContainer hook SIGKILLs it) ran nothing of the user's:
+// start must fail, as runc's does, not report success. Before, start took
+// the EOF for an execve, and a caller polling state saw "stopped" with no
+// output at all (the runtime-tools validation files' empty TAP).
+func TestStartInitDiesBeforeExec(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bundle := e.newBundle(all(sleeper, func(s *specs.Spec) {
+		// No pid namespace: its init would ignore a SIGKILL from inside.
+		var ns []specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type != specs.PIDNamespace {
+				ns = append(ns, n)
+			}
+		}
+		s.Linux.Namespaces = ns
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{
+			Path: "/bin/sh",
+			Args: []string{"sh", "-c", "kill -9 $PPID; sleep 5"},
+		}}}
+	}))
+	id, _ := e.create(bundle)
+	r := e.rt("start", id)
+	if r.Code == 0 {
+		t.Errorf("start of a container whose init died before its execve succeeded: %v", r)
+	}
+	e.waitStatus(id, "stopped")
+	e.mustRT("delete", id)
+}

@@ -84,6 +84,10 @@ type recovery struct {
 // FifoName is the fifo the init blocks on until `start` opens it.
 const FifoName = "exec.fifo"
 
+// FifoExecMark is the byte the init writes on exec.fifo right before its
+// execve; anything else it writes there is why it failed.
+const FifoExecMark byte = 0
+
 var idRe = regexp.MustCompile(`^[\w+.-]+$`)
 
 // ValidateID refuses ids that are empty, contain a slash, or are . or ..,

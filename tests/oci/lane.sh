@@ -76,14 +76,6 @@ inner() {
 		[ "$name" = runtimetest ] && continue
 		[ -n "${OCI_ONLY:-}" ] && ! echo " $OCI_ONLY " | grep -q " $name " && continue
 		runone "$name"
-		# Some of the suite's files are racy (shared/facts says so): an
-		# expected file that fails runs once more, and the retry is
-		# reported, first output kept.
-		if grep -q '^not ok' "$out/$name.tap" && echo " $expected " | tr '\n' ' ' | grep -q " $name "; then
-			mv "$out/$name.tap" "$out/$name.tap.first"
-			runone "$name"
-			echo "$name" >> "$out/retried"
-		fi
 	done
 	for id in $("$runtime" list -q); do "$runtime" delete --force "$id" || true; done
 }
@@ -119,8 +111,5 @@ done
 cat "$out/table.md"
 total=$(ls "$out"/*.tap | wc -l)
 echo "oci lane: $(grep -c '| yes | [a-z]* |$' "$out/table.md" || true) of $total files clean; table in $out/table.md"
-if [ -s "$out/retried" ]; then
-	echo "oci lane: retried once after a failure (first output in <file>.tap.first): $(tr '\n' ' ' < "$out/retried")"
-fi
 echo "oci-lane: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
