@@ -92,6 +92,14 @@ func Init() {
 		conn.send(errorMessage(err))
 		os.Exit(1)
 	}
+	// exec.fifo as an O_PATH fd, reopened for writing through
+	// /proc/self/fd, and the state directory closed, before ready: when
+	// create returns, the init holds only what runc's idle init may
+	// (create.bats checks), whether or not it has re-executed yet.
+	fifo := -1
+	if !cfg.Exec {
+		fifo = fifoPath(cfg)
+	}
 	if err := conn.send(&message{Type: msgReady}); err != nil {
 		os.Exit(1)
 	}
@@ -116,13 +124,19 @@ func Init() {
 	// a megabyte and one thread instead of a Go runtime. Returns only if
 	// that exec is impossible (no /proc in the container); then wait here.
 	if !cfg.StartSoon && !pidsLimited(cfg.Spec) {
-		waitInC(cfg)
+		waitInC(cfg, fifo)
 	}
-	ffd, err := unix.Openat(cfg.StateDirFd, store.FifoName, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	var ffd int
+	if fifo >= 0 {
+		ffd, err = unix.Open("/proc/self/fd/"+strconv.Itoa(fifo), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		unix.Close(fifo)
+	} else {
+		ffd, err = unix.Openat(cfg.StateDirFd, store.FifoName, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		unix.Close(cfg.StateDirFd)
+	}
 	if err != nil {
 		os.Exit(1)
 	}
-	unix.Close(cfg.StateDirFd)
 	finish(cfg, fin, os.NewFile(uintptr(ffd), store.FifoName))
 }
 
@@ -176,7 +190,7 @@ func pidsLimited(spec *specs.Spec) bool {
 // new image holds no more than runc's idle init does (create.bats checks
 // its fds): the config in a pipe, exec.fifo as an O_PATH fd that the
 // constructor reopens through /proc/self/fd, the seccomp agent's socket.
-func waitInC(cfg *initConfig) {
+func waitInC(cfg *initConfig, fifo int) {
 	// A dynamically linked hull would load the container's own dynamic
 	// loader and libc into this still privileged process: never.
 	if !staticBinary() {
@@ -196,11 +210,10 @@ func waitInC(cfg *initConfig) {
 		unix.Close(rfd)
 		return
 	}
-	ffd, err := unix.Openat(cfg.StateDirFd, store.FifoName, unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		unix.Close(rfd)
-		return
+	if fifo < 0 {
+		return // no /proc to reopen it through: wait in Go
 	}
+	ffd := fifo
 	keep := []int{ffd, rfd}
 	if cfg.SeccompAgentFd >= 0 {
 		keep = append(keep, cfg.SeccompAgentFd)
@@ -208,7 +221,7 @@ func waitInC(cfg *initConfig) {
 	for _, fd := range keep {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
 			unix.Close(rfd)
-			unix.Close(ffd)
+			unix.CloseOnExec(ffd)
 			return
 		}
 	}
@@ -222,13 +235,28 @@ func waitInC(cfg *initConfig) {
 		// The exec makes us dumpable again: nsenter.c undoes that.
 		env = append(env, "_HULL_NODUMP=1")
 	}
-	// The state directory is not the idle init's to hold.
-	unix.CloseOnExec(cfg.StateDirFd)
 	// Exec returns only when it failed: then put things back as they
 	// were, and the caller waits here.
 	_ = unix.Exec("/proc/self/exe", []string{"hull", "init"}, env)
 	unix.Close(rfd)
-	unix.Close(ffd)
+	unix.CloseOnExec(ffd)
+}
+
+// fifoPath opens exec.fifo as an O_PATH fd and closes the state directory,
+// if the fifo can be reopened through /proc/self/fd; otherwise -1, and the
+// state directory stays open for the wait.
+func fifoPath(cfg *initConfig) int {
+	f, err := unix.Openat(cfg.StateDirFd, store.FifoName, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	if err := unix.Access("/proc/self/fd/"+strconv.Itoa(f), unix.F_OK); err != nil {
+		unix.Close(f)
+		return -1
+	}
+	unix.Close(cfg.StateDirFd)
+	cfg.StateDirFd = -1
+	return f
 }
 
 // fillPipe writes all of data into the pipe's buffer, growing it as
