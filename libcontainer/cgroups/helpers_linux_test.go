@@ -194,7 +194,6 @@ func (c *child) wait(t *testing.T, d time.Duration) string {
 	return c.out.String()
 }
 
-
 func mustRead(t *testing.T, dir, file string) string {
 	t.Helper()
 	s, err := readFile(dir, file)
