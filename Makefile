@@ -13,7 +13,7 @@ BINTAGS := $(TAGS) urfave_cli_no_docs
 DOCTAGS := gendocs $(TAGS)
 LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 # staticcheck, pinned, from the module proxy (staticcheck.conf: its checks).
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.2.2
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
 .PHONY: all build docs test unit integration demo lint deps clean install bench oci vm fuzz stress callers runc-suite
