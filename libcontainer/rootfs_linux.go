@@ -16,6 +16,12 @@ import (
 // pivot_root: it makes the rootfs a mount of its own, mounts config.json's
 // mounts into it, creates devices, and switches root.
 //
+// A container without a mount namespace (neither new nor joined) gets the
+// same setup in the mount namespace hull runs in, as runc's does, and is
+// then chrooted into its rootfs (never pivot_root, nor --no-pivot's move
+// onto /, which would replace that namespace's root). As with runc, its
+// mounts stay there after the container is gone.
+//
 // beforePivot runs after the mounts, before the root is switched: the
 // moment of the createRuntime and createContainer hooks.
 func prepareRootfs(cfg *initConfig, conn syncConn, beforePivot func() error) error {
@@ -73,9 +79,12 @@ func prepareRootfs(cfg *initConfig, conn syncConn, beforePivot func() error) err
 	if err := beforePivot(); err != nil {
 		return err
 	}
-	if cfg.NoPivot {
+	switch {
+	case !hasMountNS(spec):
+		err = chrootRoot(root, cfg.Rootfs)
+	case cfg.NoPivot:
 		err = moveRoot(cfg.Rootfs)
-	} else {
+	default:
 		err = pivotRoot(cfg.Rootfs)
 	}
 	if err != nil {
@@ -114,6 +123,24 @@ func remountLate(l []lateRemount, userns bool) error {
 		}
 	}
 	return nil
+}
+
+// hasMountNS tells whether the container has a mount namespace of its own
+// (new or joined).
+func hasMountNS(s *specs.Spec) bool {
+	return hasNewNS(s, specs.MountNamespace) || joinsNS(s, specs.MountNamespace)
+}
+
+// chrootRoot jails a container without a mount namespace in its rootfs
+// (root is the rootfs mount's fd), as runc's chroot().
+func chrootRoot(root int, rootfs string) error {
+	if err := unix.Fchdir(root); err != nil {
+		return fmt.Errorf("chdir to rootfs %s: %w", rootfs, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot to rootfs %s: %w", rootfs, err)
+	}
+	return unix.Chdir("/")
 }
 
 func pivotRoot(rootfs string) error {
