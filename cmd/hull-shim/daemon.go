@@ -209,8 +209,10 @@ func (s *shim) createAndStart() (err error) {
 	closeChildEnds()
 	if runErr != nil {
 		err := s.hullError(runErr, streams)
-		if o.directStdio {
+		if o.directStdio && consoleL == nil && o.consoleSocket == "" {
 			// create's stderr was the caller's: it said why already.
+			// (With a console socket it was not: the error comes from
+			// create's log and is reported.)
 			err = &shownError{err}
 		}
 		return err
