@@ -228,7 +228,7 @@ func (p *procStart) start() (int, error) {
 		// An init that failed first thing (nsenter.c) has left its
 		// reason in the socket before it exited.
 		if m, rerr := conn.recv(); rerr == nil && m.Type == msgError {
-			return fail(errors.New(m.Error))
+			return fail(initError(errors.New(m.Error)))
 		}
 		return fail(err)
 	}
@@ -250,7 +250,7 @@ func (p *procStart) start() (int, error) {
 		}
 		if herr != nil {
 			conn.send(&message{Type: msgError, Error: herr.Error()})
-			return fail(herr)
+			return fail(initError(herr))
 		}
 		if err := conn.send(&message{Type: msgHooksDone}); err != nil {
 			return fail(err)
@@ -259,16 +259,20 @@ func (p *procStart) start() (int, error) {
 	}
 	switch {
 	case err != nil && errors.Is(err, errClosed):
-		return fail(errors.New("container init exited during setup"))
+		return fail(initError(errors.New("container init exited during setup")))
 	case err != nil:
 		return fail(err)
 	case m.Type == msgError:
-		return fail(errors.New(m.Error))
+		return fail(initError(errors.New(m.Error)))
 	case m.Type != msgReady:
 		return fail(fmt.Errorf("unexpected %q message from init", m.Type))
 	}
 	return pid, nil
 }
+
+// initError is an error of the init's setup (or of the hooks run for it),
+// in runc's words.
+func initError(err error) error { return fmt.Errorf("error during container init: %w", err) }
 
 func (p *procStart) nsenterExchange(conn syncConn, cmd *exec.Cmd) (int, error) {
 	for {

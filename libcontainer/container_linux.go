@@ -428,7 +428,8 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	pid, err := p.start()
 	if err != nil {
-		return c, fmt.Errorf("container %s: %w", o.ID, err)
+		// runc's words; callers and runc's tests match them.
+		return c, fmt.Errorf("unable to start container process: %w", err)
 	}
 	if consoleOurs != nil {
 		if c.pty, err = recvFd(consoleOurs); err != nil {

@@ -51,7 +51,13 @@ func prepareRootfs(cfg *initConfig, conn syncConn, beforePivot func() error) err
 	for i, m := range spec.Mounts {
 		source := func() (int, error) { return mountSourceFrom(conn, i) }
 		if err := mountOne(root, cfg, m, userns, source, &cfg.lateRO); err != nil {
-			return fmt.Errorf("mounts[%d]: mount %s on %s: %w", i, m.Source, m.Destination, err)
+			// runc's wording (callers and runc's tests look for it); a
+			// bind source is named as resolved against the bundle.
+			src := m.Source
+			if isBind(m) && !filepath.IsAbs(src) {
+				src = filepath.Join(cfg.Bundle, src)
+			}
+			return fmt.Errorf("error mounting %q to rootfs at %q: %w", src, m.Destination, err)
 		}
 		if filepath.Clean(m.Destination) == "/dev" && isBind(m) {
 			bindDev = true
@@ -383,8 +389,8 @@ func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns
 	// it (never through a path), by a bind remount as runc makes it, then
 	// the recursive attributes.
 	if opts.flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0 || opts.clear != 0 {
-		if err := bindRemount(tree, opts); err != nil {
-			return fmt.Errorf("failed to set user-requested vfs flags on bind-mount %s: %w", m.Destination, err)
+		if err := bindRemount(tree, m.Destination, opts); err != nil {
+			return fmt.Errorf("failed to set user-requested vfs flags on bind-mount: %w", err)
 		}
 	}
 	if opts.attrSet != 0 || opts.attrClr != 0 || opts.atime {
@@ -418,10 +424,17 @@ const (
 // kernel refuses (flags locked in a user namespace), it is "-o
 // remount,...": the mount's locked flags are re-applied, but clearing a
 // locked flag or changing a locked atime mode is an error.
-func bindRemount(tree int, opts *mountOpts) error {
-	p := safepath.ProcPath(tree)
+func bindRemount(tree int, dest string, opts *mountOpts) error {
+	// The init's thread is locked: its fd table is the process's.
+	p := fmt.Sprintf("/proc/thread-self/fd/%d", tree)
 	flags := opts.flags | unix.MS_BIND | unix.MS_REMOUNT
-	err := unix.Mount("", p, "", flags, "")
+	mount := func(flags uintptr) error {
+		if err := unix.Mount("", p, "", flags, ""); err != nil {
+			return &mountError{target: dest, dstFd: p, flags: flags, err: err}
+		}
+		return nil
+	}
+	err := mount(flags)
 	if err == nil {
 		return nil
 	}
@@ -431,14 +444,14 @@ func bindRemount(tree int, opts *mountOpts) error {
 	}
 	cur := statfsFlags(&st)
 	if locked := cur & opts.clear & msLocked; locked != 0 {
-		return fmt.Errorf("cannot clear locked flags %#x: %w", locked, err)
+		return fmt.Errorf("cannot clear locked flags %s: %w", msFlagsString(locked), err)
 	}
 	if opts.flags&msAtime != 0 && opts.flags&msAtime != cur&msAtime {
-		return fmt.Errorf("cannot change locked atime flags %#x: %w", cur&msAtime, err)
+		return fmt.Errorf("cannot change locked atime flags %s: %w", msFlagsString(cur&msAtime), err)
 	}
 	flags |= cur & msLocked
-	if err := unix.Mount("", p, "", flags, ""); err != nil {
-		return fmt.Errorf("remount with locked flags %#x re-applied: %w", cur&msLocked, err)
+	if err := mount(flags); err != nil {
+		return fmt.Errorf("remount with locked flags %s re-applied: %w", msFlagsString(cur&msLocked), err)
 	}
 	return nil
 }
