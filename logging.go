@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 )
 
 // prefixHandler writes errors and warnings to stderr as "hull: msg" lines
@@ -29,7 +30,20 @@ func (h *prefixHandler) Handle(ctx context.Context, r slog.Record) error {
 	prefix := "hull: "
 	if r.Level < slog.LevelError {
 		prefix += r.Level.String() + ": "
+	} else {
+		msg = errorLine(msg)
+		prefix = ""
 	}
 	_, err := fmt.Fprintln(os.Stderr, prefix+msg)
 	return err
+}
+
+// errorLine is an error as hull prints it on stderr: "hull: msg"; an error
+// that names hull itself already (run's and create's "hull run failed: …",
+// runc's "runc run failed: …") stands alone, as runc's do.
+func errorLine(msg string) string {
+	if strings.HasPrefix(msg, "hull ") {
+		return msg
+	}
+	return "hull: " + msg
 }

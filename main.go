@@ -56,7 +56,7 @@ func fatal(err error) { fatalWithCode(err, 1) }
 func fatalWithCode(err error, code int) {
 	slog.Error(err.Error())
 	if logToFile {
-		fmt.Fprintln(os.Stderr, "hull: "+err.Error())
+		fmt.Fprintln(os.Stderr, errorLine(err.Error()))
 	}
 	os.Exit(code)
 }

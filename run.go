@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/hullrt/hull/libcontainer"
 	"github.com/urfave/cli/v2"
 )
@@ -28,7 +30,8 @@ var runCommand = &cli.Command{
 			return cli.Exit("", code)
 		}
 		if err != nil {
-			return err
+			// runc's wording: "runc run failed: ...".
+			return fmt.Errorf("hull run failed: %w", err)
 		}
 		if code != 0 {
 			return cli.Exit("", code)

@@ -264,7 +264,7 @@ func (p *procStart) start() (pid int, err error) {
 		// An init that failed first thing (nsenter.c) has left its
 		// reason in the socket before it exited.
 		if m, rerr := conn.recv(); rerr == nil && m.Type == msgError {
-			return fail(errorOf(m))
+			return fail(initError(errorOf(m)))
 		}
 		return fail(err)
 	}
@@ -286,7 +286,7 @@ func (p *procStart) start() (pid int, err error) {
 		}
 		if herr != nil {
 			conn.send(errorMessage(herr))
-			return fail(herr)
+			return fail(initError(herr))
 		}
 		if err := conn.send(&message{Type: msgHooksDone}); err != nil {
 			return fail(err)
@@ -295,16 +295,20 @@ func (p *procStart) start() (pid int, err error) {
 	}
 	switch {
 	case err != nil && errors.Is(err, errClosed):
-		return fail(errors.New("container init exited during setup"))
+		return fail(initError(errors.New("container init exited during setup")))
 	case err != nil:
 		return fail(err)
 	case m.Type == msgError:
-		return fail(errorOf(m))
+		return fail(initError(errorOf(m)))
 	case m.Type != msgReady:
 		return fail(fmt.Errorf("unexpected %q message from init", m.Type))
 	}
 	return pid, nil
 }
+
+// initError is an error of the init's setup (or of the hooks run for it),
+// in runc's words.
+func initError(err error) error { return fmt.Errorf("error during container init: %w", err) }
 
 func (p *procStart) nsenterExchange(conn syncConn, cmd *exec.Cmd, later *atomic.Int32) (int, error) {
 	for {

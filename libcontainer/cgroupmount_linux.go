@@ -38,8 +38,18 @@ func mountCgroup(root int, cfg *initConfig, m specs.Mount, opts *mountOpts) erro
 		return fmt.Errorf("read mountinfo: %w", err)
 	}
 	cgroupns := hasNewNS(cfg.Spec, specs.CgroupNamespace)
+	seen := map[string]bool{}
 	for _, h := range hiers {
 		name := filepath.Base(h.Mountpoint)
+		// A hierarchy mounted twice on one place (a cgroup namespace's
+		// remount stacked on the host's) is bound once: a second bind
+		// would sit on the first one's root, the container's cgroup
+		// directory, which then cannot be removed while it stays mounted
+		// (without a mount namespace it stays).
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
 		sub, err := safepath.MkdirAll(root, filepath.Join(m.Destination, name), 0o755)
 		if err != nil {
 			return err

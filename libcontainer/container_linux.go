@@ -267,8 +267,10 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if !spec.Process.Terminal && o.ConsoleSocket != "" {
 		return nil, errors.New("--console-socket given but process.terminal is false")
 	}
-	if !hasNewNS(spec, specs.MountNamespace) && !joinsNS(spec, specs.MountNamespace) && len(spec.Mounts) > 0 {
-		slog.Warn("the container has no mount namespace: its mounts are not made (they would land on the host), the rootfs is only chrooted into", "id", o.ID)
+	if !hasMountNS(spec) && (len(spec.Linux.MaskedPaths) > 0 || len(spec.Linux.ReadonlyPaths) > 0) {
+		// runc's check and wording: the masks would be made in the
+		// mount namespace hull runs in.
+		return nil, errors.New("unable to restrict sys entries without a private MNT namespace")
 	}
 	newFlags, joins, err := namespacesOf(spec)
 	if err != nil {
@@ -441,7 +443,8 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	pid, err := p.start()
 	if err != nil {
-		return c, fmt.Errorf("container %s: %w", o.ID, err)
+		// runc's words; callers and runc's tests match them.
+		return c, fmt.Errorf("unable to start container process: %w", err)
 	}
 	// The init is ready: its threads exist (splitPids).
 	if _, pids := splitPids(resourcesOf(spec)); pids != nil {

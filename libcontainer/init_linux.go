@@ -411,24 +411,11 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 			return nil, err
 		}
 	}
-	// A joined mount namespace gets the rootfs set up too, as runc does.
-	// Without any mount namespace the mounts would land on the host's own
-	// mount table and outlive the container: hull only chroots then (the
-	// parent warned that the mounts are not made).
-	switch {
-	case cfg.Exec:
-	case hasNewNS(spec, specs.MountNamespace) || joinsNS(spec, specs.MountNamespace):
+	// A joined mount namespace gets the rootfs set up too, as runc does;
+	// so does a container without any mount namespace, in hull's own
+	// (prepareRootfs then chroots).
+	if !cfg.Exec {
 		if err := prepareRootfs(cfg, conn, func() error { return createHooks(cfg, conn) }); err != nil {
-			return nil, err
-		}
-	default:
-		if err := createHooks(cfg, conn); err != nil {
-			return nil, err
-		}
-		if err := unix.Chroot(cfg.Rootfs); err != nil {
-			return nil, fmt.Errorf("chroot to %s: %w", cfg.Rootfs, err)
-		}
-		if err := unix.Chdir("/"); err != nil {
 			return nil, err
 		}
 	}
@@ -550,9 +537,6 @@ func finalizeContainer(cfg *initConfig) error {
 			return fmt.Errorf("linux.sysctl: set %s=%s: %w", k, v, err)
 		}
 	}
-	if !hasNewNS(spec, specs.MountNamespace) && !joinsNS(spec, specs.MountNamespace) {
-		return nil
-	}
 	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
@@ -578,6 +562,11 @@ func finalizeContainer(cfg *initConfig) error {
 		if err := maskPath(root, p, &sharedMask); err != nil {
 			return fmt.Errorf("linux.maskedPaths[%d]: %s: %w", i, p, err)
 		}
+	}
+	if !hasMountNS(spec) {
+		// As runc's finalizeRootfs: the read-only remounts (tmpfs, /dev,
+		// root.readonly) only in a mount namespace of the container's.
+		return nil
 	}
 	if err := remountLate(cfg.lateRO, hasNewNS(spec, specs.UserNamespace)); err != nil {
 		return err

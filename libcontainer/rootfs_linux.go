@@ -16,6 +16,12 @@ import (
 // pivot_root: it makes the rootfs a mount of its own, mounts config.json's
 // mounts into it, creates devices, and switches root.
 //
+// A container without a mount namespace (neither new nor joined) gets the
+// same setup in the mount namespace hull runs in, as runc's does, and is
+// then chrooted into its rootfs (never pivot_root, nor --no-pivot's move
+// onto /, which would replace that namespace's root). As with runc, its
+// mounts stay there after the container is gone.
+//
 // beforePivot runs after the mounts, before the root is switched: the
 // moment of the createRuntime and createContainer hooks.
 func prepareRootfs(cfg *initConfig, conn syncConn, beforePivot func() error) error {
@@ -45,7 +51,13 @@ func prepareRootfs(cfg *initConfig, conn syncConn, beforePivot func() error) err
 	for i, m := range spec.Mounts {
 		source := func() (int, error) { return mountSourceFrom(conn, i) }
 		if err := mountOne(root, cfg, m, userns, source, &cfg.lateRO); err != nil {
-			return fmt.Errorf("mounts[%d]: mount %s on %s: %w", i, m.Source, m.Destination, err)
+			// runc's wording (callers and runc's tests look for it); a
+			// bind source is named as resolved against the bundle.
+			src := m.Source
+			if isBind(m) && !filepath.IsAbs(src) {
+				src = filepath.Join(cfg.Bundle, src)
+			}
+			return fmt.Errorf("error mounting %q to rootfs at %q: %w", src, m.Destination, err)
 		}
 		if filepath.Clean(m.Destination) == "/dev" && isBind(m) {
 			bindDev = true
@@ -73,9 +85,12 @@ func prepareRootfs(cfg *initConfig, conn syncConn, beforePivot func() error) err
 	if err := beforePivot(); err != nil {
 		return err
 	}
-	if cfg.NoPivot {
+	switch {
+	case !hasMountNS(spec):
+		err = chrootRoot(root, cfg.Rootfs)
+	case cfg.NoPivot:
 		err = moveRoot(cfg.Rootfs)
-	} else {
+	default:
 		err = pivotRoot(cfg.Rootfs)
 	}
 	if err != nil {
@@ -114,6 +129,24 @@ func remountLate(l []lateRemount, userns bool) error {
 		}
 	}
 	return nil
+}
+
+// hasMountNS tells whether the container has a mount namespace of its own
+// (new or joined).
+func hasMountNS(s *specs.Spec) bool {
+	return hasNewNS(s, specs.MountNamespace) || joinsNS(s, specs.MountNamespace)
+}
+
+// chrootRoot jails a container without a mount namespace in its rootfs
+// (root is the rootfs mount's fd), as runc's chroot().
+func chrootRoot(root int, rootfs string) error {
+	if err := unix.Fchdir(root); err != nil {
+		return fmt.Errorf("chdir to rootfs %s: %w", rootfs, err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot to rootfs %s: %w", rootfs, err)
+	}
+	return unix.Chdir("/")
 }
 
 func pivotRoot(rootfs string) error {
@@ -356,8 +389,8 @@ func bindMount(root int, cfg *initConfig, m specs.Mount, opts *mountOpts, userns
 	// it (never through a path), by a bind remount as runc makes it, then
 	// the recursive attributes.
 	if opts.flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0 || opts.clear != 0 {
-		if err := bindRemount(tree, opts); err != nil {
-			return fmt.Errorf("failed to set user-requested vfs flags on bind-mount %s: %w", m.Destination, err)
+		if err := bindRemount(tree, m.Destination, opts); err != nil {
+			return fmt.Errorf("failed to set user-requested vfs flags on bind-mount: %w", err)
 		}
 	}
 	if opts.attrSet != 0 || opts.attrClr != 0 || opts.atime {
@@ -391,10 +424,17 @@ const (
 // kernel refuses (flags locked in a user namespace), it is "-o
 // remount,...": the mount's locked flags are re-applied, but clearing a
 // locked flag or changing a locked atime mode is an error.
-func bindRemount(tree int, opts *mountOpts) error {
-	p := safepath.ProcPath(tree)
+func bindRemount(tree int, dest string, opts *mountOpts) error {
+	// The init's thread is locked: its fd table is the process's.
+	p := fmt.Sprintf("/proc/thread-self/fd/%d", tree)
 	flags := opts.flags | unix.MS_BIND | unix.MS_REMOUNT
-	err := unix.Mount("", p, "", flags, "")
+	mount := func(flags uintptr) error {
+		if err := unix.Mount("", p, "", flags, ""); err != nil {
+			return &mountError{target: dest, dstFd: p, flags: flags, err: err}
+		}
+		return nil
+	}
+	err := mount(flags)
 	if err == nil {
 		return nil
 	}
@@ -404,14 +444,14 @@ func bindRemount(tree int, opts *mountOpts) error {
 	}
 	cur := statfsFlags(&st)
 	if locked := cur & opts.clear & msLocked; locked != 0 {
-		return fmt.Errorf("cannot clear locked flags %#x: %w", locked, err)
+		return fmt.Errorf("cannot clear locked flags %s: %w", msFlagsString(locked), err)
 	}
 	if opts.flags&msAtime != 0 && opts.flags&msAtime != cur&msAtime {
-		return fmt.Errorf("cannot change locked atime flags %#x: %w", cur&msAtime, err)
+		return fmt.Errorf("cannot change locked atime flags %s: %w", msFlagsString(cur&msAtime), err)
 	}
 	flags |= cur & msLocked
-	if err := unix.Mount("", p, "", flags, ""); err != nil {
-		return fmt.Errorf("remount with locked flags %#x re-applied: %w", cur&msLocked, err)
+	if err := mount(flags); err != nil {
+		return fmt.Errorf("remount with locked flags %s re-applied: %w", msFlagsString(cur&msLocked), err)
 	}
 	return nil
 }

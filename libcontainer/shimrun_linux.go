@@ -47,6 +47,8 @@ func (r *Runtime) runWithShim(o RunOpts) (int, error) {
 	if o.ConsoleSocket != "" {
 		args = append(args, "--console-socket", o.ConsoleSocket)
 	}
+	// create's errors are then run's, as runc run -d says them.
+	args = append(args, "--create-arg", "--as-run")
 	if o.NoPivot {
 		args = append(args, "--create-arg", "--no-pivot")
 	}

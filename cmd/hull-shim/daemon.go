@@ -214,6 +214,8 @@ func (s *shim) createAndStart() (err error) {
 		err := s.hullError(runErr, streams)
 		if callerStderr {
 			// create's stderr was the caller's: it said why already.
+			// (With a console socket it was not: the error comes from
+			// create's log and is reported.)
 			err = &shownError{err}
 		}
 		return err

@@ -327,7 +327,12 @@ func foreground(o *options) int {
 		return 1 // hull create printed it on the caller's stderr
 	}
 	if text, ok := strings.CutPrefix(s, "error\n"); ok {
-		fmt.Fprintln(os.Stderr, "hull-shim: "+strings.TrimRight(text, "\n"))
+		text = strings.TrimRight(text, "\n")
+		if !strings.HasPrefix(text, "hull ") {
+			// hull's run errors name hull already ("hull run failed: …").
+			text = "hull-shim: " + text
+		}
+		fmt.Fprintln(os.Stderr, text)
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "hull-shim: the shim ended before the container started (%v)\n", werr)
