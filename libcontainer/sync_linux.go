@@ -59,7 +59,15 @@ func newSyncPair() (parent, child *os.File, err error) {
 	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
 }
 
-func (c syncConn) send(m *message) error {
+func (c syncConn) send(m *message) error { return c.sendRights(m, nil) }
+
+// sendFd sends m with fd attached (SCM_RIGHTS) to the frame's first byte.
+func (c syncConn) sendFd(m *message, fd int) error {
+	return c.sendRights(m, unix.UnixRights(fd))
+}
+
+// sendRights writes m's frame, rights (if any) with its first byte.
+func (c syncConn) sendRights(m *message, rights []byte) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -70,7 +78,7 @@ func (c syncConn) send(m *message) error {
 	for len(frame) > 0 {
 		// MSG_NOSIGNAL: a peer that died is an EPIPE error, not a
 		// SIGPIPE.
-		n, err := unix.SendmsgN(c.fd, frame, nil, nil, unix.MSG_NOSIGNAL)
+		n, err := unix.SendmsgN(c.fd, frame, rights, nil, unix.MSG_NOSIGNAL)
 		if err == unix.EINTR {
 			continue
 		}
@@ -80,7 +88,7 @@ func (c syncConn) send(m *message) error {
 			}
 			return fmt.Errorf("send %s message: %w", m.Type, err)
 		}
-		frame = frame[n:]
+		frame, rights = frame[n:], nil
 	}
 	return nil
 }
@@ -136,32 +144,6 @@ func decodeMessage(b []byte) (*message, error) {
 		return nil, fmt.Errorf("bad message %q: no type", b)
 	}
 	return m, nil
-}
-
-// sendFd sends m with fd attached (SCM_RIGHTS) to the frame's first byte.
-func (c syncConn) sendFd(m *message, fd int) error {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	frame := make([]byte, 4+len(b))
-	binary.BigEndian.PutUint32(frame, uint32(len(b)))
-	copy(frame[4:], b)
-	rights := unix.UnixRights(fd)
-	for len(frame) > 0 {
-		n, err := unix.SendmsgN(c.fd, frame, rights, nil, unix.MSG_NOSIGNAL)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			if err == unix.EPIPE || err == unix.ECONNRESET {
-				return fmt.Errorf("send %s message: %w", m.Type, errClosed)
-			}
-			return fmt.Errorf("send %s message: %w", m.Type, err)
-		}
-		frame, rights = frame[n:], nil
-	}
-	return nil
 }
 
 // recvFd receives a message that may carry an fd (-1 if none); the fd is

@@ -236,7 +236,9 @@ func TestBootstrapUnprotectedBinaryFails(t *testing.T) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "unshare", "-U", "-r", runtimeBin, "--root", e.root, "run", "--bundle", bundle, id).CombinedOutput()
 	// The error itself, not a warning followed by some later failure.
-	if want := "container " + id + ": cannot protect the hull binary with a read-only mount"; err == nil || !strings.Contains(string(out), want) {
+	// runc's error chain for run: "hull run failed: unable to start
+	// container process: <why>".
+	if want := "hull run failed: unable to start container process: cannot protect the hull binary with a read-only mount"; err == nil || !strings.Contains(string(out), want) {
 		t.Fatalf("run where the binary cannot be protected: %v: %q, want a failure %q", err, out, want)
 	}
 	e.assertNotExist(id)
