@@ -49,6 +49,10 @@ func validateIDMapMount(s *specs.Spec, m specs.Mount, opts *mountOpts) error {
 	if !isBind(m) {
 		return errors.New("id-mapped mounts are only supported for bind-mounts")
 	}
+	if os.Geteuid() != 0 {
+		// As runc: mapping a mount needs host root.
+		return errors.New("id-mapped mounts are not supported for rootless containers")
+	}
 	if m.UIDMappings == nil && m.GIDMappings == nil && userNSOf(s) != nil {
 		return nil // the container's user namespace gives the mapping
 	}

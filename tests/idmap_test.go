@@ -137,3 +137,38 @@ func TestBindSourceFromHost(t *testing.T) {
 		t.Errorf("missing bind source: %v, want a failure saying %q", r, want)
 	}
 }
+
+// TestIDMapMountRootlessRefused: hull run by a user other than root refuses
+// an id-mapped mount with runc's message (mapping a mount needs host root),
+// before anything is made.
+func TestIDMapMountRootlessRefused(t *testing.T) {
+	t.Parallel()
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skipf("no setpriv(1) to run hull as another user: %v", err)
+	}
+	e := newEnv(t)
+	src := e.mkdir("src")
+	bundle := e.newBundle(all(withArgs("true"), withMount(specs.Mount{Source: src, Destination: "/m", Type: "bind",
+		Options: []string{"bind", "idmap"}, UIDMappings: idmapUIDs, GIDMappings: idmapGIDs})))
+	// The user reads the bundle and owns its own --root.
+	root := e.mkdir("nobody-root")
+	for _, d := range []string{e.base, bundle} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chown(root, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	id := e.newID()
+	r := execBin(t, setpriv, "", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+		runtimeBin, "--root", root, "run", "--bundle", bundle, id)
+	want := "id-mapped mounts are not supported for rootless containers"
+	if r.Code == 0 || !strings.Contains(r.Stderr, want) {
+		t.Errorf("id-mapped mount run as uid 65534: %v, want a failure saying %q", r, want)
+	}
+	if ents, err := os.ReadDir(root); err != nil || len(ents) != 0 {
+		t.Errorf("--root %s holds %v (%v) after the refused run", root, ents, err)
+	}
+}
