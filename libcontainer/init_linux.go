@@ -123,8 +123,12 @@ func Init() {
 	// the Go runtime exists: an idle created container then costs about
 	// a megabyte and one thread instead of a Go runtime. Returns only if
 	// that exec is impossible (no /proc in the container); then wait here.
-	if !cfg.StartSoon && !pidsLimited(cfg.Spec) {
+	if waitsInC(cfg) {
 		waitInC(cfg, fifo)
+		// The exec failed: wait here, under the process's rlimits.
+		if err := setRlimits(cfg.Spec.Process.Rlimits); err != nil {
+			os.Exit(1)
+		}
 	}
 	var ffd int
 	if fifo >= 0 {
@@ -184,6 +188,12 @@ func pidsLimited(spec *specs.Spec) bool {
 	}
 	p := spec.Linux.Resources.Pids
 	return p != nil && p.Limit != nil && *p.Limit >= 0
+}
+
+// waitsInC tells whether a created init will wait for start in a fresh
+// image of hull (waitInC) rather than in this process.
+func waitsInC(cfg *initConfig) bool {
+	return !cfg.Exec && !cfg.StartSoon && !pidsLimited(cfg.Spec)
 }
 
 // waitInC re-executes hull to wait for start in its C constructor. The
@@ -346,6 +356,9 @@ func resume() {
 	if cfg.SeccompAgentFd >= 0 {
 		unix.CloseOnExec(cfg.SeccompAgentFd)
 	}
+	if err := setRlimits(cfg.Spec.Process.Rlimits); err != nil {
+		fail(err)
+	}
 	fin, err := prepareFinisher(cfg)
 	if err != nil {
 		fail(err)
@@ -430,7 +443,16 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 		}
 	}
 	p := spec.Process
-	if err := setRlimits(p.Rlimits); err != nil {
+	// An init that waits in a fresh image gets its rlimits after that
+	// image's Go runtime started (resume): under the process's limits it
+	// may not start at all (RLIMIT_STACK is the default thread stack
+	// size, so a stack limit above RLIMIT_AS fails every thread). What
+	// can fail is done now, so that create fails as runc's does.
+	setLimits := setRlimits
+	if waitsInC(cfg) {
+		setLimits = raiseHardLimits
+	}
+	if err := setLimits(p.Rlimits); err != nil {
 		return nil, err
 	}
 	if err := applyProcAttrs(spec); err != nil {

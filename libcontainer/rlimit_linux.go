@@ -47,3 +47,25 @@ func setRlimits(rl []specs.POSIXRlimit) error {
 	}
 	return nil
 }
+
+// raiseHardLimits does the part of setRlimits that can fail, raising a
+// hard limit (EPERM without CAP_SYS_RESOURCE, EINVAL for RLIMIT_NOFILE
+// above fs.nr_open), and nothing that lowers a limit: an init that sets
+// its rlimits only after start still fails create, as runc's, when they
+// cannot be set.
+func raiseHardLimits(rl []specs.POSIXRlimit) error {
+	for _, r := range rl {
+		var cur syscall.Rlimit
+		if err := syscall.Getrlimit(rlimitNames[r.Type], &cur); err != nil {
+			return fmt.Errorf("get %s: %w", r.Type, err)
+		}
+		if r.Hard <= cur.Max {
+			continue
+		}
+		lim := syscall.Rlimit{Cur: cur.Cur, Max: r.Hard}
+		if err := syscall.Setrlimit(rlimitNames[r.Type], &lim); err != nil {
+			return fmt.Errorf("set %s to soft %d hard %d: %w", r.Type, r.Soft, r.Hard, err)
+		}
+	}
+	return nil
+}

@@ -258,6 +258,60 @@ func TestRlimits(t *testing.T) {
 	}
 }
 
+// A created container's init waits for start in a fresh image of hull
+// whose Go runtime must start after start: under rlimits where a thread
+// stack (RLIMIT_STACK's soft value) does not fit in RLIMIT_AS, it did not
+// ("pthread_create failed", then "init exited before its process was
+// executed"; the OCI suite's process_rlimits). The process must still get
+// every limit, and create must still fail for a hard limit it cannot set.
+func TestRlimitsCreateStart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const gib = 1 << 30
+	limits := []specs.POSIXRlimit{
+		{Type: "RLIMIT_AS", Soft: 1 * gib, Hard: 2 * gib},
+		{Type: "RLIMIT_STACK", Soft: 9 * gib, Hard: 10 * gib},
+		{Type: "RLIMIT_CPU", Soft: 60, Hard: 120},
+	}
+	bundle := e.newBundle(all(withShell("cat /proc/self/limits > /limits"), func(s *specs.Spec) {
+		s.Process.Rlimits = limits
+	}))
+	id, _ := e.create(bundle)
+	if r := e.rt("start", id); r.Code != 0 {
+		t.Fatalf("start under RLIMIT_AS 1 GiB, RLIMIT_STACK 9 GiB: %v", r)
+	}
+	e.waitStatus(id, "stopped")
+	b, err := os.ReadFile(filepath.Join(bundle, "rootfs", "limits"))
+	if err != nil {
+		t.Fatalf("the process wrote no limits: %v", err)
+	}
+	for _, c := range []struct {
+		row string
+		rl  specs.POSIXRlimit
+	}{{"Max address space", limits[0]}, {"Max stack size", limits[1]}, {"Max cpu time", limits[2]}} {
+		soft, hard := limitsLine(string(b), c.row)
+		if soft != strconv.FormatUint(c.rl.Soft, 10) || hard != strconv.FormatUint(c.rl.Hard, 10) {
+			t.Errorf("%s: soft %q hard %q, want %d %d", c.row, soft, hard, c.rl.Soft, c.rl.Hard)
+		}
+	}
+
+	// A hard limit above the runtime's own (no CAP_SYS_RESOURCE on these
+	// machines; fs.nr_open caps RLIMIT_NOFILE for everyone) fails create.
+	var cur unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &cur); err != nil {
+		t.Fatal(err)
+	}
+	bundle = e.newBundle(all(withArgs("true"), func(s *specs.Spec) {
+		s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1024, Hard: 1 << 40}}
+	}))
+	id = e.newID()
+	r := e.rt("create", "--bundle", bundle, id)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "set RLIMIT_NOFILE") {
+		t.Errorf("create with RLIMIT_NOFILE hard 2^40 (runtime's hard %d): %v; want exit 1 naming RLIMIT_NOFILE", cur.Max, r)
+	}
+	e.assertNotExist(id)
+}
+
 func TestOOMScoreAdj(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
