@@ -126,8 +126,10 @@ func Init() {
 	if waitsInC(cfg) {
 		waitInC(cfg, fifo)
 		// The exec failed: wait here, under the process's rlimits.
-		if err := setRlimits(cfg.Spec.Process.Rlimits); err != nil {
-			os.Exit(1)
+		if others, _ := splitRlimits(cfg.Spec.Process.Rlimits); len(others) > 0 {
+			if err := setRlimits(others); err != nil {
+				os.Exit(1)
+			}
 		}
 	}
 	var ffd int
@@ -356,12 +358,16 @@ func resume() {
 	if cfg.SeccompAgentFd >= 0 {
 		unix.CloseOnExec(cfg.SeccompAgentFd)
 	}
-	if err := setRlimits(cfg.Spec.Process.Rlimits); err != nil {
-		fail(err)
-	}
+	// The seccomp filter is compiled (prepareFinisher) before the
+	// process's rlimits limit what libseccomp may allocate.
 	fin, err := prepareFinisher(cfg)
 	if err != nil {
 		fail(err)
+	}
+	if others, _ := splitRlimits(cfg.Spec.Process.Rlimits); len(others) > 0 {
+		if err := setRlimits(others); err != nil {
+			fail(err)
+		}
 	}
 	finish(cfg, fin, fifo)
 }
@@ -398,6 +404,9 @@ type finisher struct {
 	// no_new_privs, before the user switch (while CAP_SYS_ADMIN is
 	// still there) without.
 	seccomp func() error
+	// addrSpace are the address-space rlimits, set right before the
+	// filter (see addressSpaceLimits).
+	addrSpace []specs.POSIXRlimit
 }
 
 func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
@@ -446,13 +455,24 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 	// An init that waits in a fresh image gets its rlimits after that
 	// image's Go runtime started (resume): under the process's limits it
 	// may not start at all (RLIMIT_STACK is the default thread stack
-	// size, so a stack limit above RLIMIT_AS fails every thread). What
-	// can fail is done now, so that create fails as runc's does.
-	setLimits := setRlimits
-	if waitsInC(cfg) {
-		setLimits = raiseHardLimits
+	// size, so a stack limit above RLIMIT_AS fails every thread). The
+	// address-space limits wait for the finisher in any case.
+	// The finisher (which compiles the seccomp filter: libseccomp
+	// allocates) is made before the rlimits apply.
+	fin, err := prepareFinisher(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if err := setLimits(p.Rlimits); err != nil {
+	// What can fail of the rest is done now, so that create fails as
+	// runc's does.
+	others, _ := splitRlimits(p.Rlimits)
+	if waitsInC(cfg) {
+		others = nil
+	}
+	if err := setRlimits(others); err != nil {
+		return nil, err
+	}
+	if err := raiseHardLimits(p.Rlimits); err != nil {
 		return nil, err
 	}
 	if err := applyProcAttrs(spec); err != nil {
@@ -471,7 +491,7 @@ func setupContainer(cfg *initConfig, conn syncConn) (*finisher, error) {
 			return nil, fmt.Errorf("join session keyring: %w", err)
 		}
 	}
-	return prepareFinisher(cfg)
+	return fin, nil
 }
 
 // prepareFinisher decides what the last steps do: the executable (looked
@@ -496,13 +516,21 @@ func prepareFinisher(cfg *initConfig) (*finisher, error) {
 	}
 	// The label applies at the next execve: it is set in the process
 	// that execs the user's command.
+	prog, err := compileSeccomp(spec)
+	if err != nil {
+		return nil, err
+	}
+	// The state for the seccomp agent, made now: the filter is loaded
+	// under the address-space rlimits.
+	st := hookState(cfg.ID, Running, cfg.HostPid, cfg.Bundle, spec)
+	_, addrSpace := splitRlimits(p.Rlimits)
 	fin := &finisher{lsm: p,
 		path: path, args: p.Args, env: env, cwd: p.Cwd, user: p.User,
 		caps: caps, noNewPriv: p.NoNewPrivileges,
 		seccomp: func() error {
-			st := hookState(cfg.ID, Running, cfg.HostPid, cfg.Bundle, spec)
-			return loadSeccomp(spec, cfg.SeccompAgentFd, st)
+			return loadSeccomp(prog, spec, cfg.SeccompAgentFd, st)
 		},
+		addrSpace: addrSpace,
 	}
 	return fin, nil
 }
@@ -725,7 +753,7 @@ func (f *finisher) drop() error {
 		return fmt.Errorf("cwd %q is outside the container's root", f.cwd)
 	}
 	if !f.noNewPriv {
-		if err := f.seccomp(); err != nil {
+		if err := f.limitAndFilter(); err != nil {
 			return err
 		}
 	}
@@ -759,11 +787,20 @@ func (f *finisher) drop() error {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
-		if err := f.seccomp(); err != nil {
+		if err := f.limitAndFilter(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// limitAndFilter sets the address-space rlimits, then loads the seccomp
+// filter (which may deny setrlimit).
+func (f *finisher) limitAndFilter() error {
+	if err := setRlimits(f.addrSpace); err != nil {
+		return err
+	}
+	return f.seccomp()
 }
 
 func setUser(u specs.User) error {

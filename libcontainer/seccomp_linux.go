@@ -64,13 +64,26 @@ func dialSeccompAgent(s *specs.LinuxSeccomp) (*os.File, error) {
 	return f, nil
 }
 
-// loadSeccomp loads the filter into this process and, for SCMP_ACT_NOTIFY,
-// sends the listener fd with the container process state to the agent.
-func loadSeccomp(s *specs.Spec, agentFd int, st *specs.State) error {
+// compileSeccomp compiles the config's filter, nil if it has none.
+func compileSeccomp(s *specs.Spec) (*seccomp.Program, error) {
 	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	p, err := seccomp.Compile(s.Linux.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("load seccomp filter: %w", err)
+	}
+	return p, nil
+}
+
+// loadSeccomp loads the compiled filter into this process and, for
+// SCMP_ACT_NOTIFY, sends the listener fd with the container process state
+// to the agent.
+func loadSeccomp(prog *seccomp.Program, s *specs.Spec, agentFd int, st *specs.State) error {
+	if prog == nil {
 		return nil
 	}
-	fd, err := seccomp.Load(s.Linux.Seccomp)
+	fd, err := prog.Load()
 	if err != nil {
 		return fmt.Errorf("load seccomp filter: %w", err)
 	}

@@ -7,40 +7,63 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
+	"golang.org/x/sys/unix"
 )
 
-// Load builds the profile's filter and installs it in the calling process.
-// It is meant to be the last step of the container init before execve, on
-// the locked OS thread, the one that execs: nothing after it may need a
-// syscall the profile denies.
-//
-// The filter is libseccomp's program behind runc's ENOSYS stub (see
-// enosys_linux.go), loaded with seccomp(2) into the calling thread only.
-// The filter is loaded without forcing no_new_privs (the runtime sets that
-// from process.noNewPrivileges), so the caller must either have set
-// no_new_privs already or still hold CAP_SYS_ADMIN.
-//
-// When a rule that was actually added uses SCMP_ACT_NOTIFY, Load returns
-// the listener fd (close-on-exec, owned by the caller), which the caller
-// sends to the agent, see SendToAgent; otherwise it returns -1.
-// Unknown syscall names are skipped, as Validate reports.
+// Load builds the profile's filter and installs it in the calling process:
+// Compile, then Program.Load.
 func Load(s *specs.LinuxSeccomp) (notifyFd int, err error) {
+	p, err := Compile(s)
+	if err != nil || p == nil {
+		return -1, err
+	}
+	return p.Load()
+}
+
+// Program is a profile compiled to the BPF program the kernel takes,
+// ready to be installed.
+type Program struct {
+	prog  []unix.SockFilter
+	flags uint
+}
+
+// Compile checks the profile and compiles it (libseccomp, behind runc's
+// ENOSYS stub: see enosys_linux.go); nil for no profile. It is separate
+// from Load so that the init compiles while nothing limits it: libseccomp
+// allocates, and the process's rlimits (RLIMIT_AS) may leave no room for
+// that by the time the filter is installed.
+func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 	if s == nil {
-		return -1, nil
+		return nil, nil
 	}
 	if err := check(s); err != nil {
-		return -1, err
+		return nil, err
 	}
 	b, err := build(s)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	defer b.filter.Release()
 	prog, err := program(s, b)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	fd, err := loadProgram(prog, filterFlags(s, b.notify))
+	return &Program{prog: prog, flags: filterFlags(s, b.notify)}, nil
+}
+
+// Load installs the program in the calling thread. It is meant to be the
+// last step of the container init before execve, on the locked OS thread,
+// the one that execs: nothing after it may need a syscall the profile
+// denies. The filter is loaded without forcing no_new_privs (the runtime
+// sets that from process.noNewPrivileges), so the caller must either have
+// set no_new_privs already or still hold CAP_SYS_ADMIN.
+//
+// When a rule that was actually added uses SCMP_ACT_NOTIFY, Load returns
+// the listener fd (close-on-exec, owned by the caller), which the caller
+// sends to the agent; otherwise it returns -1. Unknown syscall names are
+// skipped, as Validate reports.
+func (p *Program) Load() (notifyFd int, err error) {
+	fd, err := loadProgram(p.prog, p.flags)
 	if err != nil {
 		if errors.Is(err, syscall.EACCES) {
 			// The kernel's answer to an unprivileged load without
