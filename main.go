@@ -101,6 +101,7 @@ func commands() []*cli.Command {
 		specCommand, createCommand, startCommand, runCommand, stateCommand,
 		listCommand, killCommand, deleteCommand, execCommand, featuresCommand,
 		waitCommand, pauseCommand, resumeCommand, psCommand, eventsCommand, updateCommand,
+		checkpointCommand, restoreCommand,
 	}, extraCommands...)
 }
 
