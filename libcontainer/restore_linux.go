@@ -64,11 +64,15 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 		return -1, errors.New("--console-socket given but process.terminal is false")
 	}
 	cl, co := o.Client, o.Criu
-	if err := cl.Check(criu.MinVersion, "restore"); err != nil {
-		return -1, err
-	}
 	if co.ImagesDirectory == "" {
 		return -1, errors.New("invalid directory to restore checkpoint")
+	}
+	fds, err := checkpointImage(co.ImagesDirectory)
+	if err != nil {
+		return -1, err
+	}
+	if err := cl.Check(criu.MinVersion, "restore"); err != nil {
+		return -1, err
 	}
 	if co.LsmProfile != "" && !cl.AtLeast(criu.VersionLSM) {
 		return -1, errors.New("--lsm-profile requires at least CRIU 3.16")
@@ -77,10 +81,6 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 		return -1, errors.New("--lsm-mount-context requires at least CRIU 3.16")
 	}
 	cgMode, err := criu.CgMode(co.ManageCgroupsMode)
-	if err != nil {
-		return -1, err
-	}
-	fds, err := checkpointImage(co.ImagesDirectory)
 	if err != nil {
 		return -1, err
 	}
