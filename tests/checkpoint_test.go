@@ -86,6 +86,34 @@ func firstCriuError(log string) string {
 	return ""
 }
 
+// criuLog logs the end of criu's log in dir (dump.log or restore.log),
+// for a checkpoint or restore that failed where criu should work.
+func criuLog(t *testing.T, dirs ...string) {
+	t.Helper()
+	for _, d := range dirs {
+		for _, name := range []string{"dump.log", "restore.log"} {
+			b, err := os.ReadFile(filepath.Join(d, name))
+			if err != nil {
+				continue
+			}
+			ls := strings.Split(string(b), "\n")
+			if len(ls) > 60 {
+				ls = ls[len(ls)-60:]
+			}
+			t.Logf("the end of %s:\n%s", filepath.Join(d, name), strings.Join(ls, "\n"))
+		}
+	}
+}
+
+// mustCR is mustRT for checkpoint and restore: criu's log on failure.
+func (e *env) mustCR(dir string, args ...string) {
+	e.t.Helper()
+	if r := e.rt(args...); r.Code != 0 {
+		criuLog(e.t, dir)
+		e.t.Fatalf("%s: %v", strings.Join(args, " "), r)
+	}
+}
+
 func needCriuWorks(t *testing.T) {
 	t.Helper()
 	present, works, reason := probeCriu(t)
@@ -373,10 +401,7 @@ func roundTrip(t *testing.T, e *env, ckArgs, rsArgs []string, extra ...func(*spe
 	waitCount(t, vol, 5)
 	img := filepath.Join(e.base, "image")
 	work := filepath.Join(e.base, "work")
-	r := e.rt(append(append([]string{"checkpoint", "--image-path", img, "--work-path", work}, ckArgs...), id)...)
-	if r.Code != 0 {
-		t.Fatalf("checkpoint: %v", r)
-	}
+	e.mustCR(work, append(append([]string{"checkpoint", "--image-path", img, "--work-path", work}, ckArgs...), id)...)
 	e.assertNotExist(id)
 	at := readCount(t, vol)
 	time.Sleep(300 * time.Millisecond)
@@ -386,6 +411,7 @@ func roundTrip(t *testing.T, e *env, ckArgs, rsArgs []string, extra ...func(*spe
 	p2 := newPipes(t)
 	pidFile := filepath.Join(e.base, "restored.pid")
 	if code := e.rtPipes(p2, append(append([]string{"restore", "-d", "--bundle", bundle, "--image-path", img, "--work-path", work, "--pid-file", pidFile}, rsArgs...), id)...); code != 0 {
+		criuLog(t, work)
 		t.Fatalf("restore: exit %d: %s", code, p2.stderr())
 	}
 	pid := e.readPidFile(pidFile)
@@ -442,7 +468,7 @@ func TestCheckpointLeaveRunning(t *testing.T) {
 	}
 	waitCount(t, vol, 3)
 	img := filepath.Join(e.base, "image")
-	e.mustRT("checkpoint", "--leave-running", "--image-path", img, id)
+	e.mustCR(img, "checkpoint", "--leave-running", "--image-path", img, id)
 	at := readCount(t, vol)
 	if s := e.state(id); s.Status != "running" {
 		t.Fatalf("after checkpoint --leave-running: status %q, want running", s.Status)
@@ -477,12 +503,12 @@ func TestCheckpointPreDump(t *testing.T) {
 			t.Fatalf("run -d: exit %d: %s", code, p.stderr())
 		}
 		waitCount(t, vol, 3)
-		e.mustRT("checkpoint", "--pre-dump", "--image-path", parent, id)
+		e.mustCR(parent, "checkpoint", "--pre-dump", "--image-path", parent, id)
 		if s := e.state(id); s.Status != "running" {
 			t.Fatalf("after --pre-dump: status %q, want running", s.Status)
 		}
 		img := filepath.Join(e.base, "image")
-		e.mustRT("checkpoint", "--parent-path", "../parent", "--image-path", img, id)
+		e.mustCR(img, "checkpoint", "--parent-path", "../parent", "--image-path", img, id)
 		if fi, err := os.Lstat(filepath.Join(img, "parent")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 			t.Errorf("image/parent: %v, want criu's symlink to the pre-dump", err)
 		}
@@ -507,7 +533,7 @@ func TestCheckpointTCPEstablished(t *testing.T) {
 	vol := e.mkdir("vol")
 	// The server writes what it receives to /vol/recv; the client sends a
 	// counter over one connection.
-	script := `nc -l -p 5555 > /vol/recv & sleep 0.5; i=0; while :; do i=$((i+1)); echo $i; echo $i > /vol/count; sleep 0.1; done | nc 127.0.0.1 5555`
+	script := `sleep 1000 | nc -l -p 5555 > /vol/recv & sleep 0.5; i=0; while :; do i=$((i+1)); echo $i; echo $i > /vol/count; sleep 0.1; done | nc 127.0.0.1 5555`
 	bundle := e.newBundle(all(withShell(script), withMount(specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"rbind", "rw"}})))
 	id := e.newID()
 	p := newPipes(t)
@@ -522,7 +548,7 @@ func TestCheckpointTCPEstablished(t *testing.T) {
 	if s := e.state(id); s.Status != "running" {
 		t.Fatalf("after the refused checkpoint: status %q, want running", s.Status)
 	}
-	e.mustRT("checkpoint", "--tcp-established", "--image-path", img, id)
+	e.mustCR(img, "checkpoint", "--tcp-established", "--image-path", img, id)
 	at := readCount(t, vol)
 	p2 := newPipes(t)
 	if code := e.rtPipes(p2, "restore", "-d", "--tcp-established", "--bundle", bundle, "--image-path", img, id); code != 0 {
@@ -591,11 +617,11 @@ func TestCheckpointTerminal(t *testing.T) {
 	go drain(rv.f)
 	waitCount(t, vol, 3)
 	img := filepath.Join(e.base, "image")
-	e.mustRT("checkpoint", "--image-path", img, id)
+	e.mustCR(img, "checkpoint", "--image-path", img, id)
 	at := readCount(t, vol)
 	l2, s2 := listen("c2.sock")
 	got2 := getPty(l2)
-	e.mustRT("restore", "-d", "--console-socket", s2, "--bundle", bundle, "--image-path", img, id)
+	e.mustCR(img, "restore", "-d", "--console-socket", s2, "--bundle", bundle, "--image-path", img, id)
 	rv2 := <-got2
 	if rv2.err != nil {
 		t.Fatalf("the restore's console socket: %v", rv2.err)

@@ -351,8 +351,8 @@ type Failed struct {
 func (e *Failed) Error() string {
 	// runc's words first ("criu failed: type DUMP errno 0"), then why.
 	s := fmt.Sprintf("criu failed: type %s errno %d", e.Type, e.Errno)
-	if e.Msg != "" {
-		s += ": " + e.Msg
+	if e.Msg != "" && !strings.Contains(e.Reason, strings.TrimSpace(e.Msg)) {
+		s += ": " + strings.TrimSpace(e.Msg)
 	}
 	if e.Reason != "" {
 		s += ": " + e.Reason

@@ -19,6 +19,9 @@
 # died. A package that does not compile fails the lane before the boot.
 #
 # Environment: VM_LANE_RUN (default 'Cgroup|Resources|Pause|Update|Events|Ps|OOM'),
+# VM_LANE_TESTS (the test binaries, default 'cgroups integration'),
+# VM_LANE_EXTRA (a program run with the payload directory before the boot,
+# to add files to it and lines to its lane.env, which the guest sources),
 # VM_LANE_TEST_TIMEOUT (go test -test.timeout per binary, default 6m), and
 # run.sh's (VM_TIMEOUT, default 900 s for the whole VM, VM_CACHE, ...).
 # Logs: OUTDIR (default a new /tmp/hull-vm-lane.XXXXXX)/console.log.
@@ -70,16 +73,26 @@ testbin() {
 	[ -d "$repo/$pkg/testdata" ] && cp -a "$repo/$pkg/testdata" "$payload/$name/"
 	return 0
 }
-testbin cgroups libcontainer/cgroups
-testbin integration tests
+tests=${VM_LANE_TESTS:-cgroups integration}
+for t in $tests; do
+	case "$t" in
+	cgroups) testbin cgroups libcontainer/cgroups ;;
+	integration) testbin integration tests ;;
+	*) vm_die "VM_LANE_TESTS: unknown test binary $t" ;;
+	esac
+done
 
 install -m 755 "$here/lane-payload.sh" "$payload/run"
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; } # single-quoted for sh
 {
-	echo "TESTS='cgroups integration'"
+	echo "TESTS=$(sq "$tests")"
 	echo "INTEGRATION_RUN=$(sq "${VM_LANE_RUN:-Cgroup|Resources|Pause|Update|Events|Ps|OOM}")"
 	echo "TEST_TIMEOUT=$(sq "${VM_LANE_TEST_TIMEOUT:-6m}")"
 } >"$payload/lane.env"
+# A lane built on this one adds to the payload (and to lane.env) here.
+if [ -n "${VM_LANE_EXTRA:-}" ]; then
+	"$VM_LANE_EXTRA" "$payload" || vm_die "VM_LANE_EXTRA $VM_LANE_EXTRA failed"
+fi
 vm_log "payload built in $(vm_since "$t0")s: $(du -sm "$payload" | cut -f1) MiB in $payload"
 
 rc=0
