@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -265,6 +266,15 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 		Notify: func(n *rpc.CriuNotify, files []*os.File) error {
 			switch n.GetScript() {
 			case "setup-namespaces":
+				if co.EmptyNs&unix.CLONE_NEWNET != 0 && hasNewNS(spec, specs.NetworkNamespace) {
+					// criu made the network namespace empty (hull, as
+					// runc, keeps its properties out of the image):
+					// lo is up in it as at create, before criu
+					// restores the sockets that use it.
+					if err := loopbackUpIn(int(n.GetPid())); err != nil {
+						return fmt.Errorf("container %s: %w", o.ID, err)
+					}
+				}
 				hs := hookState(o.ID, Creating, int(n.GetPid()), bundle, spec)
 				if err := runHooks(spec.Hooks, hookPrestart, hs); err != nil {
 					return err
@@ -444,4 +454,26 @@ func prepareRestoreMounts(spec *specs.Spec, rootfs, bundle string) (unmount func
 		unix.Close(fd)
 	}
 	return unmount, nil
+}
+
+// loopbackUpIn sets lo up in the network namespace of pid, from a thread
+// of ours that joins it and is then thrown away.
+func loopbackUpIn(pid int) error {
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
+	if err != nil {
+		return fmt.Errorf("network namespace of the restored init: %w", err)
+	}
+	defer ns.Close()
+	errc := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread ends with the goroutine, and its
+		// namespace with it.
+		runtime.LockOSThread()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("join the restored init's network namespace: %w", err)
+			return
+		}
+		errc <- loopbackUp()
+	}()
+	return <-errc
 }
