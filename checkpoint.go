@@ -150,8 +150,8 @@ func criuOptions(ctx *cli.Context, checkpoint bool) (*criu.Opts, error) {
 	if ps := ctx.String("page-server"); ps != "" {
 		addr, port, err := net.SplitHostPort(ps)
 		if err != nil || addr == "" || port == "" {
-			// runc's words.
-			return nil, errors.New("Use --page-server ADDRESS:PORT to specify page server")
+			// runc's words, lowercased.
+			return nil, errors.New("use --page-server ADDRESS:PORT to specify page server")
 		}
 		n, err := strconv.ParseUint(port, 10, 16)
 		if err != nil {

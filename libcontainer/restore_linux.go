@@ -88,7 +88,7 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 	for _, ns := range spec.Linux.Namespaces {
 		if ns.Path != "" && ns.Type == specs.CgroupNamespace {
 			// runc's words: criu cannot join a cgroup namespace.
-			return -1, fmt.Errorf("Do not know how to handle namespace %s", ns.Type)
+			return -1, fmt.Errorf("do not know how to handle namespace %s (criu cannot join a cgroup namespace)", ns.Type)
 		}
 	}
 	imageDir, err := os.Open(co.ImagesDirectory)

@@ -175,7 +175,7 @@ func TestCheckpointRestoreErrors(t *testing.T) {
 	r = e.rt("checkpoint", "--parent-path", "../nope", "--image-path", filepath.Join(e.base, "img5"), id)
 	wantErr(t, "checkpoint --parent-path to nothing", r, "invalid --parent-path")
 	r = e.rt("checkpoint", "--page-server", "nocolon", "--image-path", filepath.Join(e.base, "img6"), id)
-	wantErr(t, "checkpoint --page-server nocolon", r, "Use --page-server ADDRESS:PORT")
+	wantErr(t, "checkpoint --page-server nocolon", r, "use --page-server ADDRESS:PORT")
 	r = e.rt("checkpoint", "--empty-ns", "pid", "--image-path", filepath.Join(e.base, "img7"), id)
 	wantErr(t, "checkpoint --empty-ns pid", r, `namespace "pid" is not supported`)
 	if s := e.state(id); s.Status != "running" {
