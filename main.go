@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hullrt/hull/libcontainer"
+	"github.com/hullrt/hull/libcontainer/initproc"
 	_ "github.com/hullrt/hull/libcontainer/nsenter"
 	"github.com/urfave/cli/v2"
 )
@@ -22,9 +22,9 @@ var (
 )
 
 func main() {
-	if libcontainer.IsInit() {
+	if initproc.IsInit() {
 		// Re-executed as a container's init: no CLI, no logging set-up.
-		libcontainer.Init()
+		initproc.Init()
 	}
 	app := newApp()
 	if err := app.Run(reorderArgs(app, os.Args)); err != nil {

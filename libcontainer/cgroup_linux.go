@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
+	"github.com/hullrt/hull/libcontainer/config"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -62,7 +63,7 @@ func splitPids(r *specs.LinuxResources) (rest, pids *specs.LinuxResources) {
 func newCgroup(spec *specs.Spec, id string) (cgroups.Manager, error) {
 	m, err := cgroups.New(spec.Linux.CgroupsPath, id)
 	if err != nil {
-		return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", ConfigName, err)
+		return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", config.ConfigName, err)
 	}
 	return m, nil
 }

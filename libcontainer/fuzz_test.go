@@ -3,6 +3,8 @@ package libcontainer
 import (
 	"testing"
 
+	"github.com/hullrt/hull/libcontainer/config"
+	"github.com/hullrt/hull/libcontainer/internal/proto"
 	"github.com/hullrt/hull/libcontainer/store"
 )
 
@@ -31,7 +33,7 @@ func FuzzParseMountOptions(f *testing.F) {
 				start = i + 1
 			}
 		}
-		m, err := parseMountOptions(opts)
+		m, err := config.ParseMountOptions(opts)
 		if err == nil && m == nil {
 			t.Fatal("nil options without error")
 		}
@@ -64,6 +66,6 @@ func FuzzSyncMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// What the parent and the init accept from each other: never a
 		// panic, whatever arrives.
-		decodeMessage(data)
+		proto.DecodeMessage(data)
 	})
 }

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/hullrt/hull/libcontainer/hooks"
+	"github.com/hullrt/hull/libcontainer/internal/faults"
+	"github.com/hullrt/hull/libcontainer/internal/proc"
 	"github.com/hullrt/hull/libcontainer/store"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -27,7 +30,7 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container %s: open %s: %w", c.ID(), fifo, err)
 	}
 	defer unix.Close(fd)
-	faultPoint("start-fifo-open")
+	faults.Point("start-fifo-open")
 	// The init opens the fifo for writing, then either execs (its end is
 	// close-on-exec: we read EOF) or writes why it could not.
 	var out bytes.Buffer
@@ -42,7 +45,7 @@ func (c *Container) Start() error {
 			return fmt.Errorf("container %s: poll %s: %w", c.ID(), fifo, err)
 		}
 		if n == 0 {
-			if !alive(c.st.Pid, c.st.StartTime) {
+			if !proc.Alive(c.st.Pid, c.st.StartTime) {
 				return fmt.Errorf("container %s: init exited before start", c.ID())
 			}
 			continue
@@ -71,8 +74,8 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container %s: %s", c.ID(), out.String())
 	}
 	// runc: a failing poststart hook fails start and ends the container.
-	if err := runHooks(c.st.Config.Hooks, hookPoststart, c.hookState(Running)); err != nil {
-		killAndWait(c.st.Pid, c.st.StartTime)
+	if err := hooks.Run(c.st.Config.Hooks, hooks.Poststart, c.hookState(Running)); err != nil {
+		proc.KillAndWait(c.st.Pid, c.st.StartTime)
 		return fmt.Errorf("container %s: %w", c.ID(), err)
 	}
 	slog.Debug("container started: its process runs", "id", c.ID(), "pid", c.st.Pid)
@@ -107,7 +110,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	if s == Stopped || s == Creating {
 		return fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
 	}
-	fd, err := openPidfd(c.st.Pid, c.st.StartTime)
+	fd, err := proc.OpenPidfd(c.st.Pid, c.st.StartTime)
 	if err != nil {
 		return fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
 	}
@@ -170,14 +173,14 @@ func (c *Container) Destroy(force bool) error {
 		cg.Thaw()
 	}
 	if s != Stopped || c.st.Pid > 0 {
-		if err := killAndWait(c.st.Pid, c.st.StartTime); err != nil {
+		if err := proc.KillAndWait(c.st.Pid, c.st.StartTime); err != nil {
 			return fmt.Errorf("container %s: %w", c.ID(), err)
 		}
 	}
 	if c.h == nil {
 		return errors.New("destroy needs the container's lock")
 	}
-	faultPoint("mid-delete")
+	faults.Point("mid-delete")
 	if cg := c.cgroup(); cg != nil {
 		// Kills what is left in it (processes of exec, forks of the
 		// init in a shared pid namespace), then removes it.
@@ -189,7 +192,7 @@ func (c *Container) Destroy(force bool) error {
 		return err
 	}
 	if c.st.Config != nil && c.st.Phase != store.PhaseCreating {
-		runHooksWarn(c.st.Config.Hooks, hookPoststop, c.hookState(Stopped))
+		hooks.RunWarn(c.st.Config.Hooks, hooks.Poststop, c.hookState(Stopped))
 	}
 	slog.Debug("container deleted", "id", c.ID(), "forced", force)
 	return nil
@@ -206,5 +209,5 @@ func exitCode(ws unix.WaitStatus) int {
 }
 
 func (c *Container) hookState(s Status) *specs.State {
-	return hookState(c.ID(), s, c.st.Pid, c.st.Bundle, c.st.Config)
+	return hooks.State(c.ID(), specs.ContainerState(s), c.st.Pid, c.st.Bundle, c.st.Config)
 }

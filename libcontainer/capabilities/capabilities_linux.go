@@ -1,0 +1,195 @@
+package capabilities
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/hullrt/hull/libcontainer/config"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+var capNames = map[string]int{
+	"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3,
+	"CAP_FSETID": 4, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8,
+	"CAP_LINUX_IMMUTABLE": 9, "CAP_NET_BIND_SERVICE": 10, "CAP_NET_BROADCAST": 11,
+	"CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_IPC_LOCK": 14, "CAP_IPC_OWNER": 15,
+	"CAP_SYS_MODULE": 16, "CAP_SYS_RAWIO": 17, "CAP_SYS_CHROOT": 18, "CAP_SYS_PTRACE": 19,
+	"CAP_SYS_PACCT": 20, "CAP_SYS_ADMIN": 21, "CAP_SYS_BOOT": 22, "CAP_SYS_NICE": 23,
+	"CAP_SYS_RESOURCE": 24, "CAP_SYS_TIME": 25, "CAP_SYS_TTY_CONFIG": 26, "CAP_MKNOD": 27,
+	"CAP_LEASE": 28, "CAP_AUDIT_WRITE": 29, "CAP_AUDIT_CONTROL": 30, "CAP_SETFCAP": 31,
+	"CAP_MAC_OVERRIDE": 32, "CAP_MAC_ADMIN": 33, "CAP_SYSLOG": 34, "CAP_WAKE_ALARM": 35,
+	"CAP_BLOCK_SUSPEND": 36, "CAP_AUDIT_READ": 37, "CAP_PERFMON": 38, "CAP_BPF": 39,
+	"CAP_CHECKPOINT_RESTORE": 40,
+}
+
+// CapabilityNames lists the capabilities hull knows, for `features`.
+func Names() []string {
+	names := make([]string, len(capNames))
+	for n, v := range capNames {
+		names[v] = n
+	}
+	return names
+}
+
+// lastCap is the highest capability the running kernel knows.
+func lastCap() int {
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		return 40
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 40
+	}
+	return n
+}
+
+// capSets is the five sets as bit masks.
+type Sets struct {
+	bounding, effective, permitted, inheritable, ambient uint64
+}
+
+// Bounding is the mask of the bounding set.
+func (s *Sets) Bounding() uint64 { return s.bounding }
+
+// parseCaps turns config names into masks. Names hull does not know are
+// skipped with a warning (a newer spec may name newer capabilities); names
+// the kernel does not have are an error, since the container would silently
+// get less than asked.
+func Parse(c *specs.LinuxCapabilities, path string) (*Sets, error) {
+	if c == nil {
+		return nil, nil
+	}
+	last := lastCap()
+	conv := func(names []string, field string) (uint64, error) {
+		var m uint64
+		for i, n := range names {
+			v, ok := capNames[strings.ToUpper(n)]
+			if !ok {
+				slog.Warn("ignoring unknown capability", "capability", n, "field", fmt.Sprintf("%s.%s[%d]", path, field, i))
+				continue
+			}
+			if v > last {
+				return 0, config.FieldErr(fmt.Sprintf("%s.%s[%d]", path, field, i), "capability %s is not supported by this kernel", n)
+			}
+			m |= 1 << uint(v)
+		}
+		return m, nil
+	}
+	var s Sets
+	var err error
+	for _, f := range []struct {
+		dst   *uint64
+		names []string
+		field string
+	}{
+		{&s.bounding, c.Bounding, "bounding"}, {&s.effective, c.Effective, "effective"},
+		{&s.permitted, c.Permitted, "permitted"}, {&s.inheritable, c.Inheritable, "inheritable"},
+		{&s.ambient, c.Ambient, "ambient"},
+	} {
+		if *f.dst, err = conv(f.names, f.field); err != nil {
+			return nil, err
+		}
+	}
+	return &s, nil
+}
+
+// dropBounding removes from the bounding set every capability not in keep.
+// It must run while the process still has CAP_SETPCAP.
+func DropBounding(keep uint64) error {
+	last := lastCap()
+	for c := 0; c <= last; c++ {
+		if keep&(1<<uint(c)) != 0 {
+			continue
+		}
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
+		}
+	}
+	return nil
+}
+
+// applyCaps sets the effective, permitted and inheritable sets of the calling
+// thread, then the ambient set. The caller has locked the OS thread that will
+// execve: capabilities are per thread.
+func Apply(s *Sets) error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	data := [2]unix.CapUserData{
+		{Effective: uint32(s.effective), Permitted: uint32(s.permitted), Inheritable: uint32(s.inheritable)},
+		{Effective: uint32(s.effective >> 32), Permitted: uint32(s.permitted >> 32), Inheritable: uint32(s.inheritable >> 32)},
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("set capabilities: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
+		return fmt.Errorf("clear ambient capabilities: %w", err)
+	}
+	for c := 0; c < 64; c++ {
+		if s.ambient&(1<<uint(c)) == 0 {
+			continue
+		}
+		// runc goes on too: ambient needs the cap in permitted and
+		// inheritable, which the config may not grant. The warning was
+		// given by the runtime (warnAmbient): the init's log goes
+		// nowhere.
+		unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0)
+	}
+	return nil
+}
+
+// warnAmbient gives runc's warning for each ambient capability the
+// process cannot raise: the kernel refuses (EPERM) one that is not in
+// both the permitted and the inheritable sets. The process still runs,
+// without it. runc's init logs this at the same moment, during create.
+func WarnAmbient(c *specs.LinuxCapabilities) {
+	if c == nil {
+		return
+	}
+	s, err := Parse(c, "process.capabilities")
+	if err != nil || s == nil {
+		return
+	}
+	for _, n := range c.Ambient {
+		v, ok := capNames[strings.ToUpper(n)]
+		if !ok {
+			continue
+		}
+		if bit := uint64(1) << uint(v); s.permitted&bit == 0 || s.inheritable&bit == 0 {
+			slog.Warn(fmt.Sprintf("can't raise ambient capability %s: %v", strings.ToUpper(n), unix.EPERM))
+		}
+	}
+}
+
+// checkCapsAvailable refuses capabilities that hull itself does not have
+// in its bounding set (a host that withholds CAP_SYS_RESOURCE, say): the
+// container would silently get less than its config grants.
+// It also warns of ambient capabilities that cannot be raised.
+func CheckAvailable(c *specs.LinuxCapabilities, path string) error {
+	if c == nil {
+		return nil
+	}
+	sets := []struct {
+		field string
+		names []string
+	}{
+		{"bounding", c.Bounding}, {"effective", c.Effective}, {"permitted", c.Permitted},
+		{"inheritable", c.Inheritable}, {"ambient", c.Ambient},
+	}
+	for _, s := range sets {
+		for i, n := range s.names {
+			v, ok := capNames[strings.ToUpper(n)]
+			if !ok {
+				continue
+			}
+			if have, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(v), 0, 0, 0); err == nil && have == 0 {
+				return config.FieldErr(fmt.Sprintf("%s.%s[%d]", path, s.field, i), "%s is not in hull's own bounding set on this host, so the container cannot get it", n)
+			}
+		}
+	}
+	WarnAmbient(c)
+	return nil
+}
