@@ -415,45 +415,23 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	for i := 0; i < nfds; i++ {
 		p.Preserve = append(p.Preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
 	}
-	// Known as soon as the init exists, so that a create killed from here
-	// on leaves a record through which delete finds and kills the init.
 	p.CgJoin = cgJoin
-	p.OnPid = func(pid int) error {
-		st.Pid = pid
-		if _, st.StartTime, err = proc.Stat(pid); err != nil {
-			return fmt.Errorf("init pid %d: %w", pid, err)
-		}
-		if err := h.Save(st); err != nil {
-			return err
-		}
-		faults.Point("after-clone")
-		if err := pidfdSock.Open(pid); err != nil {
-			return err
-		}
-		if config.JoinsNS(spec, specs.UserNamespace) {
-			// Its root is known only now (bootstrap_linux.go).
-			if err := process.GiveFifoToJoinedRoot(h.DirFd(), pid, store.FifoName); err != nil {
-				return fmt.Errorf("container %s: %w", o.ID, err)
-			}
-		}
-		// The init waits for its config: it has run nothing of the
-		// user's yet.
-		if !p.InCgroup {
-			if err := cg.Apply(pid); err != nil {
-				return fmt.Errorf("put init in its cgroup: %w", err)
-			}
-		}
-		rest, _ := splitPids(resourcesOf(spec))
-		return cg.Set(rest)
-	}
 	if o.beforeClone != nil {
 		o.beforeClone()
 	}
-	pid, err := p.Start()
+	child, err := p.Start()
+	if err == nil {
+		if perr := c.placeInit(child.Pid, child.InCgroup, cg, pidfdSock); perr != nil {
+			err = child.Fail(perr)
+		} else {
+			err = child.Setup()
+		}
+	}
 	if err != nil {
 		// runc's words; callers and runc's tests match them.
 		return c, fmt.Errorf("unable to start container process: %w", err)
 	}
+	pid := child.Pid
 	// The init is ready: its threads exist (splitPids).
 	if _, pids := splitPids(resourcesOf(spec)); pids != nil {
 		if err := cg.Set(pids); err != nil {
@@ -482,6 +460,42 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	slog.Debug("container created: its init waits for start", "id", o.ID, "pid", pid, "rootfs", rootfs)
 	return c, nil
+}
+
+// placeInit records the new init (pid) in the state, so that a create
+// killed from here on leaves a record through which delete finds and
+// kills it; sends its pidfd; gives a joined user namespace's root the
+// fifo; and puts it in its cgroup if the clone could not (inCgroup), with
+// the resources set, while it waits for its config: it has run nothing
+// of the user's yet.
+func (c *Container) placeInit(pid int, inCgroup bool, cg cgroups.Manager, pidfdSock *process.PidfdSocket) error {
+	st := c.st
+	st.Pid = pid
+	_, start, err := proc.Stat(pid)
+	if err != nil {
+		return fmt.Errorf("init pid %d: %w", pid, err)
+	}
+	st.StartTime = start
+	if err := c.h.Save(st); err != nil {
+		return err
+	}
+	faults.Point("after-clone")
+	if err := pidfdSock.Open(pid); err != nil {
+		return err
+	}
+	if config.JoinsNS(st.Config, specs.UserNamespace) {
+		// Its root is known only now (process.GiveFifoToJoinedRoot).
+		if err := process.GiveFifoToJoinedRoot(c.h.DirFd(), pid, store.FifoName); err != nil {
+			return fmt.Errorf("container %s: %w", st.ID, err)
+		}
+	}
+	if !inCgroup {
+		if err := cg.Apply(pid); err != nil {
+			return fmt.Errorf("put init in its cgroup: %w", err)
+		}
+	}
+	rest, _ := splitPids(resourcesOf(st.Config))
+	return cg.Set(rest)
 }
 
 // hostRoot is the host uid and gid of root in the container's new user

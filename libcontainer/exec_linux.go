@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hullrt/hull/libcontainer/capabilities"
+	"github.com/hullrt/hull/libcontainer/cgroups"
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
 	"github.com/hullrt/hull/libcontainer/internal/proc"
@@ -366,29 +367,6 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		}
 		defer p.CgJoin.Close()
 	}
-	p.OnPid = func(pid int) error {
-		faults.Point("exec-after-clone")
-		if err := pidfdSock.Open(pid); err != nil {
-			return err
-		}
-		if cg == nil {
-			return nil
-		}
-		// Into the container's cgroup (or the --cgroup sub-cgroup)
-		// before it runs anything of the user's (it waits for its
-		// config).
-		if !p.InCgroup {
-			if err := cg.Apply(pid); err != nil {
-				return fmt.Errorf("put process in the container's cgroup: %w", err)
-			}
-		}
-		for _, d := range subDirs {
-			if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-				return fmt.Errorf("exec --cgroup: error adding pid %d to cgroups: %w", pid, err)
-			}
-		}
-		return nil
-	}
 	if s == Paused {
 		// The new process freezes as soon as it enters the container's
 		// cgroup, so start cannot finish before a resume. Holding the
@@ -397,13 +375,21 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		// container deleted meanwhile makes the cgroup move fail.
 		c.Close()
 	}
-	pid, err := process.WithInitialAffinity(proc, p.Start)
+	child, err := process.WithInitialAffinity(proc, p.Start)
+	if err == nil {
+		if perr := placeExec(child.Pid, child.InCgroup, cg, subDirs, pidfdSock); perr != nil {
+			err = child.Fail(perr)
+		} else {
+			err = child.Setup()
+		}
+	}
 	if sig := process.SignalOf(err); sig != 0 {
 		return 128 + int(sig), nil // as runc: the signal is the process's
 	}
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %s: %w", c.ID(), err)
 	}
+	pid := child.Pid
 	var relay *tty.Relay
 	if consoleOurs != nil {
 		pty, err := unixsock.RecvFd(consoleOurs)
@@ -433,4 +419,29 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		relay.Stop()
 	}
 	return code, nil
+}
+
+// placeExec sends the new process's pidfd and puts it in the container's
+// cgroup (or the --cgroup sub-cgroups) if the clone could not (inCgroup),
+// before it runs anything of the user's (it waits for its config). cg is
+// nil for a container without a cgroup.
+func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, pidfdSock *process.PidfdSocket) error {
+	faults.Point("exec-after-clone")
+	if err := pidfdSock.Open(pid); err != nil {
+		return err
+	}
+	if cg == nil {
+		return nil
+	}
+	if !inCgroup {
+		if err := cg.Apply(pid); err != nil {
+			return fmt.Errorf("put process in the container's cgroup: %w", err)
+		}
+	}
+	for _, d := range subDirs {
+		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+			return fmt.Errorf("exec --cgroup: error adding pid %d to cgroups: %w", pid, err)
+		}
+	}
+	return nil
 }

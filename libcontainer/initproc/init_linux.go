@@ -208,7 +208,7 @@ func waitInC(cfg *proto.InitConfig, fifo int) {
 	env = append(env, faults.Env()...)
 	if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err == nil && d == 0 {
 		// The exec makes us dumpable again: nsenter.c undoes that.
-		env = append(env, "_HULL_NODUMP=1")
+		env = append(env, proto.EnvNoDump+"=1")
 	}
 	// Exec returns only when it failed: then put things back as they
 	// were, and the caller waits here.
@@ -315,7 +315,7 @@ func resume() {
 	if err := json.Unmarshal(data, cfg); err != nil {
 		fail(fmt.Errorf("read init config: %w", err))
 	}
-	for _, k := range []string{proto.EnvInit, proto.EnvWait, proto.EnvResume, "_HULL_NODUMP"} {
+	for _, k := range []string{proto.EnvInit, proto.EnvWait, proto.EnvResume, proto.EnvNoDump} {
 		os.Unsetenv(k)
 	}
 	if cfg.SeccompAgentFd >= 0 {
@@ -373,7 +373,7 @@ type finisher struct {
 }
 
 func setupContainer(cfg *proto.InitConfig, conn proto.Conn) (*finisher, error) {
-	for _, k := range []string{proto.EnvInit, "_HULL_NSENTER", "_HULL_NSJOIN", "_HULL_NSNEW", "_HULL_TIMENS"} {
+	for _, k := range []string{proto.EnvInit, proto.EnvNsenter, proto.EnvNsJoin, proto.EnvNsNew, proto.EnvTimeNS} {
 		os.Unsetenv(k)
 	}
 	// Only the preserved fds (3..3+N-1) may reach the user's process.

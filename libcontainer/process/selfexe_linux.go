@@ -33,7 +33,3 @@ func selfExe() (*os.File, error) {
 	}
 	return os.NewFile(uintptr(fd), "hull-exe"), nil
 }
-
-// envExeFd names the child's fd of the binary it was executed from, which
-// nsenter.c marks close-on-exec before anything else runs.
-const envExeFd = "_HULL_EXEFD"

@@ -19,7 +19,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// procStart is what starting a container process takes.
+// Bootstrap is what starting a container process (an init or an exec'd
+// process) takes. Start clones it; the caller then places the returned
+// Child (records its pid, puts it in its cgroup if the clone could not)
+// and calls Child.Setup, which runs the rest of the exchange drawn in
+// internal/proto's package doc.
 type Bootstrap struct {
 	Config                *proto.InitConfig
 	Spec                  *specs.Spec // ids maps and time offsets
@@ -34,43 +38,190 @@ type Bootstrap struct {
 	// the cgroup2 directory, and into the v1 hierarchies by writing to
 	// their tasks files itself before the Go runtime starts (nsenter.c).
 	CgJoin *cgroups.Join
-	// inCgroup is set by start when cgJoin put the process in its cgroup
-	// in every hierarchy; otherwise onPid must Apply it.
-	InCgroup bool
-	// OnPid, if set, is told the pid before the init gets its config.
-	OnPid func(pid int) error
 	// Abort, if set, is the caller's catch of TERM, INT and HUP;
-	// otherwise start catches them itself while it runs. Either way a
-	// signal kills the process being started and start fails with a
-	// *SignalError.
+	// otherwise the Child catches them itself until it is closed. Either
+	// way a signal kills the process being started and the step that
+	// was running fails with a *SignalError.
 	Abort *AbortCatch
 }
 
-// start starts the process (hull's own binary as "init") in its
-// namespaces and cgroups and runs the bootstrap exchange of the package
-// doc up to msgReady. It returns the pid of the process that will exec the
-// user's command.
-func (p *Bootstrap) Start() (pid int, err error) {
-	abort := p.Abort
-	if abort == nil {
-		abort = CatchAbort()
-		defer abort.Stop()
+// clonePlan is how the process is cloned, decided from the config alone
+// (planClone), so that the two ways into the namespaces and the ways
+// into the cgroup are chosen in one place.
+type clonePlan struct {
+	// nsenter: a namespace is joined by path, or a time namespace is
+	// made: nsenter.c does what a multithreaded process cannot (setns
+	// into a user or mount namespace, the time offsets before the first
+	// process of the namespace), and the process Go starts forks the
+	// one that goes on. Otherwise Go's clone makes the new namespaces
+	// (cloneFlags), and the process it starts is the one that goes on.
+	nsenter    bool
+	cloneFlags uintptr
+	// newCgroupNS: the init unshares its cgroup namespace itself, once
+	// it is in its cgroup, so that the namespace's root is the
+	// container's cgroup.
+	newCgroupNS bool
+	// tasksInC: nsenter.c writes "0" to the v1 tasks files before
+	// anything else, as host root: the credentials an older kernel
+	// checks (5.16 and later check the opener's). A process cloned
+	// straight into a new user namespace is no longer host root there.
+	tasksInC bool
+	// intoCgroup: clone3's CLONE_INTO_CGROUP with the cgroup2 directory.
+	intoCgroup bool
+	// newUser: Go's clone makes a user namespace, and writes its maps.
+	newUser bool
+}
+
+// planClone decides the clone of a process with the new namespaces flags,
+// joins namespaces joined by path, and the cgroup join j (nil: none).
+func planClone(flags uintptr, joins int, j *cgroups.Join) clonePlan {
+	var pl clonePlan
+	if flags&unix.CLONE_NEWCGROUP != 0 {
+		pl.newCgroupNS = true
+		flags &^= unix.CLONE_NEWCGROUP
 	}
-	defer func() {
-		// Whatever failed after a signal failed because of it.
-		if serr := abort.Err(); err != nil && serr != nil {
-			err = serr
+	pl.nsenter = joins > 0 || flags&unix.CLONE_NEWTIME != 0
+	if !pl.nsenter {
+		pl.cloneFlags = flags
+		pl.newUser = flags&unix.CLONE_NEWUSER != 0
+	}
+	if j != nil {
+		pl.tasksInC = len(j.Tasks) > 0 && (pl.nsenter || flags&unix.CLONE_NEWUSER == 0)
+		pl.intoCgroup = j.FD >= 0
+	}
+	return pl
+}
+
+// inCgroup tells whether a process cloned with pl (intoCgroup as it was
+// finally done) is in its cgroup in every hierarchy of j; if not, the
+// caller moves it (cgroups.Manager.Apply) before it gets its config.
+func (pl clonePlan) inCgroup(j *cgroups.Join) bool {
+	return j != nil && (j.FD < 0 || pl.intoCgroup) && (len(j.Tasks) == 0 || pl.tasksInC)
+}
+
+// Child is a process that Start cloned, past its namespaces, waiting for
+// its config. Pid is the process that will exec the user's command.
+type Child struct {
+	Pid int
+	// InCgroup: the clone put the process in its cgroup in every
+	// hierarchy of Bootstrap.CgJoin.
+	InCgroup bool
+
+	b         *Bootstrap
+	cmd       *exec.Cmd
+	sock      *os.File // the parent's end of the sync socket
+	conn      proto.Conn
+	abort     *AbortCatch
+	ownAbort  bool
+	forkedPid atomic.Int32 // the process nsenter.c forked, once named
+}
+
+// Start clones hull's own binary as "init" in its namespaces (and, where
+// the kernel can, its cgroup) and takes it up to the moment it waits for
+// its config. On error nothing is left running.
+func (b *Bootstrap) Start() (*Child, error) {
+	c := &Child{b: b, abort: b.Abort}
+	if c.abort == nil {
+		c.abort, c.ownAbort = CatchAbort(), true
+	}
+	if err := c.abort.Err(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	pl := planClone(b.NewFlags, len(b.Joins), b.CgJoin)
+	b.Config.NewCgroupNS = pl.newCgroupNS
+	if err := c.clone(&pl); err != nil {
+		err = c.signalOr(err)
+		c.Close()
+		return nil, err
+	}
+	c.InCgroup = pl.inCgroup(b.CgJoin)
+	if pl.nsenter {
+		if err := c.enterNamespaces(); err != nil {
+			return nil, c.Fail(err)
 		}
-	}()
-	if err := abort.Err(); err != nil {
-		return 0, err
 	}
+	b.Config.HostPid = c.Pid
+	return c, nil
+}
+
+// Setup runs the rest of the exchange: the config, the mount sources the
+// init asks for, the prestart and createRuntime hooks, and the init's
+// ready. On error the process is killed (Fail). Either way the child is
+// closed: a caller that fails between Start and Setup calls Fail.
+func (c *Child) Setup() error {
+	if err := c.sendConfig(); err != nil {
+		return c.Fail(err)
+	}
+	if err := c.serveUntilReady(); err != nil {
+		return c.Fail(err)
+	}
+	c.Close()
+	return nil
+}
+
+// Close releases what the start holds (the sync socket, the signal catch
+// it made); the process is left as it is.
+func (c *Child) Close() {
+	if c.sock != nil {
+		c.sock.Close()
+		c.sock = nil
+	}
+	if c.abort != nil {
+		c.abort.SetKill(nil)
+		if c.ownAbort {
+			c.abort.Stop()
+		}
+		c.abort = nil
+	}
+}
+
+// Fail kills the process (and the one nsenter.c forked), closes the child
+// and returns err, or the *SignalError if a signal came: whatever failed
+// after a signal failed because of it.
+func (c *Child) Fail(err error) error {
+	if c.cmd != nil {
+		if pid := int(c.forkedPid.Load()); pid > 0 && pid != c.cmd.Process.Pid {
+			// The forked process is not our child: kill it and wait
+			// for it to be gone through a pidfd.
+			if _, start, serr := proc.Stat(pid); serr == nil {
+				proc.KillAndWait(pid, start)
+			}
+			// Reaped here if it was reparented to us (a subreaper);
+			// otherwise it stays a zombie of the container's init.
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+		}
+		c.cmd.Process.Kill()
+		c.cmd.Wait()
+	}
+	err = c.signalOr(err)
+	c.Close()
+	return err
+}
+
+// signalOr is the *SignalError if a signal came, err otherwise.
+func (c *Child) signalOr(err error) error {
+	if c.abort != nil {
+		if serr := c.abort.Err(); serr != nil {
+			return serr
+		}
+	}
+	return err
+}
+
+// clone starts the process: the fds it gets, its environment (what
+// nsenter.c reads), and the clone's attributes as pl says.
+func (c *Child) clone(pl *clonePlan) error {
+	b := c.b
 	parentSock, childSock, err := proto.NewPair()
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer parentSock.Close()
-	extra := append([]*os.File{}, p.Preserve...)
+	c.sock = parentSock
+	c.conn = proto.Conn{FD: int(parentSock.Fd())}
+	defer childSock.Close()
+	extra := append([]*os.File{}, b.Preserve...)
 	add := func(f *os.File) int {
 		if f == nil {
 			return -1
@@ -79,57 +230,39 @@ func (p *Bootstrap) Start() (pid int, err error) {
 		return 2 + len(extra)
 	}
 	syncFd := add(childSock)
-	p.Config.StateDirFd = add(p.StateDir)
-	p.Config.ConsoleFd = add(p.Console)
-	p.Config.SeccompAgentFd = add(p.SeccompAgent)
-	p.Config.PreserveFds = len(p.Preserve)
+	b.Config.StateDirFd = add(b.StateDir)
+	b.Config.ConsoleFd = add(b.Console)
+	b.Config.SeccompAgentFd = add(b.SeccompAgent)
+	b.Config.PreserveFds = len(b.Preserve)
 
-	// A new cgroup namespace is made by the init itself, once it is in
-	// its cgroup (by the clone, nsenter.c or the parent's Apply), so that
-	// the namespace's root is the container's cgroup.
-	if p.NewFlags&unix.CLONE_NEWCGROUP != 0 {
-		p.Config.NewCgroupNS = true
-		p.NewFlags &^= unix.CLONE_NEWCGROUP
-	}
-	useNsenter := len(p.Joins) > 0 || p.NewFlags&unix.CLONE_NEWTIME != 0
 	env := append([]string{proto.EnvInit + "=" + strconv.Itoa(syncFd)}, faults.Env()...)
 	attr := &syscall.SysProcAttr{}
-	// The v1 tasks files are written in nsenter.c before anything else,
-	// as host root: the credentials an older kernel checks (5.16 and
-	// later check the opener's). Only a process cloned straight into a
-	// new user namespace is no longer host root there: it is moved by
-	// onPid instead.
-	var tasksDone, cloneInto bool
-	if j := p.CgJoin; j != nil {
-		if len(j.Tasks) > 0 && (useNsenter || p.NewFlags&unix.CLONE_NEWUSER == 0) {
-			var fds []string
-			for _, f := range j.Tasks {
-				fds = append(fds, strconv.Itoa(add(f)))
-			}
-			env = append(env, "_HULL_CGJOIN="+strings.Join(fds, ","))
-			tasksDone = true
+	if pl.tasksInC {
+		var fds []string
+		for _, f := range b.CgJoin.Tasks {
+			fds = append(fds, strconv.Itoa(add(f)))
 		}
-		if j.FD >= 0 {
-			attr.UseCgroupFD, attr.CgroupFD = true, j.FD
-			cloneInto = true
-		}
+		env = append(env, proto.EnvCgJoin+"="+strings.Join(fds, ","))
 	}
-	if useNsenter {
+	if pl.intoCgroup {
+		attr.UseCgroupFD, attr.CgroupFD = true, b.CgJoin.FD
+	}
+	if pl.nsenter {
 		var js []string
-		for _, j := range p.Joins {
+		for _, j := range b.Joins {
 			js = append(js, fmt.Sprintf("%d:%x", add(j.File), j.Flag))
 		}
 		env = append(env,
-			"_HULL_NSENTER="+strconv.Itoa(syncFd),
-			"_HULL_NSJOIN="+strings.Join(js, ","),
-			fmt.Sprintf("_HULL_NSNEW=%x", p.NewFlags),
-			"_HULL_TIMENS="+timeOffsets(p.Spec))
+			proto.EnvNsenter+"="+strconv.Itoa(syncFd),
+			proto.EnvNsJoin+"="+strings.Join(js, ","),
+			fmt.Sprintf("%s=%x", proto.EnvNsNew, b.NewFlags&^unix.CLONE_NEWCGROUP),
+			proto.EnvTimeNS+"="+timeOffsets(b.Spec))
 	} else {
-		attr.Cloneflags = p.NewFlags
+		attr.Cloneflags = pl.cloneFlags
 		attr.Setsid = true
-		if p.NewFlags&unix.CLONE_NEWUSER != 0 {
-			attr.UidMappings = idMaps(p.Spec.Linux.UIDMappings)
-			attr.GidMappings = idMaps(p.Spec.Linux.GIDMappings)
+		if pl.newUser {
+			attr.UidMappings = idMaps(b.Spec.Linux.UIDMappings)
+			attr.GidMappings = idMaps(b.Spec.Linux.GIDMappings)
 			attr.GidMappingsEnableSetgroups = true
 			// Host root is not mapped into the namespace: become its
 			// root, or execve would drop every capability.
@@ -142,160 +275,147 @@ func (p *Bootstrap) Start() (pid int, err error) {
 	// close-on-exec first thing.
 	exeFile, err := selfExe()
 	if err != nil {
-		childSock.Close()
-		return 0, err
+		return err
 	}
 	defer exeFile.Close()
 	n := add(exeFile)
-	exePath := "/proc/self/fd/" + strconv.Itoa(n)
-	env = append(env, envExeFd+"="+strconv.Itoa(n))
+	env = append(env, proto.EnvExeFd+"="+strconv.Itoa(n))
 	newCmd := func() *exec.Cmd {
 		return &exec.Cmd{
-			Path:        exePath,
+			Path:        "/proc/self/fd/" + strconv.Itoa(n),
 			Args:        []string{"hull", "init"},
 			Env:         env,
-			Stdin:       p.Stdin,
-			Stdout:      p.Stdout,
-			Stderr:      p.Stderr,
+			Stdin:       b.Stdin,
+			Stdout:      b.Stdout,
+			Stderr:      b.Stderr,
 			ExtraFiles:  extra,
 			SysProcAttr: attr,
 		}
 	}
 	cmd := newCmd()
 	err = cmd.Start()
-	if err != nil && cloneInto {
+	if err != nil && pl.intoCgroup {
 		// No clone3 or CLONE_INTO_CGROUP (Linux < 5.7), or the cgroup
 		// refuses: clone plainly, and Apply says what is wrong.
-		attr.UseCgroupFD, cloneInto = false, false
+		attr.UseCgroupFD, pl.intoCgroup = false, false
 		cmd = newCmd()
 		err = cmd.Start()
 	}
 	if err != nil {
-		childSock.Close()
-		return 0, fmt.Errorf("start container init: %w", err)
+		return fmt.Errorf("start container init: %w", err)
 	}
-	childSock.Close()
+	c.cmd, c.Pid = cmd, cmd.Process.Pid
 	// From here a signal kills what was started: the first process and,
 	// once nsenter.c names it, the one that goes on. Their end of the
-	// socket closes with them, which ends every wait below.
-	var later atomic.Int32
-	abort.SetKill(func() {
+	// socket closes with them, which ends every wait on it.
+	c.abort.SetKill(func() {
 		cmd.Process.Kill()
-		if pid := int(later.Load()); pid > 0 {
+		if pid := int(c.forkedPid.Load()); pid > 0 {
 			unix.Kill(pid, unix.SIGKILL)
 		}
 	})
-	defer abort.SetKill(nil)
-	p.InCgroup = p.CgJoin != nil && (p.CgJoin.FD < 0 || cloneInto) && (len(p.CgJoin.Tasks) == 0 || tasksDone)
-	conn := proto.Conn{FD: int(parentSock.Fd())}
-	pid = cmd.Process.Pid
-	fail := func(err error) (int, error) {
-		if pid != cmd.Process.Pid {
-			// The forked init is not our child: kill it and wait for
-			// it to be gone through a pidfd.
-			if _, start, serr := proc.Stat(pid); serr == nil {
-				proc.KillAndWait(pid, start)
+	return nil
+}
+
+// enterNamespaces is nsenter.c's part of the exchange: the id maps of a
+// user namespace it made, then the pid of the process that goes on (the
+// one nsenter.c forked, or the first process itself).
+func (c *Child) enterNamespaces() error {
+	for {
+		m, err := c.conn.Recv()
+		if err != nil {
+			if errors.Is(err, proto.ErrClosed) {
+				return errors.New("container init exited while entering namespaces")
 			}
-			// Reaped here if it was reparented to us (a subreaper);
-			// otherwise it stays a zombie of the container's init.
-			var ws unix.WaitStatus
-			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+			return err
 		}
-		cmd.Process.Kill()
-		cmd.Wait()
-		return 0, err
-	}
-	if useNsenter {
-		if pid, err = p.nsenterExchange(conn, cmd, &later); err != nil {
-			return fail(err)
+		switch m.Type {
+		case proto.MsgUsermap:
+			if err := writeIDMaps(m.Pid, c.b.Spec); err != nil {
+				return err
+			}
+			if err := c.conn.Send(&proto.Message{Type: proto.MsgUsermapDone}); err != nil {
+				return err
+			}
+		case proto.MsgPid:
+			c.forkedPid.Store(int32(m.Pid))
+			if m.Pid != c.cmd.Process.Pid {
+				// The intermediate process forked and leaves.
+				if err := c.cmd.Wait(); err != nil {
+					return fmt.Errorf("nsenter: %w", err)
+				}
+			}
+			c.Pid = m.Pid
+			return nil
+		case proto.MsgError:
+			return proto.ErrorOf(m)
+		default:
+			return fmt.Errorf("unexpected %q message from nsenter", m.Type)
 		}
 	}
-	p.Config.HostPid = pid
-	if p.OnPid != nil {
-		if err := p.OnPid(pid); err != nil {
-			return fail(err)
+}
+
+// sendConfig sends the InitConfig. An init that failed first thing
+// (nsenter.c) has left its reason in the socket before it exited.
+func (c *Child) sendConfig() error {
+	err := c.conn.Send(&proto.Message{Type: proto.MsgConfig, Config: c.b.Config})
+	if err != nil {
+		if m, rerr := c.conn.Recv(); rerr == nil && m.Type == proto.MsgError {
+			return initError(proto.ErrorOf(m))
 		}
 	}
-	if err := conn.Send(&proto.Message{Type: proto.MsgConfig, Config: p.Config}); err != nil {
-		// An init that failed first thing (nsenter.c) has left its
-		// reason in the socket before it exited.
-		if m, rerr := conn.Recv(); rerr == nil && m.Type == proto.MsgError {
-			return fail(initError(proto.ErrorOf(m)))
-		}
-		return fail(err)
-	}
-	sources := &mountSources{pid: pid, spec: p.Spec, bundle: p.Config.Bundle}
+	return err
+}
+
+// serveUntilReady answers the init's requests in the order it makes them
+// (mount sources, then the hooks) until it is ready or fails.
+func (c *Child) serveUntilReady() error {
+	b := c.b
+	sources := &mountSources{pid: c.Pid, spec: b.Spec, bundle: b.Config.Bundle}
 	defer sources.close()
-	m, err := conn.Recv()
+	m, err := c.conn.Recv()
 	for err == nil && m.Type == proto.MsgMountSource {
-		if err := sources.serve(conn, m); err != nil {
-			return fail(err)
+		if err := sources.serve(c.conn, m); err != nil {
+			return err
 		}
-		m, err = conn.Recv()
+		m, err = c.conn.Recv()
 	}
 	if err == nil && m.Type == proto.MsgHooks {
-		// prestart hooks see "created", as the validation suite (and
-		// crun) have it; createRuntime sees "creating".
-		herr := hooks.Run(p.Spec.Hooks, hooks.Prestart, hooks.State(p.Config.ID, specs.StateCreated, pid, p.Config.Bundle, p.Spec))
-		if herr == nil {
-			herr = hooks.Run(p.Spec.Hooks, hooks.CreateRuntime, hooks.State(p.Config.ID, specs.StateCreating, pid, p.Config.Bundle, p.Spec))
+		if err := c.runCreateHooks(); err != nil {
+			return err
 		}
-		if herr != nil {
-			conn.Send(proto.ErrorMessage(herr))
-			return fail(initError(herr))
-		}
-		if err := conn.Send(&proto.Message{Type: proto.MsgHooksDone}); err != nil {
-			return fail(err)
-		}
-		m, err = conn.Recv()
+		m, err = c.conn.Recv()
 	}
 	switch {
 	case err != nil && errors.Is(err, proto.ErrClosed):
-		return fail(initError(errors.New("container init exited during setup")))
+		return initError(errors.New("container init exited during setup"))
 	case err != nil:
-		return fail(err)
+		return err
 	case m.Type == proto.MsgError:
-		return fail(initError(proto.ErrorOf(m)))
+		return initError(proto.ErrorOf(m))
 	case m.Type != proto.MsgReady:
-		return fail(fmt.Errorf("unexpected %q message from init", m.Type))
+		return fmt.Errorf("unexpected %q message from init", m.Type)
 	}
-	return pid, nil
+	return nil
+}
+
+// runCreateHooks runs the prestart and createRuntime hooks the init asked
+// for (its mounts are made) and tells it they ran.
+func (c *Child) runCreateHooks() error {
+	b := c.b
+	// prestart hooks see "created", as the validation suite (and crun)
+	// have it; createRuntime sees "creating".
+	herr := hooks.Run(b.Spec.Hooks, hooks.Prestart, hooks.State(b.Config.ID, specs.StateCreated, c.Pid, b.Config.Bundle, b.Spec))
+	if herr == nil {
+		herr = hooks.Run(b.Spec.Hooks, hooks.CreateRuntime, hooks.State(b.Config.ID, specs.StateCreating, c.Pid, b.Config.Bundle, b.Spec))
+	}
+	if herr != nil {
+		c.conn.Send(proto.ErrorMessage(herr))
+		return initError(herr)
+	}
+	return c.conn.Send(&proto.Message{Type: proto.MsgHooksDone})
 }
 
 // initError is an error of the init's setup (or of the hooks run for it),
 // in runc's words.
 func initError(err error) error { return fmt.Errorf("error during container init: %w", err) }
-
-func (p *Bootstrap) nsenterExchange(conn proto.Conn, cmd *exec.Cmd, later *atomic.Int32) (int, error) {
-	for {
-		m, err := conn.Recv()
-		if err != nil {
-			if errors.Is(err, proto.ErrClosed) {
-				return cmd.Process.Pid, errors.New("container init exited while entering namespaces")
-			}
-			return cmd.Process.Pid, err
-		}
-		switch m.Type {
-		case proto.MsgUsermap:
-			if err := writeIDMaps(m.Pid, p.Spec); err != nil {
-				return cmd.Process.Pid, err
-			}
-			if err := conn.Send(&proto.Message{Type: proto.MsgUsermapDone}); err != nil {
-				return cmd.Process.Pid, err
-			}
-		case proto.MsgPid:
-			later.Store(int32(m.Pid))
-			if m.Pid != cmd.Process.Pid {
-				// The intermediate process forked and leaves.
-				if err := cmd.Wait(); err != nil {
-					return m.Pid, fmt.Errorf("nsenter: %w", err)
-				}
-			}
-			return m.Pid, nil
-		case proto.MsgError:
-			return cmd.Process.Pid, proto.ErrorOf(m)
-		default:
-			return cmd.Process.Pid, fmt.Errorf("unexpected %q message from nsenter", m.Type)
-		}
-	}
-}
