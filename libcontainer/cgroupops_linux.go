@@ -6,9 +6,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	"github.com/hullrt/hull/libcontainer/config"
-	"github.com/hullrt/hull/libcontainer/internal/proc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )

@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/hooks"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
-	"github.com/hullrt/hull/libcontainer/internal/proc"
 	"github.com/hullrt/hull/libcontainer/store"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"

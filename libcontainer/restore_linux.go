@@ -13,12 +13,12 @@ import (
 	"time"
 
 	rpc "github.com/checkpoint-restore/go-criu/v8/rpc"
+	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/criu"
 	"github.com/hullrt/hull/libcontainer/hooks"
 	"github.com/hullrt/hull/libcontainer/initproc"
-	"github.com/hullrt/hull/libcontainer/internal/proc"
 	"github.com/hullrt/hull/libcontainer/safepath"
 	"github.com/hullrt/hull/libcontainer/store"
 	specs "github.com/opencontainers/runtime-spec/specs-go"

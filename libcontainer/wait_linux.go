@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/hullrt/hull/libcontainer/internal/proc"
+	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/store"
 	"golang.org/x/sys/unix"
 )

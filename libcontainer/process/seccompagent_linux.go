@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/hullrt/hull/libcontainer/internal/unixsock"
+	"github.com/hullrt/hull/internal/unixsock"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 

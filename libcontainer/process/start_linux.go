@@ -10,10 +10,10 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	"github.com/hullrt/hull/libcontainer/hooks"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
-	"github.com/hullrt/hull/libcontainer/internal/proc"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
