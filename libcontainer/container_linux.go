@@ -439,7 +439,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		}
 	}
 	if consoleOurs != nil {
-		if c.pty, err = unixsock.RecvFd(consoleOurs); err != nil {
+		if c.pty, err = unixsock.RecvFile(consoleOurs, "pty-master"); err != nil {
 			return c, fmt.Errorf("container %s: %w", o.ID, err)
 		}
 	}
@@ -536,26 +536,10 @@ func dialConsole(path string) (*os.File, error) {
 // must never read it half-written.
 func writePidFile(path string, pid int) error {
 	abs, err := filepath.Abs(path)
-	if err != nil {
-		return err
-	}
-	dir, base := filepath.Split(abs)
-	tmp, err := os.CreateTemp(dir, "."+base+".")
-	if err != nil {
-		return fmt.Errorf("write pid file %s: %w", path, err)
-	}
-	_, err = tmp.WriteString(strconv.Itoa(pid))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), abs)
+		err = store.WriteFileAtomic(abs, []byte(strconv.Itoa(pid)))
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
 		return fmt.Errorf("write pid file %s: %w", path, err)
 	}
 	return nil

@@ -392,7 +392,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	pid := child.Pid
 	var relay *tty.Relay
 	if consoleOurs != nil {
-		pty, err := unixsock.RecvFd(consoleOurs)
+		pty, err := unixsock.RecvFile(consoleOurs, "pty-master")
 		if err != nil {
 			unix.Kill(pid, unix.SIGKILL)
 			return -1, err

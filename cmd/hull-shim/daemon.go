@@ -16,13 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hullrt/hull/internal/proc"
+	"github.com/hullrt/hull/internal/unixsock"
 	"github.com/hullrt/hull/libcontainer/store"
 	"golang.org/x/sys/unix"
 )
-
-// shimLockFile is libcontainer.ShimLockFile (this binary does not link
-// libcontainer, which needs cgo).
-const shimLockFile = "shim.lock"
 
 // drainGrace bounds how long the output may keep flowing after the init
 // exited (processes left in a container without its own pid namespace can
@@ -72,7 +70,7 @@ func daemon(o *options) int {
 		return 1
 	}
 	if o.shimPidFile != "" {
-		if err := writeFileAtomic(o.shimPidFile, []byte(strconv.Itoa(os.Getpid()))); err != nil {
+		if err := store.WriteFileAtomic(o.shimPidFile, []byte(strconv.Itoa(os.Getpid()))); err != nil {
 			report("error\n--shim-pid-file: " + err.Error())
 			return 1
 		}
@@ -243,7 +241,7 @@ func (s *shim) createAndStart() (err error) {
 		consoleL.close()
 	}
 	var ppid int
-	if _, s.startTime, ppid, err = procStat(s.pid); err != nil {
+	if s.startTime, ppid, err = proc.StatParent(s.pid); err != nil {
 		return fmt.Errorf("container %s: init %d: %w", o.id, s.pid, err)
 	}
 	if ppid != os.Getpid() {
@@ -255,12 +253,12 @@ func (s *shim) createAndStart() (err error) {
 	if err := s.takeShimLock(); err != nil {
 		return err
 	}
-	s.oom = watchOOM(s.pid)
+	s.oom = s.watchOOM()
 	if s.oom == nil {
 		s.logf("no memory cgroup of its own for container %s: OOM kills are not detected", o.id)
 	}
 	if o.pidFile != "" {
-		if err := writeFileAtomic(o.pidFile, []byte(strconv.Itoa(s.pid))); err != nil {
+		if err := store.WriteFileAtomic(o.pidFile, []byte(strconv.Itoa(s.pid))); err != nil {
 			return fmt.Errorf("--pid-file: %w", err)
 		}
 	}
@@ -358,9 +356,9 @@ func (s *shim) takeShimLock() error {
 		return fmt.Errorf("container %s: %w", s.o.id, err)
 	}
 	defer h.Close()
-	fd, err := unix.Openat(h.DirFd(), shimLockFile, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	fd, err := unix.Openat(h.DirFd(), store.ShimLockFile, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return fmt.Errorf("container %s: %s: %w", s.o.id, shimLockFile, err)
+		return fmt.Errorf("container %s: %s: %w", s.o.id, store.ShimLockFile, err)
 	}
 	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		unix.Close(fd)
@@ -432,7 +430,7 @@ func (s *shim) finish(ws unix.WaitStatus) {
 	// The exit file first: once `hull wait` returns (it may see the state
 	// record before the lock goes), everything is written.
 	if s.o.exitFile != "" {
-		if err := writeFileAtomic(s.o.exitFile, []byte(strconv.Itoa(code))); err != nil {
+		if err := store.WriteFileAtomic(s.o.exitFile, []byte(strconv.Itoa(code))); err != nil {
 			s.logf("--exit-file: %v", err)
 		}
 	}
@@ -515,7 +513,7 @@ func receivePty(l *listener) (*os.File, error) {
 		return nil, err
 	}
 	defer conn.Close()
-	fd, err := recvFd(conn)
+	fd, err := unixsock.RecvFd(conn)
 	if err != nil {
 		return nil, err
 	}
@@ -537,48 +535,6 @@ func readPid(path string) (int, error) {
 		return 0, fmt.Errorf("%q is not a pid", b)
 	}
 	return pid, nil
-}
-
-// procStat returns the start time (field 22) and parent (field 4) of pid.
-func procStat(pid int) (state byte, start uint64, ppid int, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return 0, 0, 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
-	}
-	f := bytes.Fields(b[i+2:])
-	if len(f) < 20 {
-		return 0, 0, 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	ppid, _ = strconv.Atoi(string(f[1]))
-	start, err = strconv.ParseUint(string(f[19]), 10, 64)
-	return f[0][0], start, ppid, err
-}
-
-// writeFileAtomic writes path through a temporary file and a rename.
-func writeFileAtomic(path string, data []byte) error {
-	dir, base := filepath.Split(path)
-	tmp, err := os.CreateTemp(dir, "."+base+".")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
 }
 
 // lines reads newline-terminated commands (used by the control socket).

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 
@@ -97,43 +96,4 @@ func (l *listener) close() {
 	if l.f.Close() == nil {
 		os.Remove(l.path)
 	}
-}
-
-// recvFd receives one fd sent with SCM_RIGHTS on conn (runc's
-// console-socket protocol).
-func recvFd(conn *os.File) (int, error) {
-	rc, err := conn.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	buf, oob := make([]byte, 256), make([]byte, unix.CmsgSpace(4*4))
-	var oobn int
-	var rerr error
-	err = rc.Read(func(fd uintptr) bool {
-		_, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		return rerr != unix.EAGAIN
-	})
-	if err == nil {
-		err = rerr
-	}
-	if err != nil {
-		return -1, err
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
-		return -1, err
-	}
-	var fds []int
-	for i := range msgs {
-		if r, err := unix.ParseUnixRights(&msgs[i]); err == nil {
-			fds = append(fds, r...)
-		}
-	}
-	if len(fds) != 1 {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-		return -1, errors.New("want one fd in the message, got " + fmt.Sprint(len(fds)))
-	}
-	return fds[0], nil
 }

@@ -10,25 +10,38 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// procStat returns the state letter and start time (clock ticks after boot)
+// Stat returns the state letter and start time (clock ticks after boot)
 // of pid from /proc/<pid>/stat.
 func Stat(pid int) (state byte, start uint64, err error) {
+	state, start, _, err = stat(pid)
+	return state, start, err
+}
+
+// StatParent returns the start time and the parent of pid.
+func StatParent(pid int) (start uint64, ppid int, err error) {
+	_, start, ppid, err = stat(pid)
+	return start, ppid, err
+}
+
+func stat(pid int) (state byte, start uint64, ppid int, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	// comm may hold spaces and parentheses: fields start after the last ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 || i+2 >= len(b) {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+		return 0, 0, 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
 	}
 	fields := bytes.Fields(b[i+2:])
-	// fields[0] is field 3 (state); start time is field 22.
+	// fields[0] is field 3 (state), fields[1] field 4 (ppid); start time
+	// is field 22.
 	if len(fields) < 20 {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
+		return 0, 0, 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
 	}
+	ppid, _ = strconv.Atoi(string(fields[1]))
 	start, err = strconv.ParseUint(string(fields[19]), 10, 64)
-	return fields[0][0], start, err
+	return fields[0][0], start, ppid, err
 }
 
 // alive reports whether pid is still the process that started at start
