@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/hullrt/hull/libcontainer/initproc"
-	_ "github.com/hullrt/hull/libcontainer/nsenter"
+	_ "github.com/hullrt/hull/libcontainer/preinit"
 	"github.com/urfave/cli/v2"
 )
 

@@ -251,7 +251,7 @@ type Join struct {
 	FD int
 	// Tasks are the v1 hierarchies' tasks files, open for writing. A
 	// single-threaded process that writes "0" to one moves itself (its
-	// one thread) without that lock; nsenter.c does it before the Go
+	// one thread) without that lock; preinit.c does it before the Go
 	// runtime starts threads.
 	Tasks []*os.File
 }

@@ -757,7 +757,7 @@ func TestV1DestroyFrozen(t *testing.T) {
 	}
 }
 
-// OpenJoin's way in, as nsenter.c takes it: a single-threaded process
+// OpenJoin's way in, as preinit.c takes it: a single-threaded process
 // (bash here) writes "0" to each inherited tasks file and is then in the
 // cgroup in every v1 hierarchy; on a hybrid host the cgroup2 directory
 // comes as a fd for CLONE_INTO_CGROUP, and the clone puts it there.

@@ -207,7 +207,7 @@ func waitInC(cfg *proto.InitConfig, fifo int) {
 	}
 	env = append(env, faults.Env()...)
 	if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err == nil && d == 0 {
-		// The exec makes us dumpable again: nsenter.c undoes that.
+		// The exec makes us dumpable again: preinit.c undoes that.
 		env = append(env, proto.EnvNoDump+"=1")
 	}
 	// Exec returns only when it failed: then put things back as they

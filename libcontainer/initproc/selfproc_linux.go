@@ -9,7 +9,7 @@ import (
 )
 
 // writeSelfProc writes /proc/self/<name>. A process that joined a user
-// namespace is non-dumpable during setup (nsenter.c), which makes its
+// namespace is non-dumpable during setup (preinit.c), which makes its
 // /proc files owned by host root and unwritable for root in the
 // namespace: it is dumpable for the moment of the write.
 func writeSelfProc(name string, data []byte) error {

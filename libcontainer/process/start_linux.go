@@ -36,7 +36,7 @@ type Bootstrap struct {
 	Joins                 []NSJoin
 	// CgJoin, if set, is how the process enters its cgroup: cloned into
 	// the cgroup2 directory, and into the v1 hierarchies by writing to
-	// their tasks files itself before the Go runtime starts (nsenter.c).
+	// their tasks files itself before the Go runtime starts (preinit.c).
 	CgJoin *cgroups.Join
 	// Abort, if set, is the caller's catch of TERM, INT and HUP;
 	// otherwise the Child catches them itself until it is closed. Either
@@ -50,7 +50,7 @@ type Bootstrap struct {
 // into the cgroup are chosen in one place.
 type clonePlan struct {
 	// nsenter: a namespace is joined by path, or a time namespace is
-	// made: nsenter.c does what a multithreaded process cannot (setns
+	// made: preinit.c does what a multithreaded process cannot (setns
 	// into a user or mount namespace, the time offsets before the first
 	// process of the namespace), and the process Go starts forks the
 	// one that goes on. Otherwise Go's clone makes the new namespaces
@@ -61,7 +61,7 @@ type clonePlan struct {
 	// it is in its cgroup, so that the namespace's root is the
 	// container's cgroup.
 	newCgroupNS bool
-	// tasksInC: nsenter.c writes "0" to the v1 tasks files before
+	// tasksInC: preinit.c writes "0" to the v1 tasks files before
 	// anything else, as host root: the credentials an older kernel
 	// checks (5.16 and later check the opener's). A process cloned
 	// straight into a new user namespace is no longer host root there.
@@ -113,7 +113,7 @@ type Child struct {
 	conn      proto.Conn
 	abort     *AbortCatch
 	ownAbort  bool
-	forkedPid atomic.Int32 // the process nsenter.c forked, once named
+	forkedPid atomic.Int32 // the process preinit.c forked, once named
 }
 
 // Start clones hull's own binary as "init" in its namespaces (and, where
@@ -176,7 +176,7 @@ func (c *Child) Close() {
 	}
 }
 
-// Fail kills the process (and the one nsenter.c forked), closes the child
+// Fail kills the process (and the one preinit.c forked), closes the child
 // and returns err, or the *SignalError if a signal came: whatever failed
 // after a signal failed because of it.
 func (c *Child) Fail(err error) error {
@@ -211,7 +211,7 @@ func (c *Child) signalOr(err error) error {
 }
 
 // clone starts the process: the fds it gets, its environment (what
-// nsenter.c reads), and the clone's attributes as pl says.
+// preinit.c reads), and the clone's attributes as pl says.
 func (c *Child) clone(pl *clonePlan) error {
 	b := c.b
 	parentSock, childSock, err := proto.NewPair()
@@ -271,7 +271,7 @@ func (c *Child) clone(pl *clonePlan) error {
 	}
 	// The binary's fd travels as the last of the child's fds, so the
 	// number the child executes is the one it has after the fd shuffle,
-	// whatever the count of fds before it. nsenter.c makes it
+	// whatever the count of fds before it. preinit.c makes it
 	// close-on-exec first thing.
 	exeFile, err := selfExe()
 	if err != nil {
@@ -306,7 +306,7 @@ func (c *Child) clone(pl *clonePlan) error {
 	}
 	c.cmd, c.Pid = cmd, cmd.Process.Pid
 	// From here a signal kills what was started: the first process and,
-	// once nsenter.c names it, the one that goes on. Their end of the
+	// once preinit.c names it, the one that goes on. Their end of the
 	// socket closes with them, which ends every wait on it.
 	c.abort.SetKill(func() {
 		cmd.Process.Kill()
@@ -317,9 +317,9 @@ func (c *Child) clone(pl *clonePlan) error {
 	return nil
 }
 
-// enterNamespaces is nsenter.c's part of the exchange: the id maps of a
+// enterNamespaces is preinit.c's part of the exchange: the id maps of a
 // user namespace it made, then the pid of the process that goes on (the
-// one nsenter.c forked, or the first process itself).
+// one preinit.c forked, or the first process itself).
 func (c *Child) enterNamespaces() error {
 	for {
 		m, err := c.conn.Recv()
@@ -356,7 +356,7 @@ func (c *Child) enterNamespaces() error {
 }
 
 // sendConfig sends the InitConfig. An init that failed first thing
-// (nsenter.c) has left its reason in the socket before it exited.
+// (preinit.c) has left its reason in the socket before it exited.
 func (c *Child) sendConfig() error {
 	err := c.conn.Send(&proto.Message{Type: proto.MsgConfig, Config: c.b.Config})
 	if err != nil {

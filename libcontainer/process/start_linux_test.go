@@ -26,13 +26,13 @@ func TestPlanClone(t *testing.T) {
 			clonePlan{cloneFlags: unix.CLONE_NEWPID | unix.CLONE_NEWNS, intoCgroup: true}, true},
 		{"cgroup namespace made by the init", unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP, 0, nil,
 			clonePlan{cloneFlags: unix.CLONE_NEWNS, newCgroupNS: true}, false},
-		{"a joined namespace goes through nsenter.c", unix.CLONE_NEWNS, 1, v1,
+		{"a joined namespace goes through preinit.c", unix.CLONE_NEWNS, 1, v1,
 			clonePlan{nsenter: true, tasksInC: true}, true},
-		{"a time namespace goes through nsenter.c", unix.CLONE_NEWTIME, 0, hybrid,
+		{"a time namespace goes through preinit.c", unix.CLONE_NEWTIME, 0, hybrid,
 			clonePlan{nsenter: true, tasksInC: true, intoCgroup: true}, true},
 		{"v1 tasks not written in C by a process cloned into a new user ns", unix.CLONE_NEWUSER, 0, hybrid,
 			clonePlan{cloneFlags: unix.CLONE_NEWUSER, newUser: true, intoCgroup: true}, false},
-		{"a new user ns through nsenter.c writes the tasks first", unix.CLONE_NEWUSER, 1, v1,
+		{"a new user ns through preinit.c writes the tasks first", unix.CLONE_NEWUSER, 1, v1,
 			clonePlan{nsenter: true, tasksInC: true}, true},
 	} {
 		got := planClone(c.flags, c.joins, c.j)

@@ -37,20 +37,20 @@ type InitConfig struct {
 }
 
 // The environment a started process reads, shared by the parent
-// (process), the init (initproc) and nsenter.c, which reads them before
+// (process), the init (initproc) and preinit.c, which reads them before
 // the Go runtime starts. Values that are fds are numbers in the child.
 const (
 	// EnvInit marks the process as hull's init: the fd of its end of the
 	// sync socket, or "wait" in the image that waits for start in C.
 	EnvInit = "_HULL_INIT"
 	// EnvExeFd is the fd of the binary the process was executed from,
-	// which nsenter.c marks close-on-exec before anything else runs.
+	// which preinit.c marks close-on-exec before anything else runs.
 	EnvExeFd = "_HULL_EXEFD"
-	// EnvCgJoin lists the v1 tasks files nsenter.c writes "0" to.
+	// EnvCgJoin lists the v1 tasks files preinit.c writes "0" to.
 	EnvCgJoin = "_HULL_CGJOIN"
 	// EnvNsenter (the sync socket's fd), EnvNsJoin ("fd:flag,..."),
 	// EnvNsNew (clone flags, hex) and EnvTimeNS (the time offsets) ask
-	// nsenter.c to enter the namespaces.
+	// preinit.c to enter the namespaces.
 	EnvNsenter = "_HULL_NSENTER"
 	EnvNsJoin  = "_HULL_NSJOIN"
 	EnvNsNew   = "_HULL_NSNEW"
@@ -61,6 +61,6 @@ const (
 	// EnvResume is the read end of a pipe holding the InitConfig, for
 	// the image that resumes after the wait in C.
 	EnvResume = "_HULL_RESUME"
-	// EnvNoDump: nsenter.c makes the resumed image non-dumpable again.
+	// EnvNoDump: preinit.c makes the resumed image non-dumpable again.
 	EnvNoDump = "_HULL_NODUMP"
 )

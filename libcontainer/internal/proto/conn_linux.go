@@ -44,7 +44,7 @@ type Message struct {
 // as 4 bytes (big endian), then that many bytes of JSON. A stream has no
 // size limit per message, unlike a datagram (about 208 KiB here), so a
 // config of any size (thousands of env vars, a large seccomp profile)
-// gets through; nsenter.c writes and reads the same frames.
+// gets through; preinit.c writes and reads the same frames.
 type Conn struct{ FD int }
 
 // maxMessage bounds what recv accepts, so a corrupt length cannot make

@@ -10,8 +10,8 @@
 //
 //	parent (create/run/exec)             child
 //	  ── clone: the cgroup2 cgroup by CLONE_INTO_CGROUP, new namespaces
-//	     by Cloneflags, or none when nsenter.c joins them ───────────
-//	                                      nsenter.c, before the Go runtime:
+//	     by Cloneflags, or none when preinit.c joins them ───────────
+//	                                      preinit.c, before the Go runtime:
 //	                                      "0" to each v1 tasks file, so
 //	                                      the process is in its cgroups
 //	  ── (nsenter only: namespaces joined by path, a time ns, exec) ──
@@ -20,7 +20,7 @@
 //	  usermap-done ▶
 //	                             ◀ pid{pid}       the process going on
 //	  ── always ─────────────────────────────────────────────────────
-//	  (Apply if the clone and nsenter.c could not place it; resources)
+//	  (Apply if the clone and preinit.c could not place it; resources)
 //	  config{initConfig} ▶
 //	                             ◀ hooks          (prestart hooks wanted)
 //	  run prestart, createRuntime hooks

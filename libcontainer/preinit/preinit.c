@@ -1,4 +1,5 @@
-// nsenter: the one piece of hull that must run before the Go runtime starts.
+// preinit: the one piece of hull that must run before the Go runtime starts
+// (it was named nsenter; it also joins cgroups and waits for start).
 // A multithreaded process cannot setns(2) into a user or mount namespace,
 // and unshare(CLONE_NEWPID/CLONE_NEWTIME) takes effect only for children, so
 // when hull's init or exec process must join namespaces by path (or make a
@@ -19,7 +20,7 @@
 //   _HULL_NSJOIN=<fd>:<flag>,... namespaces to join, CLONE_NEW* flag in hex
 //   _HULL_NSNEW=<flags>          namespaces to create, hex
 //   _HULL_TIMENS=<text>          written to /proc/self/timens_offsets
-// Messages to and from the parent are the frames of sync_linux.go (a
+// Messages to and from the parent are the frames of internal/proto (a
 // 4-byte big-endian length, then JSON) on a SOCK_STREAM socket:
 //   {"type":"usermap","pid":N}  maps of the new user namespace of N wanted;
 //                               the parent answers {"type":"usermap-done"}
