@@ -18,7 +18,7 @@ import (
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/criu"
 	"github.com/hullrt/hull/libcontainer/hooks"
-	"github.com/hullrt/hull/libcontainer/initproc"
+	"github.com/hullrt/hull/libcontainer/internal/loopback"
 	"github.com/hullrt/hull/libcontainer/safepath"
 	"github.com/hullrt/hull/libcontainer/store"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -477,7 +477,7 @@ func loopbackUpIn(pid int) error {
 			errc <- fmt.Errorf("join the restored init's network namespace: %w", err)
 			return
 		}
-		errc <- initproc.LoopbackUp()
+		errc <- loopback.Up()
 	}()
 	return <-errc
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/hullrt/hull/libcontainer/config"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 var capNames = map[string]int{
@@ -96,100 +95,4 @@ func Parse(c *specs.LinuxCapabilities, path string) (*Sets, error) {
 		}
 	}
 	return &s, nil
-}
-
-// dropBounding removes from the bounding set every capability not in keep.
-// It must run while the process still has CAP_SETPCAP.
-func DropBounding(keep uint64) error {
-	last := lastCap()
-	for c := 0; c <= last; c++ {
-		if keep&(1<<uint(c)) != 0 {
-			continue
-		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
-			return fmt.Errorf("drop capability %d from the bounding set: %w", c, err)
-		}
-	}
-	return nil
-}
-
-// applyCaps sets the effective, permitted and inheritable sets of the calling
-// thread, then the ambient set. The caller has locked the OS thread that will
-// execve: capabilities are per thread.
-func Apply(s *Sets) error {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	data := [2]unix.CapUserData{
-		{Effective: uint32(s.effective), Permitted: uint32(s.permitted), Inheritable: uint32(s.inheritable)},
-		{Effective: uint32(s.effective >> 32), Permitted: uint32(s.permitted >> 32), Inheritable: uint32(s.inheritable >> 32)},
-	}
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("set capabilities: %w", err)
-	}
-	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
-		return fmt.Errorf("clear ambient capabilities: %w", err)
-	}
-	for c := 0; c < 64; c++ {
-		if s.ambient&(1<<uint(c)) == 0 {
-			continue
-		}
-		// runc goes on too: ambient needs the cap in permitted and
-		// inheritable, which the config may not grant. The warning was
-		// given by the runtime (warnAmbient): the init's log goes
-		// nowhere.
-		unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0)
-	}
-	return nil
-}
-
-// warnAmbient gives runc's warning for each ambient capability the
-// process cannot raise: the kernel refuses (EPERM) one that is not in
-// both the permitted and the inheritable sets. The process still runs,
-// without it. runc's init logs this at the same moment, during create.
-func WarnAmbient(c *specs.LinuxCapabilities) {
-	if c == nil {
-		return
-	}
-	s, err := Parse(c, "process.capabilities")
-	if err != nil || s == nil {
-		return
-	}
-	for _, n := range c.Ambient {
-		v, ok := capNames[strings.ToUpper(n)]
-		if !ok {
-			continue
-		}
-		if bit := uint64(1) << uint(v); s.permitted&bit == 0 || s.inheritable&bit == 0 {
-			slog.Warn(fmt.Sprintf("can't raise ambient capability %s: %v", strings.ToUpper(n), unix.EPERM))
-		}
-	}
-}
-
-// checkCapsAvailable refuses capabilities that hull itself does not have
-// in its bounding set (a host that withholds CAP_SYS_RESOURCE, say): the
-// container would silently get less than its config grants.
-// It also warns of ambient capabilities that cannot be raised.
-func CheckAvailable(c *specs.LinuxCapabilities, path string) error {
-	if c == nil {
-		return nil
-	}
-	sets := []struct {
-		field string
-		names []string
-	}{
-		{"bounding", c.Bounding}, {"effective", c.Effective}, {"permitted", c.Permitted},
-		{"inheritable", c.Inheritable}, {"ambient", c.Ambient},
-	}
-	for _, s := range sets {
-		for i, n := range s.names {
-			v, ok := capNames[strings.ToUpper(n)]
-			if !ok {
-				continue
-			}
-			if have, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(v), 0, 0, 0); err == nil && have == 0 {
-				return config.FieldErr(fmt.Sprintf("%s.%s[%d]", path, s.field, i), "%s is not in hull's own bounding set on this host, so the container cannot get it", n)
-			}
-		}
-	}
-	WarnAmbient(c)
-	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/hooks"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
+	"github.com/hullrt/hull/libcontainer/internal/loopback"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
 	"github.com/hullrt/hull/libcontainer/lsm"
 	"github.com/hullrt/hull/libcontainer/rootfs"
@@ -393,7 +394,7 @@ func setupContainer(cfg *proto.InitConfig, conn proto.Conn) (*finisher, error) {
 	}
 	// A new network namespace has lo, down: runc sets it up.
 	if !cfg.Exec && config.HasNewNS(spec, specs.NetworkNamespace) {
-		if err := LoopbackUp(); err != nil {
+		if err := loopback.Up(); err != nil {
 			return nil, err
 		}
 	}

@@ -3,22 +3,10 @@ package lsm
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
-
-func AppArmorEnabled() bool {
-	b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
-	return err == nil && strings.HasPrefix(string(b), "Y")
-}
-
-func SELinuxEnabled() bool {
-	var st unix.Statfs_t
-	return unix.Statfs("/sys/fs/selinux", &st) == nil && st.Type == unix.SELINUX_MAGIC
-}
 
 // applyLSM sets the label the process gets at execve. The write goes
 // through a procfs handle checked to be a real procfs (a container could

@@ -1,4 +1,4 @@
-package initproc
+package loopback
 
 import (
 	"encoding/binary"
@@ -9,10 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// loopbackUp sets "lo" up in the calling process's network namespace, as
+// Up sets "lo" up in the calling process's network namespace, as
 // runc does in a new one (its only interface, down when made), with an
 // RTM_NEWLINK netlink request.
-func LoopbackUp() error {
+func Up() error {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("set lo up: netlink socket: %w", err)
