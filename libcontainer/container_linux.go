@@ -327,7 +327,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		Created: time.Now().UTC(), Owner: "", Config: spec, Cgroup: cgroups.Save(cg),
 	}
 	// TERM, INT and HUP from here on abort the create and clean up
-	// (bootstrap_linux.go).
+	// (process.AbortCatch).
 	abort := process.CatchAbort()
 	defer abort.Stop()
 	h, err := r.store.New(st)

@@ -44,7 +44,7 @@ func stat(pid int) (state byte, start uint64, ppid int, err error) {
 	return fields[0][0], start, ppid, err
 }
 
-// alive reports whether pid is still the process that started at start
+// Alive reports whether pid is still the process that started at start
 // and has not exited (a zombie has exited).
 func Alive(pid int, start uint64) bool {
 	if pid <= 0 {
@@ -57,7 +57,7 @@ func Alive(pid int, start uint64) bool {
 	return s == start && st != 'Z' && st != 'X'
 }
 
-// openPidfd opens a pidfd for pid and then checks that pid is still the
+// OpenPidfd opens a pidfd for pid and then checks that pid is still the
 // process started at start: a signal sent through the pidfd can no longer
 // reach a process that reused the pid.
 func OpenPidfd(pid int, start uint64) (int, error) {
@@ -72,7 +72,7 @@ func OpenPidfd(pid int, start uint64) (int, error) {
 	return fd, nil
 }
 
-// waitPidfd waits until the process behind fd has exited, or timeout.
+// WaitPidfd waits until the process behind fd has exited, or timeout.
 func WaitPidfd(fd int, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for {
@@ -88,7 +88,7 @@ func WaitPidfd(fd int, timeout time.Duration) bool {
 	}
 }
 
-// killAndWait SIGKILLs pid (if it is still the process started at start)
+// KillAndWait SIGKILLs pid (if it is still the process started at start)
 // and waits for it to be gone.
 func KillAndWait(pid int, start uint64) error {
 	fd, err := OpenPidfd(pid, start)

@@ -6,7 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// dropBounding removes from the bounding set every capability not in keep.
+// DropBounding removes from the bounding set every capability not in keep.
 // It must run while the process still has CAP_SETPCAP.
 func DropBounding(keep uint64) error {
 	last := lastCap()
@@ -21,7 +21,7 @@ func DropBounding(keep uint64) error {
 	return nil
 }
 
-// applyCaps sets the effective, permitted and inheritable sets of the calling
+// Apply sets the effective, permitted and inheritable sets of the calling
 // thread, then the ambient set. The caller has locked the OS thread that will
 // execve: capabilities are per thread.
 func Apply(s *Sets) error {

@@ -25,7 +25,7 @@ var capNames = map[string]int{
 	"CAP_CHECKPOINT_RESTORE": 40,
 }
 
-// CapabilityNames lists the capabilities hull knows, for `features`.
+// Names lists the capabilities hull knows, for `features`.
 func Names() []string {
 	names := make([]string, len(capNames))
 	for n, v := range capNames {
@@ -47,7 +47,7 @@ func lastCap() int {
 	return n
 }
 
-// capSets is the five sets as bit masks.
+// Sets is the five sets as bit masks.
 type Sets struct {
 	bounding, effective, permitted, inheritable, ambient uint64
 }
@@ -55,7 +55,7 @@ type Sets struct {
 // Bounding is the mask of the bounding set.
 func (s *Sets) Bounding() uint64 { return s.bounding }
 
-// parseCaps turns config names into masks. Names hull does not know are
+// Parse turns config names into masks. Names hull does not know are
 // skipped with a warning (a newer spec may name newer capabilities); names
 // the kernel does not have are an error, since the container would silently
 // get less than asked.

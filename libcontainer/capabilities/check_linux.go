@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// warnAmbient gives runc's warning for each ambient capability the
+// WarnAmbient gives runc's warning for each ambient capability the
 // process cannot raise: the kernel refuses (EPERM) one that is not in
 // both the permitted and the inheritable sets. The process still runs,
 // without it. runc's init logs this at the same moment, during create.
@@ -33,7 +33,7 @@ func WarnAmbient(c *specs.LinuxCapabilities) {
 	}
 }
 
-// checkCapsAvailable refuses capabilities that hull itself does not have
+// CheckAvailable refuses capabilities that hull itself does not have
 // in its bounding set (a host that withholds CAP_SYS_RESOURCE, say): the
 // container would silently get less than its config grants.
 // It also warns of ambient capabilities that cannot be raised.

@@ -8,7 +8,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// DefaultSpec is the config.json `hull spec` writes: the same container
+// Default is the config.json `hull spec` writes: the same container
 // runc's `spec` describes (a shell, a read-only rootfs, the usual mounts,
 // masked and read-only /proc paths), for spec version 1.3.0.
 //

@@ -7,7 +7,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// isIDMapped tells whether m is an id-mapped mount.
+// IsIDMapped tells whether m is an id-mapped mount.
 func IsIDMapped(m specs.Mount, opts *MountOpts) bool {
 	return opts.IDMap || m.UIDMappings != nil || m.GIDMappings != nil
 }
@@ -47,7 +47,7 @@ func UserNSOf(s *specs.Spec) *specs.LinuxNamespace {
 	return nil
 }
 
-// mountIDMapping is the mapping an id-mapped mount gets: its own, else the
+// MountIDMapping is the mapping an id-mapped mount gets: its own, else the
 // container's user namespace (its mappings, or the path of the one joined).
 func MountIDMapping(s *specs.Spec, m specs.Mount) (uids, gids []specs.LinuxIDMapping, nsPath string) {
 	if m.UIDMappings != nil || m.GIDMappings != nil {

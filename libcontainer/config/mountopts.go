@@ -7,7 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mountOpts is config.json's option list for one mount, decoded.
+// MountOpts is config.json's option list for one mount, decoded.
 type MountOpts struct {
 	Flags       uintptr // MS_* to set
 	Clear       uintptr // MS_* explicitly cleared (rw, suid, dev, exec, ...)

@@ -2,7 +2,7 @@ package config
 
 import specs "github.com/opencontainers/runtime-spec/specs-go"
 
-// hasMountNS tells whether the container has a mount namespace of its own
+// HasMountNS tells whether the container has a mount namespace of its own
 // (new or joined).
 func HasMountNS(s *specs.Spec) bool {
 	return HasNewNS(s, specs.MountNamespace) || JoinsNS(s, specs.MountNamespace)

@@ -16,7 +16,7 @@ import (
 // ConfigName is the bundle's configuration file.
 const ConfigName = "config.json"
 
-// LoadSpec reads and validates <bundle>/config.json. Errors name the JSON
+// Load reads and validates <bundle>/config.json. Errors name the JSON
 // path of the offending field, e.g.
 // "config.json: linux.namespaces[2].type: unknown namespace \"foo\"".
 func Load(bundle string) (*specs.Spec, error) {
@@ -35,7 +35,7 @@ func Load(bundle string) (*specs.Spec, error) {
 	return spec, nil
 }
 
-// ParseSpec decodes config.json, turning decoder errors into ones that say
+// Parse decodes config.json, turning decoder errors into ones that say
 // where in the file the problem is.
 func Parse(data []byte) (*specs.Spec, error) {
 	var spec specs.Spec
@@ -95,7 +95,7 @@ var NamespaceTypes = map[specs.LinuxNamespaceType]bool{
 	specs.CgroupNamespace: true, specs.TimeNamespace: true,
 }
 
-// ValidateSpec checks what the runtime relies on before anything is created,
+// Validate checks what the runtime relies on before anything is created,
 // so that bad input leaves nothing behind.
 func Validate(s *specs.Spec, bundle string) error {
 	if s.Version == "" {

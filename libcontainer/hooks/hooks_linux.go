@@ -43,7 +43,7 @@ func Of(h *specs.Hooks, kind string) []specs.Hook {
 	return nil
 }
 
-// runHooks runs the hooks of one kind in order, each with the container's
+// Run runs the hooks of one kind in order, each with the container's
 // state on stdin, and stops at the first failure.
 // The error is runc's "error running KIND hook #N: ...", which callers
 // and runc's tests match.
@@ -51,7 +51,7 @@ func Run(h *specs.Hooks, kind string, st *specs.State) error {
 	return RunEnv(h, kind, st, nil)
 }
 
-// runHooksEnv is runHooks where a hook without an env of its own gets
+// RunEnv is runHooks where a hook without an env of its own gets
 // defEnv (a startContainer hook gets the process's environment, as runc's).
 func RunEnv(h *specs.Hooks, kind string, st *specs.State, defEnv []string) error {
 	for i, hook := range Of(h, kind) {
@@ -77,7 +77,7 @@ func hookDir(kind string, st *specs.State) string {
 	return ""
 }
 
-// runHooksWarn is for poststart and poststop: a failure is logged as a
+// RunWarn is for poststart and poststop: a failure is logged as a
 // warning and the remaining hooks still run (runtime spec).
 func RunWarn(h *specs.Hooks, kind string, st *specs.State) {
 	for i, hook := range Of(h, kind) {

@@ -400,7 +400,7 @@ func setupContainer(cfg *proto.InitConfig, conn proto.Conn) (*finisher, error) {
 	}
 	// A joined mount namespace gets the rootfs set up too, as runc does;
 	// so does a container without any mount namespace, in hull's own
-	// (prepareRootfs then chroots).
+	// (rootfs.Prepare then chroots).
 	if !cfg.Exec {
 		if err := rootfs.Prepare(cfg, conn, func() error { return createHooks(cfg, conn) }, &late); err != nil {
 			return nil, err

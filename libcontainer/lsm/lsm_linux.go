@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// applyLSM sets the label the process gets at execve. The write goes
+// Apply sets the label the process gets at execve. The write goes
 // through a procfs handle checked to be a real procfs (a container could
 // have mounted something else over /proc: CVE-2019-16884), opening the
 // attribute without following symlinks.

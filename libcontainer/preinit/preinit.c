@@ -261,7 +261,7 @@ static void set_dumpable(int on)
 // an idle container. _HULL_WAIT names an O_PATH fd of exec.fifo, reopened
 // for writing through /proc/self/fd (the idle init holds nothing else of
 // the state directory); the write end takes that fd number, and the Go
-// runtime then starts and finishes the init (see waitInC in init_linux.go).
+// runtime then starts and finishes the init (see waitInC in libcontainer/initproc).
 static void die(int sig)
 {
 	// What Go's runtime does with these signals: the process ends.

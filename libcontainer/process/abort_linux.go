@@ -24,7 +24,7 @@ func (e *SignalError) Error() string {
 	return fmt.Sprintf("interrupted by signal %d (%s) before the process started", int(e.Sig), unix.SignalName(e.Sig))
 }
 
-// signalOf is the signal that aborted the command err ends, 0 if none.
+// SignalOf is the signal that aborted the command err ends, 0 if none.
 func SignalOf(err error) unix.Signal {
 	var se *SignalError
 	if errors.As(err, &se) {
@@ -33,7 +33,7 @@ func SignalOf(err error) unix.Signal {
 	return 0
 }
 
-// abortCatch catches abortSignals while a container process is being
+// AbortCatch catches abortSignals while a container process is being
 // set up; kill, if set, is called once when one arrives.
 type AbortCatch struct {
 	c    chan os.Signal
@@ -90,7 +90,7 @@ func (a *AbortCatch) Stop() {
 	close(a.done)
 }
 
-// dieBySignal ends hull by sig with its default action, as a runc killed
+// DieBySignal ends hull by sig with its default action, as a runc killed
 // by it ends (after the caller cleaned up).
 func DieBySignal(sig unix.Signal) {
 	signal.Reset(sig)

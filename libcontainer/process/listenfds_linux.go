@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// socketActivation handles systemd socket activation as runc does: when
+// SocketActivation handles systemd socket activation as runc does: when
 // hull itself was given sockets (LISTEN_FDS=n, fds 3..3+n-1), they are
 // passed on to the container's process at the same numbers, ahead of the
 // --preserve-fds ones, and its environment says LISTEN_FDS=n LISTEN_PID=1
@@ -25,7 +25,7 @@ func SocketActivation(preserve int, env []string) (int, []string) {
 	return preserve + n, env
 }
 
-// mergeEnv returns base with each KEY=VALUE of extra replacing the entry
+// MergeEnv returns base with each KEY=VALUE of extra replacing the entry
 // of the same key, or appended.
 func MergeEnv(base, extra []string) []string {
 	out := append([]string{}, base...)

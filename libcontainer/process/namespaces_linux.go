@@ -19,13 +19,13 @@ var NSFlags = map[specs.LinuxNamespaceType]uintptr{
 	specs.CgroupNamespace: unix.CLONE_NEWCGROUP, specs.TimeNamespace: unix.CLONE_NEWTIME,
 }
 
-// nsJoin is a namespace to enter with setns(2).
+// NSJoin is a namespace to enter with setns(2).
 type NSJoin struct {
 	File *os.File
 	Flag uintptr
 }
 
-// namespacesOf splits spec's namespaces into new ones and ones joined by
+// NamespacesOf splits spec's namespaces into new ones and ones joined by
 // path, opening the paths. The caller closes the files.
 func NamespacesOf(spec *specs.Spec) (uintptr, []NSJoin, error) {
 	var flags uintptr
@@ -122,7 +122,7 @@ func nsRootOf(pid int) (int, int, error) {
 	return uid, gid, err
 }
 
-// giveFifoToJoinedRoot makes exec.fifo (in the state directory dirFd)
+// GiveFifoToJoinedRoot makes exec.fifo (in the state directory dirFd)
 // openable by the init pid, which joined a user namespace by path: the
 // fifo goes to that namespace's root, the directory becomes searchable.
 // With a new user namespace Create does this from the spec's maps.

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pidfdSocket is the caller's --pidfd-socket: a unix stream socket that
+// PidfdSocket is the caller's --pidfd-socket: a unix stream socket that
 // receives a pidfd of the container's init (create, run) or of the exec'd
 // process (exec), as runc sends it: one message whose payload is the kind
 // of process ("standard" for an init, "setns" for an exec, runc's init
@@ -28,7 +28,7 @@ const (
 	PidfdKindExec = "setns"
 )
 
-// dialPidfdSocket connects to path ("" means no --pidfd-socket: nil).
+// DialPidfdSocket connects to path ("" means no --pidfd-socket: nil).
 // Connecting first, before anything is made, means a bad path leaves
 // nothing behind.
 func DialPidfdSocket(path, kind string) (*PidfdSocket, error) {

@@ -20,7 +20,7 @@ func usesNotify(s *specs.LinuxSeccomp) bool {
 	return false
 }
 
-// dialSeccompAgent connects, in the runtime's own namespaces, to the
+// DialSeccompAgent connects, in the runtime's own namespaces, to the
 // agent's socket: the init loads its filter after pivot_root, where the
 // host path no longer resolves, and sends the listener fd over this
 // connection.

@@ -108,7 +108,7 @@ func Prepare(cfg *proto.InitConfig, conn proto.Conn, beforePivot func() error, l
 	return nil
 }
 
-// lateRemount is a read-only tmpfs (or /dev) mount: mounted writable, so
+// LateRemount is a read-only tmpfs (or /dev) mount: mounted writable, so
 // that mount points under it (devpts on /dev/pts, say) and devices can be
 // made, and remounted read-only in the container's root at the end
 // (finalizeContainer, after the console and the masked paths), as runc
@@ -489,7 +489,7 @@ var stFlags = []struct{ st, ms uintptr }{
 	{unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
 }
 
-// remount re-opens path (the new mount now on top) and remounts it with
+// Remount re-opens path (the new mount now on top) and remounts it with
 // flags. In a user namespace the locked flags of the mount are kept.
 func Remount(root int, path string, flags uintptr, userns bool) error {
 	fd, err := safepath.Open(root, path, unix.O_PATH)

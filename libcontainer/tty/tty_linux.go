@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// consolePair is used by a foreground run (and exec) with a terminal but no
+// ConsolePair is used by a foreground run (and exec) with a terminal but no
 // --console-socket: the init sends the pty master to our end, and hull
 // relays between its own stdio and the pty.
 func ConsolePair() (ours, theirs *os.File, err error) {
@@ -21,7 +21,7 @@ func ConsolePair() (ours, theirs *os.File, err error) {
 	return os.NewFile(uintptr(fds[0]), "console-ours"), os.NewFile(uintptr(fds[1]), "console-theirs"), nil
 }
 
-// ttyRelay copies between hull's stdio and the pty master. If stdin is a
+// Relay copies between hull's stdio and the pty master. If stdin is a
 // terminal it is put in raw mode (restored by stop) and its window size
 // follows SIGWINCH.
 type Relay struct {

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// parseCPUList reads "0-3,5,7-8" (the kernel's list format).
+// ParseCPUList reads "0-3,5,7-8" (the kernel's list format).
 func ParseCPUList(s string) ([]int, error) {
 	var out []int
 	for _, part := range strings.Split(s, ",") {
@@ -49,7 +49,7 @@ func Set(list string) error {
 	return nil
 }
 
-// resetAffinity allows every CPU the kernel may ever have, as runc does
+// Reset allows every CPU the kernel may ever have, as runc does
 // for a new process once it is in its cgroup: the process does not keep
 // the runtime's own affinity (taskset hull ...), and the kernel narrows
 // the mask to the cgroup's cpuset while remembering the request for a

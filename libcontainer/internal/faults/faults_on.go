@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// faultPoint, in a test build (-tags hullfaults), stops the process at the
+// Point, in a test build (-tags hullfaults), stops the process at the
 // named stage when HULL_FAULT names it: it says so on stderr and sleeps,
 // for a test to SIGKILL it there. Release builds have no such code.
 func Point(stage string) {
@@ -21,7 +21,7 @@ func Point(stage string) {
 	}
 }
 
-// faultEnv passes HULL_FAULT on to the init, whose environment is made
+// Env passes HULL_FAULT on to the init, whose environment is made
 // anew.
 func Env() []string {
 	if v := os.Getenv("HULL_FAULT"); v != "" {

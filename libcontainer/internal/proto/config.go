@@ -4,7 +4,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// initConfig is what the parent sends the init (or an exec'd process) in
+// InitConfig is what the parent sends the init (or an exec'd process) in
 // its msgConfig message. Fd fields are numbers in the child.
 type InitConfig struct {
 	ID           string      `json:"id"`

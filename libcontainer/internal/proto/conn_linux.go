@@ -12,7 +12,7 @@ import (
 )
 
 // Message types on the SOCK_STREAM socket between the parent (hull
-// create/run/exec) and the process it starts; see the package doc (doc.go)
+// create/run/exec) and the process it starts; see the package doc
 // for the order in which they are exchanged.
 const (
 	MsgConfig      = "config"       // parent → init: the initConfig
@@ -23,7 +23,7 @@ const (
 	MsgUsermapDone = "usermap-done" // parent → nsenter
 	MsgHooks       = "hooks"        // init → parent: mounts done; run prestart and createRuntime hooks
 	MsgHooksDone   = "hooks-done"   // parent → init: they ran
-	// init → parent: make the source of mounts[Mount] (mountsource_linux.go)
+	// init → parent: make the source of mounts[Mount] (rootfs asks, process answers)
 	MsgMountSource = "mount-source"
 	// parent → init: here it is, as the fd attached (SCM_RIGHTS)
 	MsgMountSourceFd = "mount-source-fd"
@@ -40,14 +40,14 @@ type Message struct {
 	Mount  *int        `json:"mount,omitempty"` // msgMountSource: index in mounts
 }
 
-// syncConn is one end of the socketpair. A message is a frame: its length
+// Conn is one end of the socketpair. A message is a frame: its length
 // as 4 bytes (big endian), then that many bytes of JSON. A stream has no
 // size limit per message, unlike a datagram (about 208 KiB here), so a
 // config of any size (thousands of env vars, a large seccomp profile)
 // gets through; preinit.c writes and reads the same frames.
 type Conn struct{ FD int }
 
-// maxMessage bounds what recv accepts, so a corrupt length cannot make
+// MaxMessage bounds what recv accepts, so a corrupt length cannot make
 // it allocate without bound.
 const MaxMessage = 256 << 20
 
@@ -93,7 +93,7 @@ func (c Conn) sendRights(m *Message, rights []byte) error {
 	return nil
 }
 
-// errClosed is returned by recv when the peer closed without a word: it
+// ErrClosed is returned by recv when the peer closed without a word: it
 // exited or was killed.
 var ErrClosed = errors.New("the other side closed the sync socket")
 
@@ -146,7 +146,7 @@ func DecodeMessage(b []byte) (*Message, error) {
 	return m, nil
 }
 
-// recvFd receives a message that may carry an fd (-1 if none); the fd is
+// RecvFd receives a message that may carry an fd (-1 if none); the fd is
 // close-on-exec. The fd arrives with the frame's first byte, so it is
 // read with the frame's length.
 func (c Conn) RecvFd() (*Message, int, error) {
@@ -215,7 +215,7 @@ func (c Conn) RecvFd() (*Message, int, error) {
 	return m, fd, nil
 }
 
-// errorMessage is the msgError message for err, with its errno if it has
+// ErrorMessage is the msgError message for err, with its errno if it has
 // one.
 func ErrorMessage(err error) *Message {
 	m := &Message{Type: MsgError, Error: err.Error()}
@@ -226,7 +226,7 @@ func ErrorMessage(err error) *Message {
 	return m
 }
 
-// childError is an error the child reported; it unwraps to its errno.
+// ChildError is an error the child reported; it unwraps to its errno.
 type ChildError struct {
 	msg   string
 	errno syscall.Errno
@@ -240,7 +240,7 @@ func (e *ChildError) Unwrap() error {
 	return e.errno
 }
 
-// errorOf is the error a msgError message carries.
+// ErrorOf is the error a msgError message carries.
 func ErrorOf(m *Message) error {
 	return &ChildError{msg: m.Error, errno: syscall.Errno(m.Errno)}
 }
