@@ -375,8 +375,11 @@ func (e *env) newBundle(mutate func(*specs.Spec)) string {
 	spec := loadSpec(e.t, dir)
 	spec.Process.Terminal = false
 	spec.Root.Readonly = false
-	{
-		// The runtime would otherwise put the container in a cgroup named
+	if !rootless {
+		// Rootless, no cgroupsPath: a user's create then does without
+		// the cgroups it may not make (runc's rule); with a path it
+		// would fail. Otherwise:
+		// the runtime would otherwise put the container in a cgroup named
 		// after its id at the root of each hierarchy, which is not ours
 		// to touch: a unique relative path nests it under our own cgroup
 		// and tells the leftover checker what to look for.
@@ -449,6 +452,23 @@ func withoutNamespace(typ specs.LinuxNamespaceType) func(*specs.Spec) {
 			}
 		}
 		s.Linux.Namespaces = ns
+	}
+}
+
+// withoutPidNS runs the container in the host's pid namespace. Rootless,
+// its /proc is then the host's bound (a user namespace cannot mount the
+// proc of a pid namespace it does not own).
+func withoutPidNS() func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		withoutNamespace(specs.PIDNamespace)(s)
+		if !rootless {
+			return
+		}
+		for i, m := range s.Mounts {
+			if m.Destination == "/proc" {
+				s.Mounts[i] = specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+			}
+		}
 	}
 }
 

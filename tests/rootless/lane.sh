@@ -61,7 +61,11 @@ cleanup() {
 		for n in 1 2 3 4 5 6 7 8 9 10; do
 			pids=$(ps -e -o pid=,uid= | awk -v u="$uid" '$2 == u {print $1}')
 			[ -z "$pids" ] && break
-			[ "$n" = 1 ] && echo "rootless lane: killing processes the user $user left: $(echo $pids)" >&2
+			if [ "$n" = 1 ]; then
+				echo "rootless lane: killing processes the user $user left:" >&2
+				ps -o pid=,ppid=,stat=,args= -p "$(echo $pids | tr ' ' ,)" >&2
+				rc=1
+			fi
 			for p in $pids; do kill -KILL "$p" 2>/dev/null; done
 			sleep 0.5
 		done
