@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,34 @@ var (
 	// tests that need root skip themselves (needRoot).
 	rootless bool
 )
+
+// rootlessBundle adapts `spec --rootless` for the tests: a network
+// namespace (which runc's rootless spec leaves out, a user may make one in
+// its user namespace, and tests expect one) and, when the lane gave the
+// user subordinate ids (HULL_ROOTLESS_SUBUID, _SUBGID), podman's mapping:
+// container root is the user, ids 1-65536 its subordinate ids (through
+// newuidmap/newgidmap), so that processes can run as other users.
+func rootlessBundle(s *specs.Spec) {
+	hasNet := false
+	for _, n := range s.Linux.Namespaces {
+		hasNet = hasNet || n.Type == specs.NetworkNamespace
+	}
+	if !hasNet {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	}
+	if u, g := subIDs(); u > 0 && g > 0 {
+		s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: u, Size: 65536})
+		s.Linux.GIDMappings = append(s.Linux.GIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: g, Size: 65536})
+	}
+}
+
+// subIDs are the first of the 65536 subordinate uids and gids of the
+// rootless lane's user (0 when not given).
+func subIDs() (uid, gid uint32) {
+	u, _ := strconv.ParseUint(os.Getenv("HULL_ROOTLESS_SUBUID"), 10, 32)
+	g, _ := strconv.ParseUint(os.Getenv("HULL_ROOTLESS_SUBGID"), 10, 32)
+	return uint32(u), uint32(g)
+}
 
 // needRoot skips t when the suite runs rootless, saying why the test needs
 // root.
@@ -216,7 +245,10 @@ func execBin(t testing.TB, bin, dir string, args ...string) result {
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
 	read := func(f *os.File) string {
-		b, _ := os.ReadFile(f.Name())
+		// Through our open file, not its name: a process that runs as
+		// another user gets its stdio chowned to it (runc's rule), and
+		// rootless that user is not ours anymore.
+		b, _ := io.ReadAll(io.NewSectionReader(f, 0, 1<<40))
 		return string(b)
 	}
 	r := result{Stdout: read(stdout), Stderr: read(stderr), Code: exitCode(err)}
@@ -373,6 +405,9 @@ func (e *env) newBundle(mutate func(*specs.Spec)) string {
 		e.t.Fatalf("%s spec: %v", runtimeBin, r)
 	}
 	spec := loadSpec(e.t, dir)
+	if rootless {
+		rootlessBundle(spec)
+	}
 	spec.Process.Terminal = false
 	spec.Root.Readonly = false
 	if !rootless {

@@ -59,7 +59,9 @@ cleanup() {
 		# The user's processes (containers, shims a test left): by pid,
 		# only those with its uid; again until none is left.
 		for n in 1 2 3 4 5 6 7 8 9 10; do
-			pids=$(ps -e -o pid=,uid= | awk -v u="$uid" '$2 == u {print $1}')
+			# Zombies (a container's init killed and reparented to
+			# pid 1) are pid 1's to reap, and cannot be killed.
+			pids=$(ps -e -o pid=,uid=,stat= | awk -v u="$uid" '$2 == u && $3 !~ /^Z/ {print $1}')
 			[ -z "$pids" ] && break
 			if [ "$n" = 1 ]; then
 				echo "rootless lane: killing processes the user $user left:" >&2
@@ -140,7 +142,7 @@ echo "rootless lane: go test -run '$regex' as $user"
 cd "$top/tests"
 rc=0
 log=${HULL_ROOTLESS_LOG:-/tmp/hull-rootless-lane.log}
-timeout -k 10 20m "${asuser[@]}" "$work/hulltests.test" -test.count=1 -test.timeout=18m -test.v -test.run "$regex" >"$log" 2>&1 || rc=$?
+timeout -k 10 10m "${asuser[@]}" "$work/hulltests.test" -test.count=1 -test.timeout=8m -test.v -test.run "$regex" >"$log" 2>&1 || rc=$?
 grep -E '^\s*--- (PASS|FAIL|SKIP)' "$log" || true
 pass=$(grep -cE '^\s*--- PASS' "$log" || true)
 skip=$(grep -cE '^\s*--- SKIP' "$log" || true)
