@@ -259,6 +259,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := validateRootless(spec, os.Geteuid()); err != nil {
+		return nil, err
+	}
 	if _, err := parseCaps(spec.Process.Capabilities, "process.capabilities"); err != nil {
 		return nil, err
 	}

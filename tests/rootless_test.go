@@ -201,3 +201,23 @@ func TestRootlessOwnBinary(t *testing.T) {
 		t.Errorf("run with the user's own copy of hull: %v, want exit 0, \"ok\" and nothing on stderr", r)
 	}
 }
+
+// runc's checks of a user's config: a user namespace, mount options that
+// name mapped ids only; refused before anything is made.
+func TestRootlessConfigRefused(t *testing.T) {
+	needRootless(t)
+	t.Parallel()
+	e := newEnv(t)
+	for _, tc := range []struct {
+		mutate func(*specs.Spec)
+		want   string
+	}{
+		{all(withoutNamespace(specs.UserNamespace), func(s *specs.Spec) { s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil }), "rootless container requires user namespaces"},
+		{all(withSingleMapping, withMount(specs.Mount{Destination: "/x", Type: "tmpfs", Source: "tmpfs", Options: []string{"uid=5000"}})), "cannot specify uid=5000 mount option for rootless container"},
+	} {
+		r := e.run(all(tc.mutate, withArgs("true")))
+		if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) {
+			t.Errorf("%v, want exit 1 and %q", r, tc.want)
+		}
+	}
+}
