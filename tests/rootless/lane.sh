@@ -53,11 +53,17 @@ for f in $etcfiles; do
 	fi
 done
 uid=
+testpid=
 
 cleanup() {
 	local rc=$? f pids n
 	trap - EXIT INT TERM HUP
 	set +e
+	if [ -n "$testpid" ] && kill -0 "$testpid" 2>/dev/null; then
+		# timeout passes TERM on to the tests, and kills them 10 s later.
+		kill -TERM "$testpid" 2>/dev/null
+		wait "$testpid" 2>/dev/null
+	fi
 	if [ -n "$uid" ]; then
 		# The user's processes (containers, shims a test left): by pid,
 		# only those with its uid; again until none is left.
@@ -146,7 +152,12 @@ echo "rootless lane: go test -run '$regex' as $user"
 cd "$top/tests"
 rc=0
 log=${HULL_ROOTLESS_LOG:-/tmp/hull-rootless-lane.log}
-timeout -k 10 10m "${asuser[@]}" "$work/hulltests.test" -test.count=1 -test.timeout=8m -test.v -test.run "$regex" >"$log" 2>&1 || rc=$?
+# In the background, so that ^C or TERM runs the trap at once (bash defers
+# traps while a foreground child runs); the trap stops the tests first.
+timeout -k 10 10m "${asuser[@]}" "$work/hulltests.test" -test.count=1 -test.timeout=8m -test.v -test.run "$regex" >"$log" 2>&1 &
+testpid=$!
+wait "$testpid" || rc=$?
+testpid=
 grep -E '^\s*--- (PASS|FAIL|SKIP)' "$log" || true
 pass=$(grep -cE '^\s*--- PASS' "$log" || true)
 skip=$(grep -cE '^\s*--- SKIP' "$log" || true)
