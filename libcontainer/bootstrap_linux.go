@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
+	"github.com/hullrt/hull/libcontainer/userns"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -135,7 +136,10 @@ func (p *procStart) start() (pid int, err error) {
 		p.cfg.NewCgroupNS = true
 		p.newFlags &^= unix.CLONE_NEWCGROUP
 	}
-	useNsenter := len(p.joins) > 0 || p.newFlags&unix.CLONE_NEWTIME != 0
+	// Maps that only newuidmap/newgidmap may write (a user's subordinate
+	// ids) are written by us, not by Go's clone: through nsenter.c.
+	usermap := userns.Decide(os.Geteuid(), os.Getegid(), p.spec.Linux.UIDMappings, p.spec.Linux.GIDMappings)
+	useNsenter := len(p.joins) > 0 || p.newFlags&unix.CLONE_NEWTIME != 0 || (p.newFlags&unix.CLONE_NEWUSER != 0 && usermap.NeedsHelper())
 	env := append([]string{envInit + "=" + strconv.Itoa(syncFd)}, faultEnv()...)
 	attr := &syscall.SysProcAttr{}
 	// The v1 tasks files are written in nsenter.c before anything else,
@@ -174,7 +178,7 @@ func (p *procStart) start() (pid int, err error) {
 		if p.newFlags&unix.CLONE_NEWUSER != 0 {
 			attr.UidMappings = idMaps(p.spec.Linux.UIDMappings)
 			attr.GidMappings = idMaps(p.spec.Linux.GIDMappings)
-			attr.GidMappingsEnableSetgroups = true
+			attr.GidMappingsEnableSetgroups = !usermap.SetgroupsDeny
 			// Host root is not mapped into the namespace: become its
 			// root, or execve would drop every capability.
 			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
@@ -353,21 +357,7 @@ func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 }
 
 func writeIDMaps(pid int, spec *specs.Spec) error {
-	write := func(name string, m []specs.LinuxIDMapping) error {
-		var b strings.Builder
-		for _, e := range m {
-			fmt.Fprintf(&b, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
-		}
-		p := fmt.Sprintf("/proc/%d/%s", pid, name)
-		if err := os.WriteFile(p, []byte(b.String()), 0); err != nil {
-			return fmt.Errorf("write %s: %w", p, err)
-		}
-		return nil
-	}
-	if err := write("uid_map", spec.Linux.UIDMappings); err != nil {
-		return err
-	}
-	return write("gid_map", spec.Linux.GIDMappings)
+	return userns.WriteMaps(pid, spec.Linux.UIDMappings, spec.Linux.GIDMappings)
 }
 
 func timeOffsets(spec *specs.Spec) string {
