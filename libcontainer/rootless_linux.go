@@ -49,6 +49,9 @@ func validateRootless(s *specs.Spec, euid int) error {
 	if euid == 0 {
 		return nil
 	}
+	if err := validateRootlessProcess(s.Process, euid); err != nil {
+		return err
+	}
 	var user *specs.LinuxNamespace
 	for i, n := range s.Linux.Namespaces {
 		if n.Type == specs.UserNamespace {
@@ -99,4 +102,14 @@ func mapped(maps []specs.LinuxIDMapping, id uint32) bool {
 		}
 	}
 	return false
+}
+
+// validateRootlessProcess is runc's check of a process a user starts: no
+// additional groups (setgroups is denied in a user namespace whose gid_map
+// a user wrote, and runc refuses them for any user, whatever the mapping).
+func validateRootlessProcess(p *specs.Process, euid int) error {
+	if euid != 0 && p != nil && len(p.User.AdditionalGids) > 0 {
+		return errors.New("cannot set any additional groups in a rootless container")
+	}
+	return nil
 }

@@ -49,6 +49,8 @@ func TestValidateRootless(t *testing.T) {
 			}
 			s.Linux.Namespaces = ns
 		}, "rootless container requires user namespaces"},
+		"additional gids": {func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{10} },
+			"cannot set any additional groups in a rootless container"},
 		"no gid map": {func(s *specs.Spec) { s.Linux.GIDMappings = nil }, "rootless containers requires at least one GID mapping"},
 		"unmapped uid= option": {func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/x", Type: "tmpfs", Source: "tmpfs", Options: []string{"uid=5000"}})

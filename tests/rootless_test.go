@@ -65,7 +65,7 @@ func TestRootlessMultiRangeMapping(t *testing.T) {
 		withSingleMapping(s)
 		s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: su, Size: 65536})
 		s.Linux.GIDMappings = append(s.Linux.GIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: sg, Size: 65536})
-		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 20}}
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
 	}
 	got := kv(e.mustRun(all(multi, withShell(mapScript+"; echo groups=$(id -G)"))))
 	want := map[string]string{
@@ -73,7 +73,7 @@ func TestRootlessMultiRangeMapping(t *testing.T) {
 		"gid":       fmt.Sprintf(" 0 %d 1; 1 %d 65536;", os.Getegid(), sg),
 		"setgroups": "allow",
 		"id":        "1000:1000",
-		"groups":    "1000 10 20",
+		"groups":    "1000",
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -81,8 +81,15 @@ func TestRootlessMultiRangeMapping(t *testing.T) {
 		}
 	}
 
+	// Additional groups: runc refuses them for a user whatever the
+	// mapping, in the config and in exec, and so does hull.
+	r := e.run(all(multi, withArgs("true"), func(s *specs.Spec) { s.Process.User.AdditionalGids = []uint32{10, 20} }))
+	if want := "cannot set any additional groups in a rootless container"; r.Code != 1 || !strings.Contains(r.Stderr, want) {
+		t.Errorf("run with additionalGids [10 20]: %v, want exit 1 and %q", r, want)
+	}
+
 	// A range the user was not given: newuidmap's refusal is the error.
-	r := e.run(func(s *specs.Spec) {
+	r = e.run(func(s *specs.Spec) {
 		withSingleMapping(s)
 		s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: su + 65536, Size: 10})
 		s.Process.Args = []string{"true"}
