@@ -16,7 +16,7 @@ LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build docs test unit integration demo lint deps clean install bench oci vm criu fuzz stress callers runc-suite
+.PHONY: all build docs test unit integration rootless demo lint deps clean install bench oci vm criu fuzz stress callers runc-suite
 
 all: build
 
@@ -49,6 +49,12 @@ docs:
 
 integration: build
 	cd tests && HULL_TEST_RUNTIME=$(CURDIR)/bin/hull $(GO) test -count=1 -timeout 20m ./...
+
+# rootless runs the integration tests that make sense for an unprivileged
+# user as a temporary user made for the lane (and removed after it, /etc
+# restored byte for byte): tests/rootless/lane.sh.
+rootless: build
+	bash tests/rootless/lane.sh $(CURDIR)/bin/hull
 
 # fuzz runs every fuzz target briefly (FUZZTIME each); seeds are in the
 # targets, crashers found become testdata/fuzz/ regression cases. The
@@ -96,7 +102,7 @@ vm: build
 criu: build
 	bash tests/vm/criu-lane.sh
 
-test: deps lint unit fuzz integration runc-suite oci vm criu callers
+test: deps lint unit fuzz integration rootless runc-suite oci vm criu callers
 
 demo: deps build
 	@sh scripts/demo.sh $(CURDIR)/bin/hull

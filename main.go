@@ -69,6 +69,7 @@ func newApp() *cli.App {
 		v += "\ncommit: " + commit
 	}
 	v += "\nspec: " + specVersion()
+	root, xdgRoot := defaultRoot()
 	return &cli.App{
 		// As runc's CLI: a repeated flag gives one value per use, never
 		// split on commas (exec --env A=1,2; --cgroup cpu,cpuacct:sub).
@@ -80,12 +81,17 @@ func newApp() *cli.App {
 			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
 			&cli.StringFlag{Name: "log", Usage: "set the log file to write hull logs to (default is stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "set the log format ('text' (default), or 'json')"},
-			&cli.StringFlag{Name: "root", Value: "/run/hull", Usage: "root directory for storage of container state (this should be located in tmpfs)"},
+			&cli.StringFlag{Name: "root", Value: root, Usage: "root directory for storage of container state (this should be located in tmpfs)"},
 			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to the criu binary used for checkpoint and restore", Hidden: true},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "enable systemd cgroup support (not available yet)"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
 		},
-		Before:               setup,
+		Before: func(ctx *cli.Context) error {
+			if err := setup(ctx); err != nil {
+				return err
+			}
+			return setupRoot(ctx, xdgRoot)
+		},
 		Commands:             commands(),
 		EnableBashCompletion: true,
 		// Errors are printed by fatal, once.

@@ -11,7 +11,9 @@ import (
 func specVersion() string { return specs.Version }
 
 func runtimeOf(ctx *cli.Context) *libcontainer.Runtime {
-	return libcontainer.New(ctx.String("root"))
+	r := libcontainer.New(ctx.String("root"))
+	_ = r.SetRootless(ctx.String("rootless")) // checked by setup
+	return r
 }
 
 // oneID checks that the command got exactly the container id (and at most

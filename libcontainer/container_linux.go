@@ -26,7 +26,11 @@ import (
 )
 
 // Runtime is hull's view of one --root.
-type Runtime struct{ store store.Store }
+type Runtime struct {
+	store store.Store
+	// rootlessCgroups: --rootless (rootless_linux.go).
+	rootlessCgroups bool
+}
 
 // New returns the runtime whose containers live under root.
 func New(root string) *Runtime { return &Runtime{store: store.Store{Root: root}} }
@@ -263,6 +267,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := validateRootless(spec, os.Geteuid()); err != nil {
+		return nil, err
+	}
 	if _, err := capabilities.Parse(spec.Process.Capabilities, "process.capabilities"); err != nil {
 		return nil, err
 	}
@@ -322,6 +329,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.rootlessCgroups {
+		cgroups.Rootless(cg, spec.Linux.CgroupsPath != "")
+	}
 	st := &store.State{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Phase: store.PhaseCreating,
 		Created: time.Now().UTC(), Owner: "", Config: spec, Cgroup: cgroups.Save(cg),
@@ -364,6 +374,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if err := cg.Create(); err != nil {
 		return c, fmt.Errorf("container %s: create cgroup: %w", o.ID, err)
 	}
+	st.Cgroup = cgroups.Save(cg) // less what a rootless create left out
 	faults.Point("after-cgroup")
 	// The init is cloned into its cgroup2 cgroup and joins the v1
 	// hierarchies itself (see cgroups.Join).

@@ -288,6 +288,9 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	if err := validateRootlessProcess(proc, os.Geteuid()); err != nil {
+		return -1, err
+	}
 	if _, err := capabilities.Parse(proc.Capabilities, "process.capabilities"); err != nil {
 		return -1, err
 	}

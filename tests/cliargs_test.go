@@ -107,6 +107,7 @@ func TestExecExitCodes(t *testing.T) {
 			t.Errorf("%v: stderr %q, want runc's \"exec failed: ...\"", tc.args, r.Stderr)
 		}
 	}
+	needRoot(t, "the rest pauses the container: a freezer cgroup, which a user without delegated cgroups does not get")
 	e.mustRT("pause", id)
 	if r := e.rt("exec", id, "true"); r.Code != 255 {
 		t.Errorf("exec into a paused container: %v, want exit 255", r)

@@ -163,6 +163,13 @@ func TestExecProcessOptions(t *testing.T) {
 			t.Errorf("exec --user 1000:1000 id: %v, want uid=1000(user) gid=1000(user)", r)
 		}
 		r = e.rt("exec", "--user", "1000:1000", "--additional-gids", "10", "--additional-gids", "20", id, "id", "-G")
+		if rootless {
+			// runc's refusal for a user, whatever the mapping.
+			if want := "cannot set any additional groups in a rootless container"; r.Code == 0 || !strings.Contains(r.Stderr, want) {
+				t.Errorf("rootless exec --additional-gids 10 --additional-gids 20: %v, want a failure %q", r, want)
+			}
+			return
+		}
 		if r.Code != 0 || strings.Join(strings.Fields(r.Stdout), " ") != "1000 10 20" {
 			t.Errorf("exec --user 1000:1000 --additional-gids 10 --additional-gids 20 id -G: %v, want 1000 10 20", r)
 		}

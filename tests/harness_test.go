@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,48 @@ var (
 	isHull bool
 	// templateRootfs is the busybox rootfs that every bundle copies.
 	templateRootfs string
+	// rootless is true when the suite runs as an unprivileged user
+	// (HULL_TEST_ROOTLESS=1): bundles come from `spec --rootless` and the
+	// tests that need root skip themselves (needRoot).
+	rootless bool
 )
+
+// rootlessBundle adapts `spec --rootless` for the tests: a network
+// namespace (which runc's rootless spec leaves out, a user may make one in
+// its user namespace, and tests expect one) and, when the lane gave the
+// user subordinate ids (HULL_ROOTLESS_SUBUID, _SUBGID), podman's mapping:
+// container root is the user, ids 1-65536 its subordinate ids (through
+// newuidmap/newgidmap), so that processes can run as other users.
+func rootlessBundle(s *specs.Spec) {
+	hasNet := false
+	for _, n := range s.Linux.Namespaces {
+		hasNet = hasNet || n.Type == specs.NetworkNamespace
+	}
+	if !hasNet {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	}
+	if u, g := subIDs(); u > 0 && g > 0 {
+		s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: u, Size: 65536})
+		s.Linux.GIDMappings = append(s.Linux.GIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: g, Size: 65536})
+	}
+}
+
+// subIDs are the first of the 65536 subordinate uids and gids of the
+// rootless lane's user (0 when not given).
+func subIDs() (uid, gid uint32) {
+	u, _ := strconv.ParseUint(os.Getenv("HULL_ROOTLESS_SUBUID"), 10, 32)
+	g, _ := strconv.ParseUint(os.Getenv("HULL_ROOTLESS_SUBGID"), 10, 32)
+	return uint32(u), uint32(g)
+}
+
+// needRoot skips t when the suite runs rootless, saying why the test needs
+// root.
+func needRoot(t testing.TB, why string) {
+	t.Helper()
+	if rootless {
+		t.Skipf("needs root (rootless run): %s", why)
+	}
+}
 
 // cmdTimeout bounds every invocation of the runtime.
 const cmdTimeout = 30 * time.Second
@@ -53,8 +95,11 @@ func TestMain(m *testing.M) {
 		os.Exit(reaperMain(out, os.Args[1:]))
 	}
 	if os.Geteuid() != 0 {
-		fmt.Println("SKIP: hull integration tests must run as root (creating containers needs it); skipping all tests")
-		os.Exit(0)
+		if os.Getenv("HULL_TEST_ROOTLESS") != "1" {
+			fmt.Fprintf(os.Stderr, "FAIL: hull integration tests run as root, or as an unprivileged user with HULL_TEST_ROOTLESS=1 (rootless containers; `make rootless` does that); euid is %d and HULL_TEST_ROOTLESS is not 1\n", os.Geteuid())
+			os.Exit(1)
+		}
+		rootless = true
 	}
 	os.Exit(setupAndRun(m))
 }
@@ -86,7 +131,7 @@ func setupAndRun(m *testing.M) int {
 		}
 		isHull = true
 	}
-	fmt.Printf("runtime under test: %s (isHull=%v)\n", runtimeBin, isHull)
+	fmt.Printf("runtime under test: %s (isHull=%v, rootless=%v)\n", runtimeBin, isHull, rootless)
 
 	templateRootfs = filepath.Join(work, "rootfs")
 	if err := buildTemplateRootfs(templateRootfs); err != nil {
@@ -106,8 +151,11 @@ func buildTemplateRootfs(dir string) error {
 	if err := os.Chmod(filepath.Join(dir, "tmp"), 0o1777); err != nil {
 		return err
 	}
-	if err := os.Chown(filepath.Join(dir, "home/user"), 1000, 1000); err != nil {
-		return err
+	if !rootless {
+		// Rootless, a user's files are the container's root's.
+		if err := os.Chown(filepath.Join(dir, "home/user"), 1000, 1000); err != nil {
+			return err
+		}
 	}
 	bb, err := os.ReadFile("/bin/busybox")
 	if err != nil {
@@ -116,10 +164,24 @@ func buildTemplateRootfs(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "bin/busybox"), bb, 0o755); err != nil {
 		return err
 	}
-	install := exec.Command("/bin/busybox", "--install", "-s", "/bin")
-	install.SysProcAttr = &unix.SysProcAttr{Chroot: dir}
-	if out, err := install.CombinedOutput(); err != nil {
-		return fmt.Errorf("busybox --install: %v: %s", err, out)
+	if rootless {
+		// No chroot for a user: the applets' links are made here, in
+		// /bin as busybox --install -s /bin makes them.
+		list, err := exec.Command("/bin/busybox", "--list").Output()
+		if err != nil {
+			return fmt.Errorf("busybox --list: %w", err)
+		}
+		for _, name := range lines(string(list)) {
+			if err := os.Symlink("/bin/busybox", filepath.Join(dir, "bin", name)); err != nil && !os.IsExist(err) {
+				return err
+			}
+		}
+	} else {
+		install := exec.Command("/bin/busybox", "--install", "-s", "/bin")
+		install.SysProcAttr = &unix.SysProcAttr{Chroot: dir}
+		if out, err := install.CombinedOutput(); err != nil {
+			return fmt.Errorf("busybox --install: %v: %s", err, out)
+		}
 	}
 	for _, applet := range []string{"sh", "ls", "cat", "id", "sleep", "mount", "stat", "readlink", "grep", "wc", "touch", "hostname", "env", "kill", "true"} {
 		if _, err := os.Lstat(filepath.Join(dir, "bin", applet)); err != nil {
@@ -183,7 +245,10 @@ func execBin(t testing.TB, bin, dir string, args ...string) result {
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
 	read := func(f *os.File) string {
-		b, _ := os.ReadFile(f.Name())
+		// Through our open file, not its name: a process that runs as
+		// another user gets its stdio chowned to it (runc's rule), and
+		// rootless that user is not ours anymore.
+		b, _ := io.ReadAll(io.NewSectionReader(f, 0, 1<<40))
 		return string(b)
 	}
 	r := result{Stdout: read(stdout), Stderr: read(stderr), Code: exitCode(err)}
@@ -332,14 +397,24 @@ func (e *env) newBundle(mutate func(*specs.Spec)) string {
 	if out, err := exec.Command("cp", "-a", templateRootfs, filepath.Join(dir, "rootfs")).CombinedOutput(); err != nil {
 		e.t.Fatalf("copying rootfs: %v: %s", err, out)
 	}
-	if r := execRuntime(e.t, dir, "spec"); r.Code != 0 {
+	specArgs := []string{"spec"}
+	if rootless {
+		specArgs = append(specArgs, "--rootless")
+	}
+	if r := execRuntime(e.t, dir, specArgs...); r.Code != 0 {
 		e.t.Fatalf("%s spec: %v", runtimeBin, r)
 	}
 	spec := loadSpec(e.t, dir)
+	if rootless {
+		rootlessBundle(spec)
+	}
 	spec.Process.Terminal = false
 	spec.Root.Readonly = false
-	{
-		// The runtime would otherwise put the container in a cgroup named
+	if !rootless {
+		// Rootless, no cgroupsPath: a user's create then does without
+		// the cgroups it may not make (runc's rule); with a path it
+		// would fail. Otherwise:
+		// the runtime would otherwise put the container in a cgroup named
 		// after its id at the root of each hierarchy, which is not ours
 		// to touch: a unique relative path nests it under our own cgroup
 		// and tells the leftover checker what to look for.
@@ -412,6 +487,23 @@ func withoutNamespace(typ specs.LinuxNamespaceType) func(*specs.Spec) {
 			}
 		}
 		s.Linux.Namespaces = ns
+	}
+}
+
+// withoutPidNS runs the container in the host's pid namespace. Rootless,
+// its /proc is then the host's bound (a user namespace cannot mount the
+// proc of a pid namespace it does not own).
+func withoutPidNS() func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		withoutNamespace(specs.PIDNamespace)(s)
+		if !rootless {
+			return
+		}
+		for i, m := range s.Mounts {
+			if m.Destination == "/proc" {
+				s.Mounts[i] = specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind", "nosuid", "noexec", "nodev"}}
+			}
+		}
 	}
 }
 

@@ -103,6 +103,7 @@ func withUserNS(s *specs.Spec) {
 // whose parent dirs are searchable by it.
 func userNSBundle(t *testing.T, e *env, mutate func(*specs.Spec)) string {
 	t.Helper()
+	needRoot(t, "shifts the rootfs's owners by 100000 (chown)")
 	bundle := e.newBundle(all(withUserNS, mutate))
 	for _, d := range []string{e.base, bundle} {
 		if err := os.Chmod(d, 0o755); err != nil {

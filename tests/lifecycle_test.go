@@ -189,7 +189,7 @@ func TestRunExitCodes(t *testing.T) {
 	}
 	// A pid namespace's init ignores SIGKILL sent from inside its namespace,
 	// so run without a pid namespace for the process to really die by it.
-	if out, code := e.runContainer(withoutNamespace(specs.PIDNamespace), "sh", "-c", "kill -9 $$; echo survived"); code != 137 {
+	if out, code := e.runContainer(withoutPidNS(), "sh", "-c", "kill -9 $$; echo survived"); code != 137 {
 		t.Errorf("kill -9 $$: run exited %d (stdout %q), want 137", code, out)
 	}
 	if _, code := e.runContainer(nil, "true"); code != 0 {

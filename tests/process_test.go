@@ -290,6 +290,7 @@ func TestProcessConfigRefusals(t *testing.T) {
 // is the container's cgroup; the flag may repeat, one controller each.
 func TestExecSubCgroupArgs(t *testing.T) {
 	t.Parallel()
+	needRoot(t, "exec --cgroup needs the container's cgroups, which a user without delegated cgroups does not get")
 	if _, err := os.Stat("/sys/fs/cgroup/pids/cgroup.procs"); err != nil {
 		t.Skipf("needs a cgroup v1 pids hierarchy: %v", err)
 	}

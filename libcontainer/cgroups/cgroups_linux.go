@@ -128,6 +128,10 @@ type manager struct {
 	v2ctl map[string]bool
 	// created: this manager's Create succeeded.
 	created bool
+	// rootless, pathSet, lost: see Rootless (rootless_linux.go); lost
+	// names the hierarchies left out ("" for cgroup2).
+	rootless, pathSet bool
+	lost              map[string]bool
 }
 
 // New makes the manager for a container. cgroupsPath is the spec's

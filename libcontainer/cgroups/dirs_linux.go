@@ -38,14 +38,18 @@ func (m *manager) create() (err error) {
 			continue // below, once its parent is filled in
 		}
 		if err := mkdirs(m.v1roots[c], dir, &made); err != nil {
+			if m.leaveOut(c, err) {
+				continue
+			}
 			return err
 		}
 	}
 	if dir, ok := m.v1["cpuset"]; ok {
-		if err := mkdirs(m.v1roots["cpuset"], dir, &made); err != nil {
-			return err
+		err := mkdirs(m.v1roots["cpuset"], dir, &made)
+		if err == nil {
+			err = fillCpuset(m.v1roots["cpuset"], dir)
 		}
-		if err := fillCpuset(m.v1roots["cpuset"], dir); err != nil {
+		if err != nil && !m.leaveOut("cpuset", err) {
 			return err
 		}
 	}
@@ -53,6 +57,9 @@ func (m *manager) create() (err error) {
 		return nil
 	}
 	if err := mkdirs(m.uroot, m.unified, &made); err != nil {
+		if m.leaveOut("", err) {
+			return nil
+		}
 		return err
 	}
 	if m.mode == Unified {

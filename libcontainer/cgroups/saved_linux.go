@@ -13,6 +13,8 @@ type Saved struct {
 	Unified string            `json:"unified,omitempty"`
 	URoot   string            `json:"uroot,omitempty"`
 	V2Ctl   []string          `json:"v2ctl,omitempty"`
+	// Rootless: the manager of a rootless container (Rootless).
+	Rootless bool `json:"rootless,omitempty"`
 }
 
 // Save returns what Load needs to rebuild m.
@@ -21,7 +23,7 @@ func Save(m Manager) *Saved {
 	if !ok {
 		return nil
 	}
-	s := &Saved{Mode: mm.mode, V1: mm.v1, V1Roots: mm.v1roots, Unified: mm.unified, URoot: mm.uroot}
+	s := &Saved{Mode: mm.mode, V1: mm.v1, V1Roots: mm.v1roots, Unified: mm.unified, URoot: mm.uroot, Rootless: mm.rootless}
 	for c := range mm.v2ctl {
 		s.V2Ctl = append(s.V2Ctl, c)
 	}
@@ -31,7 +33,7 @@ func Save(m Manager) *Saved {
 
 // Load rebuilds a manager saved by Save.
 func Load(s *Saved) Manager {
-	m := &manager{mode: s.Mode, v1: s.V1, v1roots: s.V1Roots, unified: s.Unified, uroot: s.URoot, v2ctl: map[string]bool{}}
+	m := &manager{mode: s.Mode, v1: s.V1, v1roots: s.V1Roots, unified: s.Unified, uroot: s.URoot, v2ctl: map[string]bool{}, rootless: s.Rootless, pathSet: true}
 	if m.v1 == nil {
 		m.v1 = map[string]string{}
 	}

@@ -96,6 +96,9 @@ func (m *manager) plan(r *specs.LinuxResources, t *txn) ([]step, error) {
 				err = add(c.prep2(m.unified, r))
 			}
 		default:
+			if err = m.errLost(c.v1, c.v2); err != nil {
+				break
+			}
 			name := c.v1
 			if m.mode == Unified && c.v2 != "" {
 				name = c.v2
@@ -116,7 +119,7 @@ func (m *manager) plan(r *specs.LinuxResources, t *txn) ([]step, error) {
 			return nil, err
 		}
 	}
-	if len(r.Devices) > 0 {
+	if len(r.Devices) > 0 && !m.devicesIgnored() {
 		rules, err := deviceRules(r.Devices)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/hullrt/hull/libcontainer/config"
+	"github.com/hullrt/hull/libcontainer/userns"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -66,21 +67,7 @@ func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 }
 
 func writeIDMaps(pid int, spec *specs.Spec) error {
-	write := func(name string, m []specs.LinuxIDMapping) error {
-		var b strings.Builder
-		for _, e := range m {
-			fmt.Fprintf(&b, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
-		}
-		p := fmt.Sprintf("/proc/%d/%s", pid, name)
-		if err := os.WriteFile(p, []byte(b.String()), 0); err != nil {
-			return fmt.Errorf("write %s: %w", p, err)
-		}
-		return nil
-	}
-	if err := write("uid_map", spec.Linux.UIDMappings); err != nil {
-		return err
-	}
-	return write("gid_map", spec.Linux.GIDMappings)
+	return userns.WriteMaps(pid, spec.Linux.UIDMappings, spec.Linux.GIDMappings)
 }
 
 func timeOffsets(spec *specs.Spec) string {

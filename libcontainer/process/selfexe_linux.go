@@ -23,6 +23,9 @@ import (
 // never a fallback to the unprotected /proc/self/exe.
 func selfExe() (*os.File, error) {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err == unix.EPERM && os.Geteuid() != 0 {
+		return userExe() // selfexe_user_linux.go
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot protect the hull binary with a read-only mount: open_tree /proc/self/exe: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/hullrt/hull/libcontainer/hooks"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
+	"github.com/hullrt/hull/libcontainer/userns"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -68,22 +69,28 @@ type clonePlan struct {
 	tasksInC bool
 	// intoCgroup: clone3's CLONE_INTO_CGROUP with the cgroup2 directory.
 	intoCgroup bool
-	// newUser: Go's clone makes a user namespace, and writes its maps.
-	newUser bool
+	// newUser: Go's clone makes a user namespace, and writes its maps;
+	// setgroupsDeny: with "deny" in its setgroups (a user's own gid
+	// mapped without newgidmap).
+	newUser, setgroupsDeny bool
 }
 
 // planClone decides the clone of a process with the new namespaces flags,
-// joins namespaces joined by path, and the cgroup join j (nil: none).
-func planClone(flags uintptr, joins int, j *cgroups.Join) clonePlan {
+// joins namespaces joined by path, the cgroup join j (nil: none), and how
+// the id maps of a new user namespace get written (maps).
+func planClone(flags uintptr, joins int, j *cgroups.Join, maps userns.Plan) clonePlan {
 	var pl clonePlan
 	if flags&unix.CLONE_NEWCGROUP != 0 {
 		pl.newCgroupNS = true
 		flags &^= unix.CLONE_NEWCGROUP
 	}
-	pl.nsenter = joins > 0 || flags&unix.CLONE_NEWTIME != 0
+	// Maps that only newuidmap/newgidmap may write (a user's subordinate
+	// ids) are written by us, not by Go's clone: through preinit.c.
+	pl.nsenter = joins > 0 || flags&unix.CLONE_NEWTIME != 0 || (flags&unix.CLONE_NEWUSER != 0 && maps.NeedsHelper())
 	if !pl.nsenter {
 		pl.cloneFlags = flags
 		pl.newUser = flags&unix.CLONE_NEWUSER != 0
+		pl.setgroupsDeny = maps.SetgroupsDeny
 	}
 	if j != nil {
 		pl.tasksInC = len(j.Tasks) > 0 && (pl.nsenter || flags&unix.CLONE_NEWUSER == 0)
@@ -128,7 +135,8 @@ func (b *Bootstrap) Start() (*Child, error) {
 		c.Close()
 		return nil, err
 	}
-	pl := planClone(b.NewFlags, len(b.Joins), b.CgJoin)
+	maps := userns.Decide(os.Geteuid(), os.Getegid(), b.Spec.Linux.UIDMappings, b.Spec.Linux.GIDMappings)
+	pl := planClone(b.NewFlags, len(b.Joins), b.CgJoin, maps)
 	b.Config.NewCgroupNS = pl.newCgroupNS
 	if err := c.clone(&pl); err != nil {
 		err = c.signalOr(err)
@@ -263,7 +271,7 @@ func (c *Child) clone(pl *clonePlan) error {
 		if pl.newUser {
 			attr.UidMappings = idMaps(b.Spec.Linux.UIDMappings)
 			attr.GidMappings = idMaps(b.Spec.Linux.GIDMappings)
-			attr.GidMappingsEnableSetgroups = true
+			attr.GidMappingsEnableSetgroups = !pl.setgroupsDeny
 			// Host root is not mapped into the namespace: become its
 			// root, or execve would drop every capability.
 			attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The rootless lane (make rootless): hull's integration tests run by an
+# unprivileged user, as rootless podman or a user by hand would run hull.
+#
+# usage: lane.sh HULL [go test -run regex]     (as root)
+#        lane.sh --shell HULL                  (as root: the same user and
+#                                              environment, an interactive shell)
+#
+# It adds a temporary user (uid and gid above every existing one, a home of
+# its own, 65536 subordinate uids and gids in /etc/subuid and /etc/subgid),
+# installs newuidmap/newgidmap (Debian's uidmap) if missing, builds the test
+# binary as root and runs it as that user with HULL_TEST_ROOTLESS=1. Tests
+# that need root skip themselves, each with its reason.
+#
+# Whatever happens (a failure, ^C, TERM), the trap kills the user's processes
+# (by pid, those with its uid), removes its home and the lane's temp dir, and
+# puts back /etc/passwd, group, shadow, gshadow, subuid, subgid (and their "-"
+# backups) byte for byte, checked with cmp; a file that did not exist is
+# removed again.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+shell=0
+if [ "${1:-}" = --shell ]; then
+	shell=1
+	shift
+fi
+hull=${1:?usage: lane.sh HULL [regex]}
+hull=$(readlink -f "$hull")
+# The tests that make sense for a user: lifecycle, exec, tty, mounts, user
+# namespace maps (single and multi-range), bad input, the CLI, the root dir.
+regex=${2:-${HULL_ROOTLESS_RUN:-'^(TestCreateStartKillDelete|TestKillSignals|TestStateJSON|TestList|TestRunExitCodes|TestRunRemovesContainer|TestRunKeep|TestRunDetach|TestDeleteRunning|TestDeleteForceCreated|TestKillStopped|TestStartTwice|TestCreateExistingID|TestExec.*|TestTerminal.*|TestTmpfsMount|TestBindMount.*|TestReadonlyRoot|TestMaskedPaths|TestReadonlyPaths|TestDefaultDevices|TestBadInput|TestMissingContainer|TestVersion|TestHelp|TestSpec.*|TestRootless.*|TestUserNamespace.*|TestHostname|TestPid1|TestNamespacesDiffer)$'}}
+
+[ "$(id -u)" = 0 ] || { echo "rootless lane: run it as root: it adds and removes a temporary user" >&2; exit 2; }
+[ -x "$hull" ] || { echo "rootless lane: $hull is not an executable" >&2; exit 2; }
+# hull-shim beside hull (another runtime, runc say, may be compared without).
+case "$(basename "$hull")" in
+*hull*) [ -x "$(dirname "$hull")/hull-shim" ] || { echo "rootless lane: no hull-shim beside $hull" >&2; exit 2; } ;;
+esac
+
+etcfiles="passwd group shadow gshadow subuid subgid passwd- group- shadow- gshadow- subuid- subgid-"
+user=hullrl$$
+work=$(mktemp -d /tmp/hull-rootless.XXXXXX)
+chmod 0755 "$work"
+backup=$work/etc
+mkdir -m 0700 "$backup"
+for f in $etcfiles; do
+	if [ -e "/etc/$f" ]; then
+		cp -a "/etc/$f" "$backup/$f"
+	else
+		: >"$backup/$f.absent"
+	fi
+done
+uid=
+testpid=
+
+cleanup() {
+	local rc=$? f pids n
+	trap - EXIT INT TERM HUP
+	set +e
+	if [ -n "$testpid" ] && kill -0 "$testpid" 2>/dev/null; then
+		# timeout passes TERM on to the tests, and kills them 10 s later.
+		kill -TERM "$testpid" 2>/dev/null
+		wait "$testpid" 2>/dev/null
+	fi
+	if [ -n "$uid" ]; then
+		# The user's processes (containers, shims a test left): by pid,
+		# only those with its uid; again until none is left.
+		for n in 1 2 3 4 5 6 7 8 9 10; do
+			# Zombies (a container's init killed and reparented to
+			# pid 1) are pid 1's to reap, and cannot be killed.
+			pids=$(ps -e -o pid=,uid=,stat= | awk -v u="$uid" '$2 == u && $3 !~ /^Z/ {print $1}')
+			[ -z "$pids" ] && break
+			if [ "$n" = 1 ]; then
+				echo "rootless lane: killing processes the user $user left:" >&2
+				ps -o pid=,ppid=,stat=,args= -p "$(echo $pids | tr ' ' ,)" >&2
+				rc=1
+			fi
+			for p in $pids; do kill -KILL "$p" 2>/dev/null; done
+			sleep 0.5
+		done
+		[ -n "$pids" ] && { echo "rootless lane: processes of uid $uid remain: $(echo $pids)" >&2; rc=1; }
+	fi
+	# Mounts are the user's own (its namespaces): gone with its processes.
+	rm -rf "$work/home" "$work/tmp" "$work/xdg" "$work/bin" "$work/hulltests.test"
+	for f in $etcfiles; do
+		if [ -e "$backup/$f.absent" ]; then
+			rm -f "/etc/$f"
+		else
+			cp -a "$backup/$f" "/etc/$f"
+			cmp -s "$backup/$f" "/etc/$f" || { echo "rootless lane: /etc/$f differs from its backup $backup/$f (kept)" >&2; rc=1; continue; }
+			rm -f "$backup/$f"
+		fi
+		rm -f "$backup/$f.absent"
+	done
+	if rmdir "$backup" 2>/dev/null; then
+		rm -rf "$work"
+	else
+		echo "rootless lane: backups kept in $backup" >&2
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+if ! command -v newuidmap >/dev/null || ! command -v newgidmap >/dev/null; then
+	echo "rootless lane: installing uidmap (newuidmap, newgidmap)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq uidmap >/dev/null
+fi
+
+# A uid and gid above every one in use; subordinate ids after every range
+# in /etc/subuid and /etc/subgid (and above 100000).
+uid=$(awk -F: 'BEGIN {m = 1999} $3 > m && $3 < 60000 {m = $3} END {print m + 1}' /etc/passwd)
+gid=$(awk -F: 'BEGIN {m = 1999} $3 > m && $3 < 60000 {m = $3} END {print m + 1}' /etc/group)
+[ "$uid" -lt 60000 ] && [ "$gid" -lt 60000 ] || { echo "rootless lane: no free uid/gid below 60000" >&2; exit 2; }
+subid() { awk -F: 'BEGIN {m = 100000} $2 + $3 > m {m = $2 + $3} END {print m}' "$1" 2>/dev/null || echo 100000; }
+subu=$(subid /etc/subuid)
+subg=$(subid /etc/subgid)
+home=$work/home
+echo "$user:x:$uid:$gid:hull rootless lane:$home:/bin/sh" >>/etc/passwd
+echo "$user:x:$gid:" >>/etc/group
+echo "$user:!:$(($(date +%s) / 86400)):0:99999:7:::" >>/etc/shadow
+echo "$user:!::" >>/etc/gshadow
+echo "$user:$subu:65536" >>/etc/subuid
+echo "$user:$subg:65536" >>/etc/subgid
+chmod 0644 /etc/subuid /etc/subgid
+for d in home tmp xdg bin; do
+	install -d -m 0700 -o "$uid" -g "$gid" "$work/$d"
+done
+chmod 0755 "$work/bin"
+name=$(basename "$hull")
+cp "$hull" "$work/bin/$name"
+[ ! -x "$(dirname "$hull")/hull-shim" ] || cp "$(dirname "$hull")/hull-shim" "$work/bin/hull-shim"
+echo "rootless lane: user $user uid $uid gid $gid, subuid $subu:65536, subgid $subg:65536, work $work"
+
+asuser=(setpriv --reuid="$uid" --regid="$gid" --clear-groups --reset-env
+	env -i HOME="$home" USER="$user" LOGNAME="$user" SHELL=/bin/sh
+	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+	TMPDIR="$work/tmp" XDG_RUNTIME_DIR="$work/xdg" HULL_TEST_ROOTLESS=1
+	HULL_TEST_RUNTIME="$work/bin/$name" HULL_ROOTLESS_SUBUID="$subu" HULL_ROOTLESS_SUBGID="$subg")
+if [ "$shell" = 1 ]; then
+	"${asuser[@]}" /bin/bash -i || true
+	exit 0
+fi
+
+(cd "$top/tests" && go test -c -o "$work/hulltests.test" .)
+chmod 0755 "$work/hulltests.test"
+echo "rootless lane: go test -run '$regex' as $user"
+cd "$top/tests"
+rc=0
+log=${HULL_ROOTLESS_LOG:-/tmp/hull-rootless-lane.log}
+# In the background, so that ^C or TERM runs the trap at once (bash defers
+# traps while a foreground child runs); the trap stops the tests first.
+timeout -k 10 10m "${asuser[@]}" "$work/hulltests.test" -test.count=1 -test.timeout=8m -test.v -test.run "$regex" >"$log" 2>&1 &
+testpid=$!
+wait "$testpid" || rc=$?
+testpid=
+grep -E '^\s*--- (PASS|FAIL|SKIP)' "$log" || true
+pass=$(grep -cE '^\s*--- PASS' "$log" || true)
+skip=$(grep -cE '^\s*--- SKIP' "$log" || true)
+fail=$(grep -cE '^\s*--- FAIL' "$log" || true)
+if [ "$rc" != 0 ]; then
+	echo "---- failures (full log: $log) ----"
+	grep -vE '^=== (RUN|PAUSE|CONT)|^\s*--- (PASS|SKIP)' "$log" | head -400 || true
+fi
+echo "rootless lane: $pass passed, $skip skipped, $fail failed (go test exit $rc)"
+exit "$rc"
