@@ -125,7 +125,7 @@ func (c *cgCtl) dir(ctrl string) string {
 	if err != nil {
 		c.t.Fatalf("cgroup dir of the container: %v", err)
 	}
-	if !strings.HasSuffix(d, "/"+c.path) {
+	if !strings.HasSuffix(d, "/"+cgSuffix(c.path)) {
 		c.t.Fatalf("the container's init %d is in cgroup dir %s (hierarchy %q), which does not end in its cgroupsPath %q", c.pid, d, ctrl, c.path)
 	}
 	return d
@@ -1111,7 +1111,7 @@ func TestCgroupCleanup(t *testing.T) {
 		dirs := cgAllDirs(t, pid)
 		inPath := 0
 		for _, d := range dirs {
-			if strings.HasSuffix(d, "/"+cgPath) {
+			if strings.HasSuffix(d, "/"+cgSuffix(cgPath)) {
 				inPath++
 			}
 		}
@@ -1122,7 +1122,7 @@ func TestCgroupCleanup(t *testing.T) {
 		e.waitStatus(id, "stopped")
 		e.mustRT("delete", id)
 		for _, d := range dirs {
-			if !strings.HasSuffix(d, "/"+cgPath) {
+			if !strings.HasSuffix(d, "/"+cgSuffix(cgPath)) {
 				continue // a hierarchy where the container stayed in our cgroup
 			}
 			if _, err := os.Stat(d); err == nil {
@@ -1130,7 +1130,7 @@ func TestCgroupCleanup(t *testing.T) {
 			}
 		}
 		cgNoneLeft(t, cgPath, "after delete")
-		if !cgUnifiedHost(t) {
+		if _, sd := cgSystemdSuffix(cgPath); !cgUnifiedHost(t) && !sd {
 			// The hybrid layout's cgroup2 hierarchy, explicitly.
 			if d, err := cgProcDir(os.Getpid(), ""); err == nil {
 				if _, err := os.Stat(filepath.Join(d, cgPath)); err == nil {
