@@ -272,7 +272,7 @@ func TestSystemdScopeDaemonReload(t *testing.T) {
 			t.Errorf("unit %s: %s=%q, want %q", unit, prop, got, want)
 		}
 	}
-	e.mustRT("update", "--memory", strconv.Itoa(128*cgMiB), "--pids-limit", "70", id)
+	e.mustRT("update", "--memory", strconv.Itoa(128*cgMiB), "--memory-swap", strconv.Itoa(256*cgMiB), "--pids-limit", "70", id)
 	if got := unitProp(t, unit, "MemoryMax"); got != strconv.Itoa(128*cgMiB) {
 		t.Errorf("after update: MemoryMax=%s, want %d", got, 128*cgMiB)
 	}

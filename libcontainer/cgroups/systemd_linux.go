@@ -21,6 +21,7 @@ import (
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 var systemdSelected bool
@@ -104,14 +105,31 @@ func sdConn() (*sd.Conn, error) {
 	if sdC != nil && sdC.Connected() {
 		return sdC, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), sdTimeout)
-	defer cancel()
-	c, err := sd.NewWithContext(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("systemd cgroup driver: connect to systemd over D-Bus (system bus, /run/systemd/private): %w", err)
+	// The context given to the dial stays the connection's (godbus
+	// closes the connection when it ends): the dial's own bound is a
+	// timer here.
+	type dialed struct {
+		c   *sd.Conn
+		err error
 	}
-	sdC = c
-	return c, nil
+	ch := make(chan dialed, 1)
+	go func() {
+		c, err := sd.NewWithContext(context.Background())
+		ch <- dialed{c, err}
+	}()
+	t := time.NewTimer(sdTimeout)
+	defer t.Stop()
+	var d dialed
+	select {
+	case d = <-ch:
+	case <-t.C:
+		d.err = fmt.Errorf("no answer in %s", sdTimeout)
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("systemd cgroup driver: connect to systemd over D-Bus (system bus, /run/systemd/private): %w", d.err)
+	}
+	sdC = d.c
+	return d.c, nil
 }
 
 // sdDo runs op on the connection, once more on a new connection if the
@@ -305,6 +323,13 @@ func (m *sdManager) Set(r *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
+	// Everything is checked before systemd is told anything; then, as
+	// runc, the properties first and the files last, so that a file
+	// systemd has its own idea of (cpu.idle from CPUWeight=0, say) ends
+	// with the value asked for.
+	if err := validate(files, realHost); err != nil {
+		return err
+	}
 	// On v1, systemd rewrites the devices lists disruptively (deny all
 	// first): processes would see spurious EPERMs. Freeze around it.
 	thaw := false
@@ -318,23 +343,39 @@ func (m *sdManager) Set(r *specs.LinuxResources) error {
 	if thaw {
 		defer m.Thaw()
 	}
-	if err := m.manager.Set(files); err != nil {
+	if len(props) > 0 {
+		if err := sdDo(func(ctx context.Context, c *sd.Conn) error {
+			return c.SetUnitPropertiesContext(ctx, m.unit, true, props...)
+		}); err != nil {
+			return fmt.Errorf("unable to set unit properties of %s: %w", m.unit, err)
+		}
+	}
+	return m.manager.Set(files)
+}
+
+// OOMKillCount implements Manager. A scope whose last process the OOM
+// killer took is gone with its cgroup at once; systemd then keeps the
+// unit, failed with the result oom-kill, until it is reset (Destroy): that
+// counts as one kill.
+func (m *sdManager) OOMKillCount() (uint64, error) {
+	n, err := m.manager.OOMKillCount()
+	if err == nil || m.Exists() {
+		return n, err
+	}
+	var res string
+	if perr := sdDo(func(ctx context.Context, c *sd.Conn) error {
+		p, err := c.GetUnitTypePropertyContext(ctx, m.unit, "Scope", "Result")
+		if err == nil {
+			res, _ = p.Value.Value().(string)
+		}
 		return err
+	}); perr != nil {
+		return 0, err
 	}
-	if len(props) == 0 {
-		return nil
+	if res == "oom-kill" {
+		return 1, nil
 	}
-	if err := sdDo(func(ctx context.Context, c *sd.Conn) error {
-		return c.SetUnitPropertiesContext(ctx, m.unit, true, props...)
-	}); err != nil {
-		return fmt.Errorf("unable to set unit properties of %s: %w", m.unit, err)
-	}
-	// systemd wrote its own view of the devices (and of what it
-	// rounded): the files get the final word again.
-	if r.Devices != nil && m.mode != Unified {
-		return m.manager.Set(&specs.LinuxResources{Devices: r.Devices})
-	}
-	return nil
+	return 0, err
 }
 
 // Destroy implements Manager: the unit is stopped (systemd kills what is
@@ -343,6 +384,16 @@ func (m *sdManager) Set(r *specs.LinuxResources) error {
 // systemd that cannot be reached does not keep the container: its cgroup
 // is removed directly and the scope ends when empty.
 func (m *sdManager) Destroy() error {
+	// What is left is killed first, as with cgroupfs: a stop would send
+	// SIGTERM and wait out the unit's TimeoutStopSec for processes that
+	// ignore it.
+	if m.Exists() && len(m.remaining()) > 0 {
+		_ = m.Thaw()
+		_ = m.Kill(unix.SIGKILL)
+		for deadline := time.Now().Add(5 * time.Second); len(m.remaining()) > 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	if err := m.stopUnit(); err != nil {
 		slog.Warn("systemd cgroup driver", "unit", m.unit, "error", err)
 	}

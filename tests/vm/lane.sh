@@ -74,6 +74,12 @@ testbin cgroups libcontainer/cgroups
 testbin integration tests
 
 install -m 755 "$here/lane-payload.sh" "$payload/run"
+if [ -n "${VM_LANE_SYSTEMD:-}" ]; then
+	# systemd-lane.sh: systemd runs the payload (systemd-init.sh installs
+	# the unit).
+	install -m 755 "$here/systemd-payload.sh" "$payload/systemd-payload.sh"
+	install -m 644 "$here/hull-lane.service" "$payload/hull-lane.service"
+fi
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; } # single-quoted for sh
 {
 	echo "TESTS='cgroups integration'"
