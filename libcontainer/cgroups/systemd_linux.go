@@ -54,6 +54,44 @@ type sdManager struct {
 	// pending: Create was called, the unit starts with the init's pid
 	// (Apply); started: it did.
 	pending, started bool
+	// applied is what this process's earlier Sets wrote to the files.
+	applied *specs.LinuxResources
+}
+
+// overlay lays the fields r sets over base.
+func overlay(base, r *specs.LinuxResources) *specs.LinuxResources {
+	if base == nil {
+		return r
+	}
+	m := *base
+	if r.Devices != nil {
+		m.Devices = r.Devices
+	}
+	if r.Memory != nil {
+		m.Memory = r.Memory
+	}
+	if r.CPU != nil {
+		m.CPU = r.CPU
+	}
+	if r.Pids != nil {
+		m.Pids = r.Pids
+	}
+	if r.BlockIO != nil {
+		m.BlockIO = r.BlockIO
+	}
+	if r.HugepageLimits != nil {
+		m.HugepageLimits = r.HugepageLimits
+	}
+	if r.Network != nil {
+		m.Network = r.Network
+	}
+	if r.Rdma != nil {
+		m.Rdma = r.Rdma
+	}
+	if r.Unified != nil {
+		m.Unified = r.Unified
+	}
+	return &m
 }
 
 // NewSystemd makes the systemd manager of a new container.
@@ -350,7 +388,16 @@ func (m *sdManager) Set(r *specs.LinuxResources) error {
 			return fmt.Errorf("unable to set unit properties of %s: %w", m.unit, err)
 		}
 	}
-	return m.manager.Set(files)
+	// A later Set (create sets the pids limit last) has systemd rewrite
+	// the unit's cgroup from its properties, undoing what only the files
+	// hold (cpu.max's period without a quota, say): the files of the
+	// earlier Sets are written again with it.
+	all := overlay(m.applied, files)
+	if err := m.manager.Set(all); err != nil {
+		return err
+	}
+	m.applied = all
+	return nil
 }
 
 // OOMKillCount implements Manager. A scope whose last process the OOM

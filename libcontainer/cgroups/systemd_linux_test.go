@@ -245,3 +245,16 @@ func TestNewSystemdWithoutSystemd(t *testing.T) {
 		t.Errorf("err %v, want runc's", err)
 	}
 }
+
+func TestOverlay(t *testing.T) {
+	i := func(v int64) *int64 { return &v }
+	u := func(v uint64) *uint64 { return &v }
+	base := &specs.LinuxResources{CPU: &specs.LinuxCPU{Period: u(1000000)}, Pids: &specs.LinuxPids{Limit: i(5)}}
+	got := overlay(base, &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i(9)}})
+	if got.CPU == nil || *got.CPU.Period != 1000000 || *got.Pids.Limit != 9 || *base.Pids.Limit != 5 {
+		t.Errorf("overlay: %+v (base %+v)", got, base)
+	}
+	if r := (&specs.LinuxResources{}); overlay(nil, r) != r {
+		t.Errorf("overlay of nothing is not r")
+	}
+}

@@ -130,7 +130,7 @@ func checkUsage(dir string, limit, swap int64, usageFile, swapFile string, swapI
 		return err
 	}
 	if limit > 0 && usage >= uint64(limit) {
-		return fmt.Errorf("linux.resources.memory.limit: %d is not above the current usage %d (checkBeforeUpdate)", limit, usage)
+		return fmt.Errorf("linux.resources.memory.limit: rejecting memory limit %d <= usage %d (checkBeforeUpdate)", limit, usage)
 	}
 	if swap > 0 {
 		su, err := readUint(dir, swapFile)
@@ -141,7 +141,7 @@ func checkUsage(dir string, limit, swap int64, usageFile, swapFile string, swapI
 			su += usage
 		}
 		if su >= uint64(swap) {
-			return fmt.Errorf("linux.resources.memory.swap: %d is not above the current memory+swap usage %d (checkBeforeUpdate)", swap, su)
+			return fmt.Errorf("linux.resources.memory.swap: rejecting memory+swap limit %d <= usage %d (checkBeforeUpdate)", swap, su)
 		}
 	}
 	return nil
