@@ -368,6 +368,17 @@ func (m *sdManager) Set(r *specs.LinuxResources) error {
 	if err := validate(files, realHost); err != nil {
 		return err
 	}
+	// ... including what the cgroup's state rules out (checkBeforeUpdate:
+	// a MemoryMax below the usage would have systemd OOM-kill the
+	// container): the cgroupfs plan, without its writes.
+	if m.Exists() {
+		t := &txn{}
+		_, err := m.manager.plan(files, t)
+		t.finish()
+		if err != nil {
+			return err
+		}
+	}
 	// On v1, systemd rewrites the devices lists disruptively (deny all
 	// first): processes would see spurious EPERMs. Freeze around it.
 	thaw := false

@@ -129,9 +129,8 @@ func checkUsage(dir string, limit, swap int64, usageFile, swapFile string, swapI
 	if err != nil {
 		return err
 	}
-	if limit > 0 && usage >= uint64(limit) {
-		return fmt.Errorf("linux.resources.memory.limit: rejecting memory limit %d <= usage %d (checkBeforeUpdate)", limit, usage)
-	}
+	// The memory+swap total first, as runc: its message is the one a
+	// request with both gets.
 	if swap > 0 {
 		su, err := readUint(dir, swapFile)
 		if err != nil {
@@ -143,6 +142,9 @@ func checkUsage(dir string, limit, swap int64, usageFile, swapFile string, swapI
 		if su >= uint64(swap) {
 			return fmt.Errorf("linux.resources.memory.swap: rejecting memory+swap limit %d <= usage %d (checkBeforeUpdate)", swap, su)
 		}
+	}
+	if limit > 0 && usage >= uint64(limit) {
+		return fmt.Errorf("linux.resources.memory.limit: rejecting memory limit %d <= usage %d (checkBeforeUpdate)", limit, usage)
 	}
 	return nil
 }

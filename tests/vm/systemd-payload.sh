@@ -15,5 +15,10 @@ echo "VM-LANE: our cgroup: $(cat /proc/self/cgroup)"
 export HULL_TEST_SYSTEMD=1 HULL_SMOKE_ARGS=--systemd-cgroup
 cd /payload && ./run
 rc=$?
+if [ -x /payload/suite/run ]; then
+	. /payload/suite/env
+	export SUITE_FILES SUITE_FILTER
+	/payload/suite/run || rc=1
+fi
 echo "HULL-VM-EXIT $nonce $rc"
 systemctl --no-block poweroff
