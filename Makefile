@@ -16,7 +16,7 @@ LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build docs test unit integration rootless demo lint deps clean install bench oci vm criu fuzz stress callers runc-suite
+.PHONY: all build docs test unit integration rootless demo lint deps clean install bench oci vm systemd criu fuzz stress callers runc-suite
 
 all: build
 
@@ -102,7 +102,12 @@ vm: build
 criu: build
 	bash tests/vm/criu-lane.sh
 
-test: deps lint unit fuzz integration rootless runc-suite oci vm criu callers
+# The systemd lane boots Debian 12's systemd as PID 1 in the same VM and
+# runs the cgroup tests with --systemd-cgroup (tests/vm/systemd-lane.sh).
+systemd: build
+	bash tests/vm/systemd-lane.sh
+
+test: deps lint unit fuzz integration rootless runc-suite oci vm systemd criu callers
 
 demo: deps build
 	@sh scripts/demo.sh $(CURDIR)/bin/hull

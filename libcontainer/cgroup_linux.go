@@ -61,7 +61,7 @@ func splitPids(r *specs.LinuxResources) (rest, pids *specs.LinuxResources) {
 
 // newCgroup resolves linux.cgroupsPath for a new container.
 func newCgroup(spec *specs.Spec, id string) (cgroups.Manager, error) {
-	m, err := cgroups.New(spec.Linux.CgroupsPath, id)
+	m, err := cgroups.NewFor(spec.Linux.CgroupsPath, id, spec.Annotations)
 	if err != nil {
 		return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", config.ConfigName, err)
 	}

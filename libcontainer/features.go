@@ -54,8 +54,9 @@ func Features() *features.Features {
 	sort.Strings(flags)
 	f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: modes, Flags: flags}
 	f.Linux.Seccomp = seccomp.Features()
-	// The cgroupfs driver for both versions; no systemd driver yet.
+	// The cgroupfs driver for both versions and the systemd one (system
+	// instance only: no rootless systemd driver).
 	no := false
-	f.Linux.Cgroup = &features.Cgroup{V1: &t, V2: &t, Systemd: &no, SystemdUser: &no, Rdma: &t}
+	f.Linux.Cgroup = &features.Cgroup{V1: &t, V2: &t, Systemd: &t, SystemdUser: &no, Rdma: &t}
 	return f
 }

@@ -852,6 +852,9 @@ func withMemoryLimit(limit int64) func(*specs.Spec) {
 }
 
 func TestShimOOM(t *testing.T) {
+	if testSystemd {
+		t.Skip("--systemd-cgroup: the scope, with its memory.events, is gone as soon as the OOM-killed init exits, before hull-shim reads the counter; systemd keeps the kill as the unit's Result=oom-kill (hull events reads it), hull-shim has no D-Bus client yet")
+	}
 	t.Parallel()
 	e := newEnv(t)
 	// tail keeps its whole (newline-free) input in memory, so it grows

@@ -262,6 +262,9 @@ type Join struct {
 
 // Close closes the descriptors.
 func (j *Join) Close() {
+	if j == nil {
+		return
+	}
 	if j.FD >= 0 {
 		unix.Close(j.FD)
 	}

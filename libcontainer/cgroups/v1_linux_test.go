@@ -143,7 +143,7 @@ func TestV1Memory(t *testing.T) {
 		t.Fatalf("memory.usage_in_bytes = %d after the child allocated 4MB", usage)
 	}
 	err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(int64(usage) / 2), CheckBeforeUpdate: pbool(true)}})
-	if err == nil || !strings.Contains(err.Error(), "linux.resources.memory.limit") || !strings.Contains(err.Error(), "checkBeforeUpdate") {
+	if err == nil || !strings.Contains(err.Error(), "linux.resources.memory.limit") || !strings.Contains(err.Error(), "checkBeforeUpdate") || !strings.Contains(err.Error(), "rejecting memory limit") {
 		t.Errorf("limit below usage with checkBeforeUpdate: err = %v", err)
 	}
 	if got := mustRead(t, dir, "memory.limit_in_bytes"); got != strconv.Itoa(128<<20) {
