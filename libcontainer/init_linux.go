@@ -532,7 +532,7 @@ func finalizeContainer(cfg *initConfig) error {
 		}
 	}
 	for k, v := range spec.Linux.Sysctl {
-		p := filepath.Join("/proc/sys", strings.ReplaceAll(k, ".", "/"))
+		p := filepath.Join("/proc/sys", sysctlPath(k))
 		if err := os.WriteFile(p, []byte(v), 0); err != nil {
 			return fmt.Errorf("linux.sysctl: set %s=%s: %w", k, v, err)
 		}

@@ -103,8 +103,8 @@ func namespacedSysctl(name string) specs.LinuxNamespaceType {
 // container, kernel.hostname also conflicts with the hostname field.
 func validateSysctl(s *specs.Spec) error {
 	for k := range s.Linux.Sysctl {
-		name := strings.ReplaceAll(k, "/", ".")
-		if strings.Contains(name, "..") || strings.HasPrefix(name, ".") {
+		name := sysctlName(k)
+		if !validSysctlPath(sysctlPath(k)) {
 			return fieldErr("linux.sysctl."+k, "invalid name")
 		}
 		ns := namespacedSysctl(name)
