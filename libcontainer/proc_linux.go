@@ -44,11 +44,14 @@ func alive(pid int, start uint64) bool {
 	return s == start && st != 'Z' && st != 'X'
 }
 
+// pidfdOpen is pidfd_open(2); a variable so that tests can make it fail.
+var pidfdOpen = unix.PidfdOpen
+
 // openPidfd opens a pidfd for pid and then checks that pid is still the
 // process started at start: a signal sent through the pidfd can no longer
 // reach a process that reused the pid.
 func openPidfd(pid int, start uint64) (int, error) {
-	fd, err := unix.PidfdOpen(pid, 0)
+	fd, err := pidfdOpen(pid, 0)
 	if err != nil {
 		return -1, err
 	}
@@ -79,8 +82,24 @@ func waitPidfd(fd int, timeout time.Duration) bool {
 // and waits for it to be gone.
 func killAndWait(pid int, start uint64) error {
 	fd, err := openPidfd(pid, start)
-	if err != nil {
+	if err == unix.ESRCH {
 		return nil // already gone
+	}
+	if err != nil {
+		// No pidfd (EMFILE, ENFILE, ENOMEM, ENOSYS...): kill(2), checking
+		// the start time first, and poll /proc until it is gone.
+		if !alive(pid, start) {
+			return nil
+		}
+		if err := unix.Kill(pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("kill pid %d: %w", pid, err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); alive(pid, start); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("pid %d did not exit 10s after SIGKILL (no pidfd: %w)", pid, err)
+			}
+		}
+		return nil
 	}
 	defer unix.Close(fd)
 	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
