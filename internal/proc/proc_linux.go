@@ -57,11 +57,14 @@ func Alive(pid int, start uint64) bool {
 	return s == start && st != 'Z' && st != 'X'
 }
 
+// pidfdOpen is pidfd_open(2); a variable so that tests can make it fail.
+var pidfdOpen = unix.PidfdOpen
+
 // OpenPidfd opens a pidfd for pid and then checks that pid is still the
 // process started at start: a signal sent through the pidfd can no longer
 // reach a process that reused the pid.
 func OpenPidfd(pid int, start uint64) (int, error) {
-	fd, err := unix.PidfdOpen(pid, 0)
+	fd, err := pidfdOpen(pid, 0)
 	if err != nil {
 		return -1, err
 	}
@@ -92,8 +95,24 @@ func WaitPidfd(fd int, timeout time.Duration) bool {
 // and waits for it to be gone.
 func KillAndWait(pid int, start uint64) error {
 	fd, err := OpenPidfd(pid, start)
-	if err != nil {
+	if err == unix.ESRCH {
 		return nil // already gone
+	}
+	if err != nil {
+		// No pidfd (EMFILE, ENFILE, ENOMEM, ENOSYS...): kill(2), checking
+		// the start time first, and poll /proc until it is gone.
+		if !Alive(pid, start) {
+			return nil
+		}
+		if err := unix.Kill(pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
+			return fmt.Errorf("kill pid %d: %w", pid, err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); Alive(pid, start); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("pid %d did not exit 10s after SIGKILL (no pidfd: %w)", pid, err)
+			}
+		}
+		return nil
 	}
 	defer unix.Close(fd)
 	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {

@@ -32,8 +32,8 @@ func namespacedSysctl(name string) specs.LinuxNamespaceType {
 // container, kernel.hostname also conflicts with the hostname field.
 func validateSysctl(s *specs.Spec) error {
 	for k := range s.Linux.Sysctl {
-		name := strings.ReplaceAll(k, "/", ".")
-		if strings.Contains(name, "..") || strings.HasPrefix(name, ".") {
+		name := sysctlName(k)
+		if !validSysctlPath(SysctlPath(k)) {
 			return FieldErr("linux.sysctl."+k, "invalid name")
 		}
 		ns := namespacedSysctl(name)

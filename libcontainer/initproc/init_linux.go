@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/hooks"
@@ -243,7 +242,7 @@ func finalizeContainer(cfg *proto.InitConfig, late []rootfs.LateRemount) error {
 		}
 	}
 	for k, v := range spec.Linux.Sysctl {
-		p := filepath.Join("/proc/sys", strings.ReplaceAll(k, ".", "/"))
+		p := filepath.Join("/proc/sys", config.SysctlPath(k))
 		if err := os.WriteFile(p, []byte(v), 0); err != nil {
 			return fmt.Errorf("linux.sysctl: set %s=%s: %w", k, v, err)
 		}

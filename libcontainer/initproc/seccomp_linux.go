@@ -38,11 +38,7 @@ func loadSeccomp(prog *seccomp.Program, s *specs.Spec, agentFd int, st *specs.St
 	if agentFd < 0 {
 		return fmt.Errorf("seccomp notify: no connection to the agent")
 	}
-	msg, err := seccomp.ContainerProcessState(*st, st.Pid, s.Linux.Seccomp.ListenerMetadata)
-	if err != nil {
-		return err
-	}
-	if err := unix.Sendmsg(agentFd, msg, unix.UnixRights(fd), nil, 0); err != nil {
+	if err := seccomp.SendToAgent(agentFd, fd, *st, s.Linux.Seccomp.ListenerMetadata); err != nil {
 		return fmt.Errorf("send seccomp fd to agent %s: %w", s.Linux.Seccomp.ListenerPath, err)
 	}
 	unix.Close(agentFd)

@@ -90,14 +90,27 @@ func createDevice(root int, d specs.LinuxDevice, userns bool) error {
 		mode |= unix.S_IFIFO
 	}
 	if userns {
+		// The host's node is bound over whatever file the rootfs has there
+		// (as runc: an existing /dev/null of the image is covered, not
+		// kept); a directory or a symlink there is refused.
 		fd, err := unix.Openat(dir, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_WRONLY, 0o644)
-		if err != nil {
-			if errors.Is(err, unix.EEXIST) {
-				return nil
+		switch {
+		case err == nil:
+			unix.Close(fd)
+		case errors.Is(err, unix.EEXIST):
+			var st unix.Stat_t
+			if err := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+				return fmt.Errorf("create device inode %s: %w", d.Path, err)
 			}
-			return err
+			switch st.Mode & unix.S_IFMT {
+			case unix.S_IFDIR:
+				return fmt.Errorf("create device inode %s: %w", d.Path, unix.EISDIR)
+			case unix.S_IFLNK:
+				return fmt.Errorf("create device inode %s: %w", d.Path, unix.ELOOP)
+			}
+		default:
+			return fmt.Errorf("create device inode %s: %w", d.Path, err)
 		}
-		unix.Close(fd)
 		dst, err := safepath.Open(root, d.Path, unix.O_PATH|unix.O_NOFOLLOW)
 		if err != nil {
 			return err
