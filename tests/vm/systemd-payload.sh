@@ -17,7 +17,7 @@ cd /payload && ./run
 rc=$?
 if [ -x /payload/suite/run ]; then
 	. /payload/suite/env
-	export SUITE_FILES SUITE_FILTER
+	export SUITE_FILES SUITE_FILTER SUITE_RUNTIMES
 	/payload/suite/run || rc=1
 fi
 echo "HULL-VM-EXIT $nonce $rc"
