@@ -228,3 +228,38 @@ func TestRootlessConfigRefused(t *testing.T) {
 		}
 	}
 }
+
+// hull itself in a user namespace, with a config that makes none: rootless
+// podman runs its runtime so (in the user and mount namespaces of its pause
+// process, as root there). mknod is refused in any user namespace but the initial
+// one, so the devices are bind-mounted from the host, as runc does when it
+// runs in a user namespace.
+func TestRootlessInsideUserNamespace(t *testing.T) {
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare (util-linux)")
+	}
+	t.Parallel()
+	e := newEnv(t)
+	bundle := e.newBundle(all(withoutNamespace(specs.UserNamespace), func(s *specs.Spec) {
+		s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+		// unshare maps one id: devpts's gid=5 (root's spec) is unmapped.
+		for i, m := range s.Mounts {
+			var o []string
+			for _, x := range m.Options {
+				if !strings.HasPrefix(x, "gid=") {
+					o = append(o, x)
+				}
+			}
+			s.Mounts[i].Options = o
+		}
+	}, withShell(`echo x > /dev/null && echo null=ok; echo zero=$(head -c 3 /dev/zero | od -An -tx1 | tr -d ' '); echo uidmap=$(tr -s ' ' < /proc/self/uid_map)`)))
+	id := e.newID()
+	r := execBin(t, "unshare", "", "--user", "--map-root-user", "--mount", runtimeBin, "--root", e.root, "run", "--bundle", bundle, id)
+	got := kv(r.Stdout)
+	if r.Code != 0 || got["null"] != "ok" || got["zero"] != "000000" {
+		t.Fatalf("run in a user namespace (no user namespace in the config): %v, want exit 0, null=ok, zero=000000", r)
+	}
+	if want := fmt.Sprintf(" 0 %d 1", os.Geteuid()); got["uidmap"] != want {
+		t.Errorf("uid_map in the container %q, want unshare's %q (the container shares hull's user namespace)", got["uidmap"], want)
+	}
+}

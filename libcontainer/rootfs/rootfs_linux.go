@@ -10,6 +10,7 @@ import (
 	"github.com/hullrt/hull/libcontainer/internal/faults"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
 	"github.com/hullrt/hull/libcontainer/safepath"
+	usernspkg "github.com/hullrt/hull/libcontainer/userns"
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -76,13 +77,17 @@ func Prepare(cfg *proto.InitConfig, conn proto.Conn, beforePivot func() error, l
 		}
 		unix.Close(fd)
 	}
+	// mknod needs the initial user namespace: in any other (the config's,
+	// or the one hull runs in, as under rootless podman) nodes are
+	// bind-mounted from the host, as runc does.
+	bindNodes := userns || usernspkg.RunningInUserNS()
 	if !bindDev {
-		if err := createDefaultDevices(root, userns); err != nil {
+		if err := createDefaultDevices(root, bindNodes); err != nil {
 			return err
 		}
 	}
 	for i, d := range spec.Linux.Devices {
-		if err := createDevice(root, d, userns); err != nil {
+		if err := createDevice(root, d, bindNodes); err != nil {
 			return fmt.Errorf("linux.devices[%d]: %s: %w", i, d.Path, err)
 		}
 	}

@@ -10,7 +10,8 @@
 # its own, 65536 subordinate uids and gids in /etc/subuid and /etc/subgid),
 # installs newuidmap/newgidmap (Debian's uidmap) if missing, builds the test
 # binary as root and runs it as that user with HULL_TEST_ROOTLESS=1. Tests
-# that need root skip themselves, each with its reason.
+# that need root skip themselves, each with its reason. Then rootless podman
+# drives the same runtime as that user (podman.sh).
 #
 # Whatever happens (a failure, ^C, TERM), the trap kills the user's processes
 # (by pid, those with its uid), removes its home and the lane's temp dir, and
@@ -166,5 +167,30 @@ if [ "$rc" != 0 ]; then
 	echo "---- failures (full log: $log) ----"
 	grep -vE '^=== (RUN|PAUSE|CONT)|^\s*--- (PASS|SKIP)' "$log" | head -400 || true
 fi
-echo "rootless lane: $pass passed, $skip skipped, $fail failed (go test exit $rc)"
-exit "$rc"
+
+# Rootless podman drives the runtime under test (tests/rootless/podman.sh,
+# as the user; HULL_ROOTLESS_PODMAN=0 leaves it out).
+prc=0
+ppass=0
+pfail=0
+if [ "${HULL_ROOTLESS_PODMAN:-1}" != 0 ]; then
+	if ! command -v podman >/dev/null; then
+		echo "rootless lane: installing podman"
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman >/dev/null
+	fi
+	plog=${HULL_ROOTLESS_PODMAN_LOG:-/tmp/hull-rootless-podman.log}
+	timeout -k 10 5m "${asuser[@]}" "$here/podman.sh" "$work/bin/$name" >"$plog" 2>&1 &
+	testpid=$!
+	wait "$testpid" || prc=$?
+	testpid=
+	grep -E '^(PASS|FAIL) podman' "$plog" || true
+	ppass=$(grep -cE '^PASS podman' "$plog" || true)
+	pfail=$(grep -cE '^FAIL podman' "$plog" || true)
+	if [ "$prc" != 0 ]; then
+		echo "---- podman failures (full log: $plog) ----"
+		grep -vE '^PASS podman' "$plog" | head -200 || true
+		[ "$pfail" -gt 0 ] || pfail=1
+	fi
+fi
+echo "rootless lane: $pass passed, $skip skipped, $fail failed (go test exit $rc); podman: $ppass passed, $pfail failed"
+[ "$rc" = 0 ] && [ "$prc" = 0 ]
