@@ -21,6 +21,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// The init runs, and execs, on its process's main thread: an execve from
+// another thread makes the kernel keep the main thread as a zombie until
+// the exec is done, and a `start` or `state` reading /proc/PID/stat then
+// sees a dead init ("container is stopped, not created", issue 18). Go
+// runs the main goroutine on the main thread during package init, but
+// may move it after: locked here, it stays there through Init.
+func init() {
+	if IsInit() {
+		runtime.LockOSThread()
+	}
+}
+
 // IsInit tells main that this process is hull's container init.
 func IsInit() bool { return os.Getenv(proto.EnvInit) != "" }
 
@@ -30,6 +42,7 @@ func Init() {
 	// Credentials and capabilities (the bounding set, capset, ambient)
 	// are per thread: they are set on this thread, which then execs. It
 	// must be locked before anything else, in the resumed init too.
+	faults.Migrate()
 	runtime.LockOSThread()
 	// The init's stderr is the container's: warnings were already logged
 	// by the parent, and nothing of hull's may land in the workload's

@@ -6,3 +6,6 @@ package faults
 func Point(string) {}
 
 func Env() []string { return nil }
+
+// Migrate is a no-op outside test builds; see faults_on.go.
+func Migrate() {}
