@@ -86,10 +86,13 @@ func ParseMountOptions(opts []string) (*MountOpts, error) {
 			if strings.HasSuffix(o, "atime") && o != "rnodiratime" && o != "rdiratime" {
 				m.Atime = true
 			}
+			// The last of rro/rrw (rnosuid/rsuid, ...) wins, as runc's.
 			if a.clear {
 				m.AttrClr |= a.attr
+				m.AttrSet &^= a.attr
 			} else {
 				m.AttrSet |= a.attr
+				m.AttrClr &^= a.attr
 			}
 			continue
 		}
