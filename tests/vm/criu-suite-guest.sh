@@ -11,7 +11,7 @@ s=/payload/runc-suite
 integ=$s/runc-v1.5.1/tests/integration
 export PATH=$s/bin:/payload/bats/bin:/payload/bin:/bin:/sbin:/usr/bin:/usr/sbin
 export BATS_ROOT=/payload/bats
-timeout_s=${CRIU_SUITE_TIMEOUT:-900}
+timeout_s=${CRIU_SUITE_TIMEOUT:-480}
 # bash's <(...) and the tests' /proc/self/fd games want /dev/fd (devtmpfs
 # has none).
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
@@ -34,8 +34,25 @@ suite() {
 	chmod 755 "$tmp"
 	echo "criu-suite: === checkpoint.bats against $rt ($("$rt" --version | head -1))"
 	start=$(cut -d' ' -f1 /proc/uptime)
-	(cd "$integ" && RUNC=$rt TMPDIR=$tmp BATS_TMPDIR=$tmp timeout -s KILL "$timeout_s" \
-		bats --tap ${CRIU_SUITE_FILTER:+--filter "$CRIU_SUITE_FILTER"} checkpoint.bats) >"/tmp/$name.tap" 2>&1
+	(cd "$integ" && RUNC=$rt TMPDIR=$tmp BATS_TMPDIR=$tmp exec setsid \
+		bats --tap ${CRIU_SUITE_FILTER:+--filter "$CRIU_SUITE_FILTER"} checkpoint.bats) >"/tmp/$name.tap" 2>&1 &
+	local bpid=$! n=0
+	while kill -0 $bpid 2>/dev/null && [ $n -lt "$timeout_s" ]; do
+		sleep 1
+		n=$((n + 1))
+	done
+	if kill -0 $bpid 2>/dev/null; then
+		# what hangs: the processes and who holds which pipe
+		echo "criu-suite: $name: bats still runs after ${timeout_s}s (CRIU_SUITE_TIMEOUT); processes:"
+		ps -o pid,ppid,args | sed "s/^/criu-suite: $name:   /"
+		for p in /proc/[0-9]*; do
+			f=$(ls -l "$p/fd" 2>/dev/null | awk '/pipe:/ { printf " %s->%s", $(NF-2), $NF }')
+			[ -n "$f" ] && echo "criu-suite: $name:   pipes of ${p#/proc/} ($(cat "$p/comm" 2>/dev/null)):$f"
+		done
+		kill -KILL -- -$bpid 2>/dev/null
+		kill -KILL $bpid 2>/dev/null
+	fi
+	wait $bpid
 	rc=$?
 	sed "s/^/criu-suite: $name: /" "/tmp/$name.tap"
 	# what the runtime still knows of, and the bats dirs

@@ -15,7 +15,8 @@
 # -tags seccomp) goes in too when CRIU_SUITE_RUNC=1, to run before hull and
 # make the expected list. The guest step is criu-suite-guest.sh, added to
 # lane.env's EXTRA_STEPS; it compares hull's passes with
-# expected-checkpoint-runc-v1.5.1.txt.
+# expected-checkpoint-runc-v1.5.1.txt. CRIU_SUITE_FILTER (bats --filter)
+# and CRIU_SUITE_TIMEOUT (seconds per runtime, default 480) go to the guest.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -75,5 +76,8 @@ if [ "${CRIU_SUITE_RUNC:-0}" = 1 ]; then
 	install -m 755 "$runc" "$s/runc"
 	rm -f "$s/runc.build"
 fi
+for v in CRIU_SUITE_FILTER CRIU_SUITE_TIMEOUT; do
+	[ -n "${!v:-}" ] && printf 'export %s=%q\n' "$v" "${!v}" >>"$payload/lane.env"
+done
 echo "export EXTRA_STEPS=\"\${EXTRA_STEPS:-} checkpoint.bats=/payload/runc-suite/run\"" >>"$payload/lane.env"
 vm_log "runc's checkpoint.bats added to the payload$([ -x "$s/runc" ] && echo ", with upstream runc $("$s/runc" --version | head -1)")"
