@@ -11,7 +11,7 @@
 //	          [--console-socket S]
 //	          [--attach-socket PATH]
 //	          [--exit-file F] [--exit-command CMD [--exit-command-arg A]...]
-//	          [--pid-file F] [--shim-pid-file F] [--shim-log F]
+//	          [--pid-file F] [--shim-pid-file F] [--shim-log F] [--restore]
 //
 // The invocation returns once the container has started (exit 0), or with
 // the error that stopped its create or start (the same text hull prints, on
@@ -19,7 +19,10 @@
 // before that: it runs in a new session, so the death of its caller does
 // not touch it. --runtime defaults to "hull" next to the shim's executable,
 // then to "hull" in $PATH; --runtime-arg adds global flags (before the
-// command), --create-arg flags of create.
+// command), --create-arg flags of create. With --restore the container
+// comes from a checkpoint: the shim runs `hull restore --detach` (with the
+// --create-arg flags) instead of create and start, and adopts the restored
+// init, which criu made restore's child, when restore exits.
 //
 // # Output
 //

@@ -79,6 +79,15 @@ for t in $TESTS; do
 	esac
 done
 
+# A lane's own steps (lane.env's EXTRA_STEPS: NAME=PROGRAM ..., added by its
+# VM_LANE_EXTRA), each counted as one.
+for s in ${EXTRA_STEPS:-}; do
+	note "=== ${s%%=*}: ${s#*=}"
+	start=$(uptime_s)
+	"${s#*=}"
+	record "${s%%=*}" $? "$start"
+done
+
 if [ -n "$HULL_TEST_SYSTEMD" ]; then
 	# Under systemd the tree is systemd's: only the tests' units count.
 	left=$(find /sys/fs/cgroup -mindepth 1 -type d -name '*hulltest*' 2>/dev/null)

@@ -117,7 +117,11 @@ func (s *shim) createAndStart() (err error) {
 	}
 	defer null.Close()
 	pidFile := filepath.Join(s.tmp, "init.pid")
-	args := []string{"create", "--bundle", o.bundle, "--pid-file", pidFile}
+	args := []string{"create"}
+	if o.restore {
+		args = []string{"restore", "--detach"}
+	}
+	args = append(args, "--bundle", o.bundle, "--pid-file", pidFile)
 	var consoleL *listener
 	ptyc := make(chan ptyResult, 1)
 	switch {
@@ -278,6 +282,9 @@ func (s *shim) createAndStart() (err error) {
 		s.out.pump(st)
 	}
 	streams = nil // owned by the pumps now
+	if o.restore {
+		return nil // restored processes run already
+	}
 	start := s.hull("start", o.id)
 	start.Stdin, start.Stdout, start.Stderr = null, null, null
 	if err := start.Run(); err != nil {

@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // daemonEnv marks the detached re-execution of the shim; its value lists
@@ -57,6 +59,7 @@ type options struct {
 	exitCommandArgs           multiFlag
 	pidFile, shimPidFile      string
 	shimLog                   string
+	restore                   bool
 }
 
 func parse(args []string) (*options, error) {
@@ -84,6 +87,7 @@ func parse(args []string) (*options, error) {
 	fs.StringVar(&o.pidFile, "pid-file", "", "write the container's init pid here")
 	fs.StringVar(&o.shimPidFile, "shim-pid-file", "", "write the shim's pid here")
 	fs.StringVar(&o.shimLog, "shim-log", "", "the shim's own diagnostics after it detached (default: none)")
+	fs.BoolVar(&o.restore, "restore", false, "restore the container from a checkpoint (hull restore --detach with the --create-arg flags) instead of create and start")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -220,6 +224,17 @@ func foreground(o *options) int {
 	stdio := []*os.File{pass(o.stdinFd), pass(o.stdoutFd), pass(o.stderrFd)}
 	if o.consoleSocket != "" || wantsTerminal(o.bundle) {
 		stdio = []*os.File{nil, nil, nil}
+	}
+	// Nor any other fd this invocation inherited (its caller's, e.g. a
+	// pipe a script waits on for EOF): only what ExtraFiles names goes on.
+	if unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC) != nil { // before 5.11
+		if ents, err := os.ReadDir("/proc/self/fd"); err == nil {
+			for _, e := range ents {
+				if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+					unix.CloseOnExec(fd)
+				}
+			}
+		}
 	}
 	cmd := &exec.Cmd{
 		Path:        exe,
