@@ -18,6 +18,7 @@ import (
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
+	"github.com/hullrt/hull/libcontainer/netdev"
 	"github.com/hullrt/hull/libcontainer/process"
 	"github.com/hullrt/hull/libcontainer/store"
 	"github.com/hullrt/hull/libcontainer/tty"
@@ -506,7 +507,25 @@ func (c *Container) placeInit(pid int, inCgroup bool, cg cgroups.Manager, pidfdS
 		}
 	}
 	rest, _ := splitPids(resourcesOf(st.Config))
-	return cg.Set(rest)
+	if err := cg.Set(rest); err != nil {
+		return err
+	}
+	// The devices are in place before the init reads its config.
+	if err := netdev.MoveAll(st.Config, netnsPath(st.Config, pid)); err != nil {
+		return fmt.Errorf("error creating network interfaces: %w", err)
+	}
+	return nil
+}
+
+// netnsPath is the network namespace the init is in: the one the config
+// names, or its own new one.
+func netnsPath(spec *specs.Spec, pid int) string {
+	for _, n := range spec.Linux.Namespaces {
+		if n.Type == specs.NetworkNamespace && n.Path != "" {
+			return n.Path
+		}
+	}
+	return "/proc/" + strconv.Itoa(pid) + "/ns/net"
 }
 
 // hostRoot is the host uid and gid of root in the container's new user

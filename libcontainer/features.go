@@ -54,6 +54,12 @@ func Features() *features.Features {
 	sort.Strings(flags)
 	f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: modes, Flags: flags}
 	f.Linux.Seccomp = seccomp.Features()
+	// idmap mounts (MOUNT_ATTR_IDMAP) and linux.netDevices, as runc 1.5.
+	f.Linux.MountExtensions = &features.MountExtensions{IDMap: &features.IDMap{Enabled: &t}}
+	f.Linux.NetDevices = &features.NetDevices{Enabled: &t}
+	f.Annotations = map[string]string{"io.github.seccomp.libseccomp.version": seccomp.Version()}
+	// Annotations that change what the runtime does to the host.
+	f.PotentiallyUnsafeConfigAnnotations = []string{"org.systemd.property."}
 	// The cgroupfs driver for both versions and the systemd one (system
 	// instance only: no rootless systemd driver).
 	no := false

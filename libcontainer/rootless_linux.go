@@ -52,6 +52,9 @@ func validateRootless(s *specs.Spec, euid int) error {
 	if err := validateRootlessProcess(s.Process, euid); err != nil {
 		return err
 	}
+	if len(s.Linux.NetDevices) > 0 {
+		return errors.New("network devices are not supported for rootless containers")
+	}
 	var user *specs.LinuxNamespace
 	for i, n := range s.Linux.Namespaces {
 		if n.Type == specs.UserNamespace {

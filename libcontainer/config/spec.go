@@ -133,6 +133,9 @@ func Validate(s *specs.Spec, bundle string) error {
 	if err := validateNamespaces(s); err != nil {
 		return err
 	}
+	if err := validateNetDevices(s); err != nil {
+		return err
+	}
 	for i, m := range s.Mounts {
 		p := fmt.Sprintf("mounts[%d]", i)
 		if m.Destination == "" {
