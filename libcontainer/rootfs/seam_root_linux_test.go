@@ -230,6 +230,15 @@ func TestCreateDevice(t *testing.T) {
 			call{op: "mknod", dst: "$rootfs/dev/loop9", data: "mode=060666 dev=7:9"},
 			call{op: "chmod", dst: "$rootfs/dev/loop9", data: "0666"})
 	})
+	t.Run("owner uid only", func(t *testing.T) {
+		_, root, f := testRoot(t)
+		d := fuse
+		d.GID = nil
+		if err := createDevice(root, d, false); err != nil {
+			t.Fatal(err)
+		}
+		expect(t, f.only("chown"), call{op: "chown", dst: "$rootfs/dev/fuse", data: "1000:-1"})
+	})
 	t.Run("user namespace", func(t *testing.T) {
 		rootfs, root, f := testRoot(t)
 		if err := createDevice(root, fuse, true); err != nil {
@@ -310,20 +319,37 @@ func TestFinalize(t *testing.T) {
 	expect(t, f.calls)
 }
 
-// A /dev/null that is not the null device (CVE-2025-31133) makes masking
-// a file fail, naming the path, with nothing mounted.
+// A /dev/null that is not the null device (CVE-2025-31133: a regular
+// file, or another character device) makes masking a file fail, naming the
+// path, with nothing mounted.
 func TestMaskWithFakeDevNull(t *testing.T) {
-	rootfs, root, f := testRoot(t, "dev", "proc")
-	for _, p := range []string{"dev/null", "proc/kcore"} {
-		if err := os.WriteFile(filepath.Join(rootfs, p), nil, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range []struct {
+		name string
+		dev  *specs.LinuxDevice
+	}{
+		{"a regular file", nil},
+		{"/dev/zero's node", &specs.LinuxDevice{Path: "/dev/null", Type: "c", Major: 1, Minor: 5}},
+		{"a block device 1:3", &specs.LinuxDevice{Path: "/dev/null", Type: "b", Major: 1, Minor: 3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rootfs, root, f := testRoot(t, "dev", "proc")
+			if err := os.WriteFile(filepath.Join(rootfs, "proc/kcore"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if c.dev == nil {
+				if err := os.WriteFile(filepath.Join(rootfs, "dev/null"), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := createDevice(root, *c.dev, false); err != nil {
+				t.Fatal(err)
+			}
+			spec := testConfig(rootfs).Spec
+			spec.Linux.MaskedPaths = []string{"/proc/kcore"}
+			err := finalizeIn(root, spec, nil)
+			if err == nil || err.Error() != "linux.maskedPaths[0]: /proc/kcore: /dev/null is not the null device: refusing to mask with it" {
+				t.Errorf("err = %v", err)
+			}
+			expect(t, f.only("mount"))
+		})
 	}
-	spec := testConfig(rootfs).Spec
-	spec.Linux.MaskedPaths = []string{"/proc/kcore"}
-	err := finalizeIn(root, spec, nil)
-	if err == nil || err.Error() != "linux.maskedPaths[0]: /proc/kcore: /dev/null is not the null device: refusing to mask with it" {
-		t.Errorf("err = %v", err)
-	}
-	expect(t, f.only("mount"))
 }
