@@ -181,7 +181,8 @@ func TestRlimits(t *testing.T) {
 	f = useFake(t)
 	f.limits[unix.RLIMIT_NOFILE] = syscall.Rlimit{Cur: 512, Max: 2048}
 	f.limits[unix.RLIMIT_CORE] = syscall.Rlimit{Cur: 0, Max: 100}
-	if err := raiseHardLimits(rl); err != nil {
+	f.limits[unix.RLIMIT_NPROC] = syscall.Rlimit{Cur: 10, Max: 4096}
+	if err := raiseHardLimits(append(rl, specs.POSIXRlimit{Type: "RLIMIT_NPROC", Soft: 4096, Hard: 4096})); err != nil {
 		t.Fatal(err)
 	}
 	f.expect(t, "setrlimit RLIMIT_NOFILE 512 4096")
@@ -245,6 +246,16 @@ func TestFinalizeContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.expect(t, "rootfs-finalize")
+	f = useFake(t)
+	if err := finalizeContainer(&proto.InitConfig{Spec: &specs.Spec{Hostname: "box", Linux: &specs.Linux{}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(t, "sethostname box", "rootfs-finalize")
+	f = useFake(t)
+	if err := finalizeContainer(&proto.InitConfig{Spec: &specs.Spec{Domainname: "example.org", Linux: &specs.Linux{}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(t, "setdomainname example.org", "rootfs-finalize")
 
 	for _, c := range []struct{ call, msg string }{
 		{"sethostname", `set hostname "box": operation not permitted`},
