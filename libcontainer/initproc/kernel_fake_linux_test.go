@@ -27,11 +27,15 @@ type fakeKernel struct {
 	stdio [3]*unix.Stat_t
 	// limits is what Getrlimit reports, by resource.
 	limits map[int]syscall.Rlimit
+	// stat is what Fstat reports of other fds; fsType, if set, the
+	// filesystem Fstatfs reports.
+	stat   map[int]unix.Stat_t
+	fsType int64
 }
 
 // useFake replaces sys with a fake kernel for the test's duration.
 func useFake(t *testing.T) *fakeKernel {
-	f := &fakeKernel{fail: map[string]error{}, wd: "/", limits: map[int]syscall.Rlimit{}}
+	f := &fakeKernel{fail: map[string]error{}, wd: "/", limits: map[int]syscall.Rlimit{}, stat: map[int]unix.Stat_t{}}
 	old := sys
 	sys = f
 	t.Cleanup(func() { sys = old })
@@ -90,12 +94,42 @@ func (f *fakeKernel) Setresuid(ruid, euid, suid int) error {
 	return f.record("setresuid %d %d %d", ruid, euid, suid)
 }
 
+// Fstat reports stdio as f.stdio says, fds in f.stat as it says, others
+// as they are.
 func (f *fakeKernel) Fstat(fd int, st *unix.Stat_t) error {
-	if fd < 0 || fd > 2 || f.stdio[fd] == nil {
-		return unix.EBADF
+	if s, ok := f.stat[fd]; ok {
+		*st = s
+		return nil
 	}
-	*st = *f.stdio[fd]
+	if fd >= 0 && fd <= 2 {
+		if f.stdio[fd] == nil {
+			return unix.EBADF
+		}
+		*st = *f.stdio[fd]
+		return nil
+	}
+	return unix.Fstat(fd, st)
+}
+
+func (f *fakeKernel) Fstatfs(fd int, st *unix.Statfs_t) error {
+	if err := unix.Fstatfs(fd, st); err != nil {
+		return err
+	}
+	if f.fsType != 0 {
+		st.Type = f.fsType
+	}
 	return nil
+}
+
+// Mount records the paths the /proc/self/fd links name.
+func (f *fakeKernel) Mount(source, target, fstype string, flags uintptr, data string) error {
+	link := func(p string) string {
+		if l, err := os.Readlink(p); err == nil && strings.HasPrefix(p, "/proc/self/fd/") {
+			return l
+		}
+		return p
+	}
+	return f.record("mount %s %s %q %#x %q", link(source), link(target), fstype, flags, data)
 }
 
 func (f *fakeKernel) Fchown(fd, uid, gid int) error { return f.record("fchown %d %d %d", fd, uid, gid) }

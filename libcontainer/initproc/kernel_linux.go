@@ -13,7 +13,8 @@ import (
 
 // kernel is the seam between the init's decisions (the order in which it
 // drops privileges: credentials, capabilities, no_new_privs, rlimits and
-// the seccomp filter; what it sets of the hostname, domainname and sysctls)
+// the seccomp filter; what it sets of the hostname, domainname and sysctls;
+// what /dev/console the pty may be bound onto)
 // and the calls that carry them out. Those need root, or change the
 // calling process for good (its uid, its capabilities), so the decisions
 // could not be unit-tested: with the calls behind this interface, tests
@@ -31,6 +32,8 @@ type kernel interface {
 	Setresgid(rgid, egid, sgid int) error
 	Setresuid(ruid, euid, suid int) error
 	Fstat(fd int, st *unix.Stat_t) error
+	Fstatfs(fd int, st *unix.Statfs_t) error
+	Mount(source, target, fstype string, flags uintptr, data string) error
 	Fchown(fd, uid, gid int) error
 	Umask(mask int) int
 	Setrlimit(resource int, lim *syscall.Rlimit) error
@@ -57,12 +60,18 @@ func (hostKernel) Prctl(option int, arg2, arg3, arg4, arg5 uintptr) error {
 	return unix.Prctl(option, arg2, arg3, arg4, arg5)
 }
 
-func (hostKernel) Setgroups(gids []int) error           { return unix.Setgroups(gids) }
-func (hostKernel) Setresgid(rgid, egid, sgid int) error { return unix.Setresgid(rgid, egid, sgid) }
-func (hostKernel) Setresuid(ruid, euid, suid int) error { return unix.Setresuid(ruid, euid, suid) }
-func (hostKernel) Fstat(fd int, st *unix.Stat_t) error  { return unix.Fstat(fd, st) }
-func (hostKernel) Fchown(fd, uid, gid int) error        { return unix.Fchown(fd, uid, gid) }
-func (hostKernel) Umask(mask int) int                   { return unix.Umask(mask) }
+func (hostKernel) Setgroups(gids []int) error              { return unix.Setgroups(gids) }
+func (hostKernel) Setresgid(rgid, egid, sgid int) error    { return unix.Setresgid(rgid, egid, sgid) }
+func (hostKernel) Setresuid(ruid, euid, suid int) error    { return unix.Setresuid(ruid, euid, suid) }
+func (hostKernel) Fstat(fd int, st *unix.Stat_t) error     { return unix.Fstat(fd, st) }
+func (hostKernel) Fstatfs(fd int, st *unix.Statfs_t) error { return unix.Fstatfs(fd, st) }
+
+func (hostKernel) Mount(source, target, fstype string, flags uintptr, data string) error {
+	return unix.Mount(source, target, fstype, flags, data)
+}
+
+func (hostKernel) Fchown(fd, uid, gid int) error { return unix.Fchown(fd, uid, gid) }
+func (hostKernel) Umask(mask int) int            { return unix.Umask(mask) }
 
 // Setrlimit and Getrlimit are syscall's, not unix's: see setRlimits.
 func (hostKernel) Setrlimit(resource int, lim *syscall.Rlimit) error {
