@@ -26,7 +26,7 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 	}
 	defer unix.Close(dst)
 	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+	if err := sys.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
 		return sys.Mount("cgroup2", safepath.ProcPath(dst), "cgroup2", opts.Flags, strings.Join(opts.Data, ","))
 	}
 	if err := sys.Mount("tmpfs", safepath.ProcPath(dst), "tmpfs", opts.Flags&^unix.MS_RDONLY, "mode=755"); err != nil {

@@ -30,8 +30,10 @@ type fakeKernel struct {
 	fail   func(c call) error // nil, or the error the call c returns
 	labels map[int]fdLabel
 	nodes  map[string]node // mknod'ed nodes by shown path
-	// statfsFlags are the ST_* flags Fstatfs reports.
+	// statfsFlags are the ST_* flags Fstatfs reports; cgroupFs the
+	// filesystem type Statfs reports for /sys/fs/cgroup.
 	statfsFlags int64
+	cgroupFs    int64
 }
 
 type fdLabel struct{ real, shown string }
@@ -239,6 +241,14 @@ func (f *fakeKernel) Fstatfs(fd int, st *unix.Statfs_t) error {
 		return err
 	}
 	st.Flags = f.statfsFlags
+	return nil
+}
+
+func (f *fakeKernel) Statfs(path string, st *unix.Statfs_t) error {
+	if path != "/sys/fs/cgroup" {
+		return unix.Statfs(path, st)
+	}
+	*st = unix.Statfs_t{Type: f.cgroupFs}
 	return nil
 }
 

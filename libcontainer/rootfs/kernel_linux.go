@@ -11,7 +11,8 @@ import "golang.org/x/sys/unix"
 // on a rootfs in a temporary directory.
 //
 // Only the calls that need privilege, change the process, or whose answer a
-// test must choose (Fstat of a device, Fstatfs of a mount's locked flags)
+// test must choose (Fstat of a device, Fstatfs of a mount's locked flags, Statfs of the
+// host's cgroup mount)
 // are here; opening, creating and reading files in the rootfs stay direct
 // unix calls, which work on a temporary directory as they do on a rootfs.
 // The production value, sys, is hostKernel: each method is the unix call
@@ -24,6 +25,7 @@ type kernel interface {
 	MountSetattr(dirfd int, path string, flags uint, attr *unix.MountAttr) error
 	Fstat(fd int, st *unix.Stat_t) error
 	Fstatfs(fd int, st *unix.Statfs_t) error
+	Statfs(path string, st *unix.Statfs_t) error
 	PivotRoot(newroot, putold string) error
 	Chroot(path string) error
 	Chdir(path string) error
@@ -60,10 +62,14 @@ func (hostKernel) MountSetattr(dirfd int, path string, flags uint, attr *unix.Mo
 
 func (hostKernel) Fstat(fd int, st *unix.Stat_t) error     { return unix.Fstat(fd, st) }
 func (hostKernel) Fstatfs(fd int, st *unix.Statfs_t) error { return unix.Fstatfs(fd, st) }
-func (hostKernel) PivotRoot(newroot, putold string) error  { return unix.PivotRoot(newroot, putold) }
-func (hostKernel) Chroot(path string) error                { return unix.Chroot(path) }
-func (hostKernel) Chdir(path string) error                 { return unix.Chdir(path) }
-func (hostKernel) Fchdir(fd int) error                     { return unix.Fchdir(fd) }
+func (hostKernel) Statfs(path string, st *unix.Statfs_t) error {
+	return unix.Statfs(path, st)
+}
+
+func (hostKernel) PivotRoot(newroot, putold string) error { return unix.PivotRoot(newroot, putold) }
+func (hostKernel) Chroot(path string) error               { return unix.Chroot(path) }
+func (hostKernel) Chdir(path string) error                { return unix.Chdir(path) }
+func (hostKernel) Fchdir(fd int) error                    { return unix.Fchdir(fd) }
 
 func (hostKernel) Mknodat(dirfd int, path string, mode uint32, dev int) error {
 	return unix.Mknodat(dirfd, path, mode, dev)

@@ -262,3 +262,16 @@ func TestTmpcopyup(t *testing.T) {
 		t.Errorf("calls after a refused tmpcopyup: %v", f.calls)
 	}
 }
+
+// On a cgroup v2 host a "cgroup" mount is a cgroup2 mount with the
+// mount's flags and data.
+func TestCgroupMountUnified(t *testing.T) {
+	rootfs, root, f := testRoot(t)
+	f.cgroupFs = unix.CGROUP2_SUPER_MAGIC
+	m := specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro", "nsdelegate"}}
+	if err := mountOne(root, testConfig(rootfs), m, false, noSource(t), new([]LateRemount)); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, f.calls, call{op: "mount", src: "cgroup2", dst: "$rootfs/sys/fs/cgroup", fstype: "cgroup2",
+		flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV | unix.MS_RELATIME | unix.MS_RDONLY, data: "nsdelegate"})
+}
