@@ -68,18 +68,23 @@ func setupConsole(consoleFd int, bindConsole bool, size *specs.Box) error {
 // character device is mounted over: a container that made it a symlink to,
 // say, a procfs file must not get the pty mounted there (CVE-2025-52565).
 func bindDevConsole(slave int) error {
-	var sst unix.Stat_t
-	if err := unix.Fstat(slave, &sst); err != nil {
-		return err
-	}
-	if sst.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(sst.Rdev) < 136 || unix.Major(sst.Rdev) > 143 {
-		return fmt.Errorf("pty slave is not a pts device")
-	}
 	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(root)
+	return bindDevConsoleIn(root, slave)
+}
+
+// bindDevConsoleIn is bindDevConsole in the root whose fd is root.
+func bindDevConsoleIn(root, slave int) error {
+	var sst unix.Stat_t
+	if err := sys.Fstat(slave, &sst); err != nil {
+		return err
+	}
+	if sst.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(sst.Rdev) < 136 || unix.Major(sst.Rdev) > 143 {
+		return fmt.Errorf("pty slave is not a pts device")
+	}
 	dst, err := safepath.Open(root, "/dev/console", unix.O_PATH|unix.O_NOFOLLOW)
 	if errors.Is(err, unix.ENOENT) {
 		dst, err = safepath.MkFileAll(root, "/dev/console", 0o600)
@@ -89,17 +94,17 @@ func bindDevConsole(slave int) error {
 	}
 	defer unix.Close(dst)
 	var st unix.Stat_t
-	if err := unix.Fstat(dst, &st); err != nil {
+	if err := sys.Fstat(dst, &st); err != nil {
 		return err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG && st.Mode&unix.S_IFMT != unix.S_IFCHR {
 		return fmt.Errorf("/dev/console is not a file or device: refusing to mount over it")
 	}
 	var sfs unix.Statfs_t
-	if err := unix.Fstatfs(dst, &sfs); err == nil && (sfs.Type == unix.PROC_SUPER_MAGIC || sfs.Type == unix.SYSFS_MAGIC) {
+	if err := sys.Fstatfs(dst, &sfs); err == nil && (sfs.Type == unix.PROC_SUPER_MAGIC || sfs.Type == unix.SYSFS_MAGIC) {
 		return fmt.Errorf("/dev/console is on procfs or sysfs: refusing to mount over it")
 	}
-	if err := unix.Mount(safepath.ProcPath(slave), safepath.ProcPath(dst), "", unix.MS_BIND, ""); err != nil {
+	if err := sys.Mount(safepath.ProcPath(slave), safepath.ProcPath(dst), "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("bind pty onto /dev/console: %w", err)
 	}
 	return nil

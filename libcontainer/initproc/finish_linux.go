@@ -10,7 +10,6 @@ import (
 	"github.com/hullrt/hull/libcontainer/hooks"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
-	"github.com/hullrt/hull/libcontainer/lsm"
 	"github.com/hullrt/hull/libcontainer/store"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -137,17 +136,17 @@ func (f *finisher) exec() error {
 // drop sets the process's security attributes, credentials,
 // capabilities and seccomp filter: everything but the execve.
 func (f *finisher) drop() error {
-	if err := lsm.Apply(f.lsm); err != nil {
+	if err := sys.ApplyLSM(f.lsm); err != nil {
 		return err
 	}
 	// chdir first, still as root (the user may not be allowed to look up
 	// the path, yet may work in it), and before any seccomp filter.
-	if err := unix.Chdir(f.cwd); err != nil {
+	if err := sys.Chdir(f.cwd); err != nil {
 		return fmt.Errorf("chdir to cwd (%q) set in config.json: %w", f.cwd, err)
 	}
 	// A cwd reached through a leaked fd (/proc/self/fd/N) would be outside
 	// the container's root; getcwd then fails (CVE-2024-21626).
-	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
+	if wd, err := sys.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
 		return fmt.Errorf("cwd %q is outside the container's root", f.cwd)
 	}
 	if !f.noNewPriv {
@@ -156,12 +155,12 @@ func (f *finisher) drop() error {
 		}
 	}
 	if f.caps != nil {
-		if err := capabilities.DropBounding(f.caps.Bounding()); err != nil {
+		if err := sys.DropBounding(f.caps.Bounding()); err != nil {
 			return err
 		}
 		// Keep the permitted set across the uid change; capset below
 		// then sets exactly the configured sets.
-		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		if err := sys.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set keepcaps: %w", err)
 		}
 	}
@@ -169,20 +168,20 @@ func (f *finisher) drop() error {
 		return err
 	}
 	if f.caps != nil {
-		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		if err := sys.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 			return fmt.Errorf("clear keepcaps: %w", err)
 		}
-		if err := capabilities.Apply(f.caps); err != nil {
+		if err := sys.ApplyCaps(f.caps); err != nil {
 			return err
 		}
 	}
 	if f.user.Umask != nil {
-		unix.Umask(int(*f.user.Umask))
+		sys.Umask(int(*f.user.Umask))
 	} else {
-		unix.Umask(0o022)
+		sys.Umask(0o022)
 	}
 	if f.noNewPriv {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		if err := sys.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
 		if err := f.limitAndFilter(); err != nil {
@@ -209,13 +208,13 @@ func setUser(u specs.User) error {
 	for _, g := range u.AdditionalGids {
 		gids = append(gids, int(g))
 	}
-	if err := unix.Setgroups(gids); err != nil && !(len(gids) == 0 && errors.Is(err, unix.EPERM)) {
+	if err := sys.Setgroups(gids); err != nil && !(len(gids) == 0 && errors.Is(err, unix.EPERM)) {
 		return fmt.Errorf("setgroups %v: %w", gids, err)
 	}
-	if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+	if err := sys.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
 		return fmt.Errorf("setgid %d: %w", u.GID, err)
 	}
-	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+	if err := sys.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
 		return fmt.Errorf("setuid %d: %w", u.UID, err)
 	}
 	return nil
@@ -229,7 +228,7 @@ func setUser(u specs.User) error {
 func fixStdioOwner(uid int) error {
 	for fd := 0; fd < 3; fd++ {
 		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil {
+		if err := sys.Fstat(fd, &st); err != nil {
 			if errors.Is(err, unix.EBADF) {
 				continue
 			}
@@ -238,7 +237,7 @@ func fixStdioOwner(uid int) error {
 		if int(st.Uid) == uid || (st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 3)) {
 			continue
 		}
-		if err := unix.Fchown(fd, uid, -1); err != nil {
+		if err := sys.Fchown(fd, uid, -1); err != nil {
 			if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS) || errors.Is(err, unix.EINVAL) {
 				continue
 			}

@@ -245,22 +245,22 @@ func createHooks(cfg *proto.InitConfig, conn proto.Conn) error {
 func finalizeContainer(cfg *proto.InitConfig, late []rootfs.LateRemount) error {
 	spec := cfg.Spec
 	if spec.Hostname != "" {
-		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+		if err := sys.Sethostname([]byte(spec.Hostname)); err != nil {
 			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
 		}
 	}
 	if spec.Domainname != "" {
-		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+		if err := sys.Setdomainname([]byte(spec.Domainname)); err != nil {
 			return fmt.Errorf("set domainname %q: %w", spec.Domainname, err)
 		}
 	}
 	for k, v := range spec.Linux.Sysctl {
 		p := filepath.Join("/proc/sys", config.SysctlPath(k))
-		if err := os.WriteFile(p, []byte(v), 0); err != nil {
+		if err := sys.WriteFile(p, []byte(v), 0); err != nil {
 			return fmt.Errorf("linux.sysctl: set %s=%s: %w", k, v, err)
 		}
 	}
-	return rootfs.Finalize(spec, late)
+	return sys.FinalizeRootfs(spec, late)
 }
 
 // closeExtraFds marks every fd from first on close-on-exec.

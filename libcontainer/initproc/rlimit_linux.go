@@ -14,7 +14,7 @@ import (
 func setRlimits(rl []specs.POSIXRlimit) error {
 	for _, r := range rl {
 		lim := syscall.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := syscall.Setrlimit(config.RlimitNames[r.Type], &lim); err != nil {
+		if err := sys.Setrlimit(config.RlimitNames[r.Type], &lim); err != nil {
 			return fmt.Errorf("set %s to soft %d hard %d: %w", r.Type, r.Soft, r.Hard, err)
 		}
 	}
@@ -29,14 +29,14 @@ func setRlimits(rl []specs.POSIXRlimit) error {
 func raiseHardLimits(rl []specs.POSIXRlimit) error {
 	for _, r := range rl {
 		var cur syscall.Rlimit
-		if err := syscall.Getrlimit(config.RlimitNames[r.Type], &cur); err != nil {
+		if err := sys.Getrlimit(config.RlimitNames[r.Type], &cur); err != nil {
 			return fmt.Errorf("get %s: %w", r.Type, err)
 		}
 		if r.Hard <= cur.Max {
 			continue
 		}
 		lim := syscall.Rlimit{Cur: cur.Cur, Max: r.Hard}
-		if err := syscall.Setrlimit(config.RlimitNames[r.Type], &lim); err != nil {
+		if err := sys.Setrlimit(config.RlimitNames[r.Type], &lim); err != nil {
 			return fmt.Errorf("set %s to soft %d hard %d: %w", r.Type, r.Soft, r.Hard, err)
 		}
 	}

@@ -26,10 +26,10 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 	}
 	defer unix.Close(dst)
 	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-		return unix.Mount("cgroup2", safepath.ProcPath(dst), "cgroup2", opts.Flags, strings.Join(opts.Data, ","))
+	if err := sys.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return sys.Mount("cgroup2", safepath.ProcPath(dst), "cgroup2", opts.Flags, strings.Join(opts.Data, ","))
 	}
-	if err := unix.Mount("tmpfs", safepath.ProcPath(dst), "tmpfs", opts.Flags&^unix.MS_RDONLY, "mode=755"); err != nil {
+	if err := sys.Mount("tmpfs", safepath.ProcPath(dst), "tmpfs", opts.Flags&^unix.MS_RDONLY, "mode=755"); err != nil {
 		return fmt.Errorf("tmpfs for cgroup hierarchies: %w", err)
 	}
 	hiers, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
@@ -71,7 +71,7 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 		if cgroupns {
 			// A fresh mount shows the namespace's root: the
 			// container's cgroup.
-			err = unix.Mount("cgroup", target, h.FSType, opts.Flags, data)
+			err = sys.Mount("cgroup", target, h.FSType, opts.Flags, data)
 		}
 		if err != nil {
 			// Without a cgroup namespace (or where the kernel refuses
@@ -86,7 +86,7 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 				}
 				return fmt.Errorf("cgroup hierarchy %s: %w", name, err)
 			}
-			err = unix.Mount(src, target, "", unix.MS_BIND|unix.MS_REC, "")
+			err = sys.Mount(src, target, "", unix.MS_BIND|unix.MS_REC, "")
 			if err == nil && opts.Flags != 0 {
 				// Through a new fd: the old one is under the mount.
 				err = Remount(root, filepath.Join(m.Destination, name), opts.Flags, false)

@@ -116,10 +116,10 @@ func createDevice(root int, d specs.LinuxDevice, userns bool) error {
 			return err
 		}
 		defer unix.Close(dst)
-		return unix.Mount(d.Path, safepath.ProcPath(dst), "", unix.MS_BIND, "")
+		return sys.Mount(d.Path, safepath.ProcPath(dst), "", unix.MS_BIND, "")
 	}
 	dev := unix.Mkdev(uint32(d.Major), uint32(d.Minor))
-	if err := unix.Mknodat(dir, name, mode, int(dev)); err != nil {
+	if err := sys.Mknodat(dir, name, mode, int(dev)); err != nil {
 		if !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("mknod: %w", err)
 		}
@@ -131,12 +131,12 @@ func createDevice(root int, d specs.LinuxDevice, userns bool) error {
 		if err := unix.Unlinkat(dir, name, 0); err != nil {
 			return fmt.Errorf("replace existing %s: %w", d.Path, err)
 		}
-		if err := unix.Mknodat(dir, name, mode, int(dev)); err != nil {
+		if err := sys.Mknodat(dir, name, mode, int(dev)); err != nil {
 			return fmt.Errorf("mknod: %w", err)
 		}
 	}
 	// mknod is subject to the umask; set the mode exactly.
-	if err := unix.Fchmodat(dir, name, mode&0o7777, 0); err != nil {
+	if err := sys.Fchmodat(dir, name, mode&0o7777, 0); err != nil {
 		return fmt.Errorf("chmod: %w", err)
 	}
 	uid, gid := -1, -1
@@ -147,7 +147,7 @@ func createDevice(root int, d specs.LinuxDevice, userns bool) error {
 		gid = int(*d.GID)
 	}
 	if uid >= 0 || gid >= 0 {
-		if err := unix.Fchownat(dir, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := sys.Fchownat(dir, name, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return fmt.Errorf("chown: %w", err)
 		}
 	}

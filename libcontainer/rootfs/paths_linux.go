@@ -21,6 +21,12 @@ func Finalize(spec *specs.Spec, late []LateRemount) error {
 		return err
 	}
 	defer unix.Close(root)
+	return finalizeIn(root, spec, late)
+}
+
+// finalizeIn is Finalize in the root whose fd is root (the container's
+// "/" in the init, a temporary directory in the unit tests).
+func finalizeIn(root int, spec *specs.Spec, late []LateRemount) error {
 	for i, p := range spec.Linux.ReadonlyPaths {
 		if err := readonlyPath(root, p); err != nil {
 			return fmt.Errorf("linux.readonlyPaths[%d]: %s: %w", i, p, err)
@@ -47,7 +53,7 @@ func Finalize(spec *specs.Spec, late []LateRemount) error {
 		// root.readonly) only in a mount namespace of the container's.
 		return nil
 	}
-	if err := RemountLate(late, config.HasNewNS(spec, specs.UserNamespace)); err != nil {
+	if err := remountLateIn(root, late, config.HasNewNS(spec, specs.UserNamespace)); err != nil {
 		return err
 	}
 	if spec.Root.Readonly {
@@ -66,7 +72,7 @@ func readonlyPath(root int, path string) error {
 	if err != nil {
 		return err
 	}
-	err = unix.Mount(safepath.ProcPath(fd), safepath.ProcPath(fd), "", unix.MS_BIND|unix.MS_REC, "")
+	err = sys.Mount(safepath.ProcPath(fd), safepath.ProcPath(fd), "", unix.MS_BIND|unix.MS_REC, "")
 	unix.Close(fd)
 	if err != nil {
 		return err
@@ -91,14 +97,14 @@ func maskPath(root int, path string, shared *int) error {
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	if err := sys.Fstat(fd, &st); err != nil {
 		return err
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		if *shared >= 0 {
-			return unix.Mount(safepath.ProcPath(*shared), safepath.ProcPath(fd), "", unix.MS_BIND, "")
+			return sys.Mount(safepath.ProcPath(*shared), safepath.ProcPath(fd), "", unix.MS_BIND, "")
 		}
-		if err := unix.Mount("tmpfs", safepath.ProcPath(fd), "tmpfs", unix.MS_RDONLY, "size=0k"); err != nil {
+		if err := sys.Mount("tmpfs", safepath.ProcPath(fd), "tmpfs", unix.MS_RDONLY, "size=0k"); err != nil {
 			return err
 		}
 		if top, err := safepath.Open(root, path, unix.O_PATH|unix.O_NOFOLLOW); err == nil {
@@ -112,11 +118,11 @@ func maskPath(root int, path string, shared *int) error {
 	}
 	defer unix.Close(null)
 	var ns unix.Stat_t
-	if err := unix.Fstat(null, &ns); err != nil {
+	if err := sys.Fstat(null, &ns); err != nil {
 		return err
 	}
 	if ns.Mode&unix.S_IFMT != unix.S_IFCHR || ns.Rdev != unix.Mkdev(1, 3) {
 		return errors.New("/dev/null is not the null device: refusing to mask with it")
 	}
-	return unix.Mount(safepath.ProcPath(null), safepath.ProcPath(fd), "", unix.MS_BIND, "")
+	return sys.Mount(safepath.ProcPath(null), safepath.ProcPath(fd), "", unix.MS_BIND, "")
 }

@@ -40,10 +40,10 @@ func Prepare(cfg *proto.InitConfig, conn proto.Conn, beforePivot func() error, l
 	if prop&unix.MS_PRIVATE != 0 {
 		initial = unix.MS_PRIVATE | unix.MS_REC
 	}
-	if err := unix.Mount("", "/", "", initial, ""); err != nil {
+	if err := sys.Mount("", "/", "", initial, ""); err != nil {
 		return fmt.Errorf("set propagation of / to %#x: %w", initial, err)
 	}
-	if err := unix.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+	if err := sys.Mount(cfg.Rootfs, cfg.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind rootfs %s onto itself: %w", cfg.Rootfs, err)
 	}
 	root, err := unix.Open(cfg.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -106,7 +106,7 @@ func Prepare(cfg *proto.InitConfig, conn proto.Conn, beforePivot func() error, l
 		return err
 	}
 	if prop != 0 {
-		if err := unix.Mount("", "/", "", prop, ""); err != nil {
+		if err := sys.Mount("", "/", "", prop, ""); err != nil {
 			return fmt.Errorf("set propagation of the container's / to %#x: %w", prop, err)
 		}
 	}
@@ -132,6 +132,11 @@ func RemountLate(l []LateRemount, userns bool) error {
 		return err
 	}
 	defer unix.Close(root)
+	return remountLateIn(root, l, userns)
+}
+
+// remountLateIn is RemountLate in the root whose fd is root.
+func remountLateIn(root int, l []LateRemount, userns bool) error {
 	for _, r := range l {
 		if err := Remount(root, r.dest, r.flags|unix.MS_RDONLY, userns); err != nil {
 			return fmt.Errorf("mount %s read-only: %w", r.dest, err)
@@ -143,13 +148,13 @@ func RemountLate(l []LateRemount, userns bool) error {
 // chrootRoot jails a container without a mount namespace in its rootfs
 // (root is the rootfs mount's fd), as runc's chroot().
 func chrootRoot(root int, rootfs string) error {
-	if err := unix.Fchdir(root); err != nil {
+	if err := sys.Fchdir(root); err != nil {
 		return fmt.Errorf("chdir to rootfs %s: %w", rootfs, err)
 	}
-	if err := unix.Chroot("."); err != nil {
+	if err := sys.Chroot("."); err != nil {
 		return fmt.Errorf("chroot to rootfs %s: %w", rootfs, err)
 	}
-	return unix.Chdir("/")
+	return sys.Chdir("/")
 }
 
 func pivotRoot(rootfs string) error {
@@ -163,25 +168,25 @@ func pivotRoot(rootfs string) error {
 		return fmt.Errorf("open rootfs %s: %w", rootfs, err)
 	}
 	defer unix.Close(newroot)
-	if err := unix.Fchdir(newroot); err != nil {
+	if err := sys.Fchdir(newroot); err != nil {
 		return fmt.Errorf("chdir to rootfs: %w", err)
 	}
 	// pivot_root(".", ".") stacks the old root on top of the new one,
 	// so no directory for it is needed inside the rootfs.
-	if err := unix.PivotRoot(".", "."); err != nil {
+	if err := sys.PivotRoot(".", "."); err != nil {
 		return fmt.Errorf("pivot_root to %s: %w", rootfs, err)
 	}
-	if err := unix.Fchdir(oldroot); err != nil {
+	if err := sys.Fchdir(oldroot); err != nil {
 		return fmt.Errorf("chdir to old root: %w", err)
 	}
 	// Detaching the old root must not propagate the unmount to the host.
-	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+	if err := sys.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("make old root slave: %w", err)
 	}
-	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+	if err := sys.Unmount(".", unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("detach old root: %w", err)
 	}
-	return unix.Chdir("/")
+	return sys.Chdir("/")
 }
 
 // moveRoot is --no-pivot: for a rootfs on a ramfs, where pivot_root fails.
@@ -201,31 +206,31 @@ func moveRoot(rootfs string) error {
 	for _, i := range full {
 		p := i.Mountpoint
 		// The unmount must not propagate to the host.
-		if err := unix.Mount("", p, "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		if err := sys.Mount("", p, "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 			if errors.Is(err, unix.ENOENT) {
 				continue // under one already gone
 			}
 			return fmt.Errorf("make %s slave: %w", p, err)
 		}
-		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil {
+		if err := sys.Unmount(p, unix.MNT_DETACH); err != nil {
 			if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
 				return fmt.Errorf("unmount host %s %s: %w", i.FSType, p, err)
 			}
-			if err := unix.Mount("tmpfs", p, "tmpfs", 0, ""); err != nil {
+			if err := sys.Mount("tmpfs", p, "tmpfs", 0, ""); err != nil {
 				return fmt.Errorf("cover host %s %s: %w", i.FSType, p, err)
 			}
 		}
 	}
-	if err := unix.Chdir(rootfs); err != nil {
+	if err := sys.Chdir(rootfs); err != nil {
 		return fmt.Errorf("chdir to rootfs %s: %w", rootfs, err)
 	}
-	if err := unix.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
+	if err := sys.Mount(rootfs, "/", "", unix.MS_MOVE, ""); err != nil {
 		return fmt.Errorf("move rootfs %s to /: %w", rootfs, err)
 	}
-	if err := unix.Chroot("."); err != nil {
+	if err := sys.Chroot("."); err != nil {
 		return fmt.Errorf("chroot: %w", err)
 	}
-	return unix.Chdir("/")
+	return sys.Chdir("/")
 }
 
 // mountOne performs one entry of config.json's mounts. The destination is
@@ -257,7 +262,7 @@ func mountOne(root int, cfg *proto.InitConfig, m specs.Mount, userns bool, sourc
 		// the rootfs, where masking would then miss it.
 		if fd, err := safepath.Open(root, m.Destination, unix.O_PATH|unix.O_NOFOLLOW); err == nil {
 			var st unix.Stat_t
-			err = unix.Fstat(fd, &st)
+			err = sys.Fstat(fd, &st)
 			unix.Close(fd)
 			if err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
 				return fmt.Errorf("filesystem %q must be mounted on ordinary directory", m.Type)
@@ -268,7 +273,7 @@ func mountOne(root int, cfg *proto.InitConfig, m specs.Mount, userns bool, sourc
 		// mode= says otherwise (the last mode= wins).
 		if fd, err := safepath.Open(root, m.Destination, unix.O_PATH); err == nil {
 			var st unix.Stat_t
-			err = unix.Fstat(fd, &st)
+			err = sys.Fstat(fd, &st)
 			unix.Close(fd)
 			if err != nil {
 				return fmt.Errorf("check the mode of %s: %w", m.Destination, err)
@@ -288,12 +293,12 @@ func mountOne(root int, cfg *proto.InitConfig, m specs.Mount, userns bool, sourc
 	if opts.Tmpcopyup {
 		return tmpcopyupMount(root, dst, m, opts, data)
 	}
-	err = unix.Mount(m.Source, safepath.ProcPath(dst), m.Type, flags, data)
+	err = sys.Mount(m.Source, safepath.ProcPath(dst), m.Type, flags, data)
 	if err != nil && m.Type == "sysfs" && (errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
 		// Without a network namespace of its own (or in a user
 		// namespace that does not own it) sysfs cannot be mounted:
 		// bind the host's, as runc does.
-		err = unix.Mount("/sys", safepath.ProcPath(dst), "", unix.MS_BIND|unix.MS_REC, "")
+		err = sys.Mount("/sys", safepath.ProcPath(dst), "", unix.MS_BIND|unix.MS_REC, "")
 		if err == nil && opts.Flags&unix.MS_RDONLY != 0 {
 			err = Remount(root, m.Destination, opts.Flags, userns)
 		}
@@ -313,7 +318,7 @@ func tmpcopyupMount(root, dst int, m specs.Mount, opts *config.MountOpts, data s
 		return err
 	}
 	defer unix.Close(under)
-	if err := unix.Mount(m.Source, safepath.ProcPath(dst), m.Type, opts.Flags&^unix.MS_RDONLY, data); err != nil {
+	if err := sys.Mount(m.Source, safepath.ProcPath(dst), m.Type, opts.Flags&^unix.MS_RDONLY, data); err != nil {
 		return err
 	}
 	top, err := safepath.Open(root, m.Destination, unix.O_RDONLY|unix.O_DIRECTORY)
@@ -354,7 +359,7 @@ func bindMount(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Moun
 				unix.Close(srcFd)
 			}
 		}()
-		if err := unix.Fstat(srcFd, &st); err != nil {
+		if err := sys.Fstat(srcFd, &st); err != nil {
 			return fmt.Errorf("stat the source %s: %w", src, err)
 		}
 	}
@@ -377,15 +382,15 @@ func bindMount(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Moun
 	case idmapped:
 		tree, srcFd = srcFd, -1 // the parent's clone
 	case srcFd >= 0:
-		tree, err = unix.OpenTree(srcFd, "", how|unix.AT_EMPTY_PATH)
+		tree, err = sys.OpenTree(srcFd, "", how|unix.AT_EMPTY_PATH)
 	default:
-		tree, err = unix.OpenTree(unix.AT_FDCWD, src, how)
+		tree, err = sys.OpenTree(unix.AT_FDCWD, src, how)
 	}
 	if err != nil {
 		return fmt.Errorf("clone the mount of %s: %w", src, err)
 	}
 	defer unix.Close(tree)
-	if err := unix.MoveMount(tree, "", dst, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+	if err := sys.MoveMount(tree, "", dst, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return fmt.Errorf("attach the mount of %s: %w", src, err)
 	}
 	// The fd now is the attached mount's root: the flags are set through
@@ -397,13 +402,13 @@ func bindMount(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Moun
 		}
 	}
 	if opts.AttrSet != 0 || opts.AttrClr != 0 || opts.Atime {
-		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, recursiveAttr(opts)); err != nil {
+		if err := sys.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, recursiveAttr(opts)); err != nil {
 			return fmt.Errorf("set recursive attributes on %s: %w", m.Destination, err)
 		}
 	}
 	// The fd now is the attached mount's root.
 	for _, p := range opts.Propagation {
-		if err := unix.Mount("", safepath.ProcPath(tree), "", p, ""); err != nil {
+		if err := sys.Mount("", safepath.ProcPath(tree), "", p, ""); err != nil {
 			return fmt.Errorf("set propagation %#x on %s: %w", p, m.Destination, err)
 		}
 	}
@@ -432,7 +437,7 @@ func bindRemount(tree int, dest string, opts *config.MountOpts) error {
 	p := fmt.Sprintf("/proc/thread-self/fd/%d", tree)
 	flags := opts.Flags | unix.MS_BIND | unix.MS_REMOUNT
 	mount := func(flags uintptr) error {
-		if err := unix.Mount("", p, "", flags, ""); err != nil {
+		if err := sys.Mount("", p, "", flags, ""); err != nil {
 			return &mountError{target: dest, dstFd: p, flags: flags, err: err}
 		}
 		return nil
@@ -442,7 +447,7 @@ func bindRemount(tree int, dest string, opts *config.MountOpts) error {
 		return nil
 	}
 	var st unix.Statfs_t
-	if serr := unix.Fstatfs(tree, &st); serr != nil {
+	if serr := sys.Fstatfs(tree, &st); serr != nil {
 		return fmt.Errorf("%w (statfs: %v)", err, serr)
 	}
 	cur := statfsFlags(&st)
@@ -504,16 +509,16 @@ func Remount(root int, path string, flags uintptr, userns bool) error {
 	defer unix.Close(fd)
 	p := safepath.ProcPath(fd)
 	flags |= unix.MS_BIND | unix.MS_REMOUNT
-	err = unix.Mount("", p, "", flags, "")
+	err = sys.Mount("", p, "", flags, "")
 	if err != nil && (userns || errors.Is(err, unix.EPERM)) {
 		var st unix.Statfs_t
-		if serr := unix.Fstatfs(fd, &st); serr == nil {
+		if serr := sys.Fstatfs(fd, &st); serr == nil {
 			for _, f := range stFlags {
 				if uintptr(st.Flags)&f.st != 0 && f.ms != unix.MS_RDONLY {
 					flags |= f.ms
 				}
 			}
-			err = unix.Mount("", p, "", flags, "")
+			err = sys.Mount("", p, "", flags, "")
 		}
 	}
 	if err != nil {
@@ -532,12 +537,12 @@ func setPropagationAndAttrs(root int, path string, opts *config.MountOpts) error
 	}
 	defer unix.Close(fd)
 	for _, p := range opts.Propagation {
-		if err := unix.Mount("", safepath.ProcPath(fd), "", p, ""); err != nil {
+		if err := sys.Mount("", safepath.ProcPath(fd), "", p, ""); err != nil {
 			return fmt.Errorf("set propagation %#x on %s: %w", p, path, err)
 		}
 	}
 	if opts.AttrSet != 0 || opts.AttrClr != 0 || opts.Atime {
-		if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, recursiveAttr(opts)); err != nil {
+		if err := sys.MountSetattr(fd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, recursiveAttr(opts)); err != nil {
 			return fmt.Errorf("set recursive attributes on %s: %w", path, err)
 		}
 	}

@@ -88,18 +88,18 @@ func copyEntry(src, dst int, name string) error {
 			return err
 		}
 	case unix.S_IFCHR, unix.S_IFBLK, unix.S_IFIFO:
-		if err := unix.Mknodat(dst, name, st.Mode, int(st.Rdev)); err != nil {
+		if err := sys.Mknodat(dst, name, st.Mode, int(st.Rdev)); err != nil {
 			return err
 		}
 	default:
 		return nil // sockets mean nothing in a copy
 	}
-	if err := unix.Fchownat(dst, name, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := sys.Fchownat(dst, name, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
 		// After chown, which clears setuid and setgid.
-		if err := unix.Fchmodat(dst, name, mode, 0); err != nil {
+		if err := sys.Fchmodat(dst, name, mode, 0); err != nil {
 			return err
 		}
 	}
