@@ -31,7 +31,7 @@ func ptrTo[T any](v T) *T { return &v }
 // Checkpoint dumps the container's processes with criu into
 // o.ImagesDirectory. Unless LeaveRunning or PreDump, criu ends them; the
 // caller then deletes the container.
-func (c *Container) Checkpoint(cl *criu.Client, o *criu.Opts) (err error) {
+func (c *Container) Checkpoint(cl *criu.Client, o *criu.Opts) error {
 	const logFile = "dump.log"
 	s := c.Status()
 	if s != Running && s != Paused {
@@ -153,19 +153,6 @@ func (c *Container) Checkpoint(cl *criu.Client, o *criu.Opts) (err error) {
 		}
 	}
 	stateDir := c.rt.store.Dir(c.ID())
-	if o.LazyPages && c.h != nil {
-		// A lazy dump ends only once the restore side has fetched every
-		// page, or never if none comes: the lock is released meanwhile,
-		// so that delete --force, kill and the rest do not wait on it
-		// (runc's checkpoint holds no lock across commands either).
-		c.h.Close()
-		c.h = nil
-		defer func() {
-			if rerr := c.relock(); rerr != nil && err == nil {
-				err = fmt.Errorf("container %s: after its lazy checkpoint: %w", c.ID(), rerr)
-			}
-		}()
-	}
 	_, err = cl.Run(&criu.Call{
 		Req: &rpc.CriuReq{Type: &t, Opts: ro},
 		Notify: func(n *rpc.CriuNotify, _ []*os.File) error {
@@ -362,21 +349,5 @@ func (c *Container) dumpMounts(ro *rpc.CriuOpts) error {
 		}
 		ro.ExtMnt = append(ro.ExtMnt, &rpc.ExtMountMap{Key: ptrTo(m.key), Val: ptrTo(val)})
 	}
-	return nil
-}
-
-// relock takes the container's lock again and rereads its state, which
-// another command may have changed (or removed) while it was free.
-func (c *Container) relock() error {
-	h, err := c.rt.store.Lock(c.ID())
-	if err != nil {
-		return err
-	}
-	st, err := c.rt.store.Load(c.ID())
-	if err != nil {
-		h.Close()
-		return err
-	}
-	c.h, c.st = h, st
 	return nil
 }
