@@ -53,7 +53,6 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	var catch *signalCatch
 	if !o.Detach {
 		catch = catchAll()
-		defer catch.stop()
 	}
 	c, err := r.Load(id, true)
 	if err != nil {

@@ -128,7 +128,6 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 			}
 		}
 		catch := catchAll()
-		defer catch.stop()
 		sigs = catch.c
 	}
 	st := &store.State{
