@@ -35,7 +35,7 @@ func sleeperContainer(t *testing.T) (*Runtime, *exec.Cmd, *reaped) {
 	r := New(t.TempDir())
 	h, err := r.store.New(&store.State{
 		ID: "c1", Phase: store.PhaseCreated, Pid: cmd.Process.Pid, StartTime: start,
-		Created: time.Now(), Config: &specs.Spec{Linux: &specs.Linux{}},
+		Created: time.Now(), Config: store.ConfigOf(&specs.Spec{Linux: &specs.Linux{}}),
 	})
 	if err != nil {
 		t.Fatalf("store.New: %v", err)

@@ -72,7 +72,11 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container %s: %s", c.ID(), out.String())
 	}
 	// runc: a failing poststart hook fails start and ends the container.
-	if err := hooks.Run(c.st.Config.Hooks, hooks.Poststart, c.hookState(Running)); err != nil {
+	h, err := c.st.Config.Hooks()
+	if err == nil && len(hooks.Of(h, hooks.Poststart)) > 0 {
+		err = hooks.Run(h, hooks.Poststart, c.hookState(Running))
+	}
+	if err != nil {
 		proc.KillAndWait(c.st.Pid, c.st.StartTime)
 		return fmt.Errorf("container %s: %w", c.ID(), err)
 	}
@@ -90,6 +94,12 @@ func exitCode(ws unix.WaitStatus) int {
 	return 255
 }
 
+// hookState is the state a hook reads; of the config it needs only the
+// annotations.
 func (c *Container) hookState(s Status) *specs.State {
-	return hooks.State(c.ID(), specs.ContainerState(s), c.st.Pid, c.st.Bundle, c.st.Config)
+	ann, err := c.st.Config.Annotations()
+	if err != nil {
+		slog.Warn("hook state: no annotations", "id", c.ID(), "error", err)
+	}
+	return hooks.State(c.ID(), specs.ContainerState(s), c.st.Pid, c.st.Bundle, &specs.Spec{Annotations: ann})
 }
