@@ -21,6 +21,12 @@ func (c *Container) Start() error {
 	if err := c.Status().check(c.ID(), OpStart); err != nil {
 		return err
 	}
+	// The poststart hooks are read first: a config that does not decode
+	// stops start before the container's process runs.
+	poststart, err := c.st.Config.Hooks()
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.ID(), err)
+	}
 	fifo := filepath.Join(c.rt.store.Dir(c.ID()), store.FifoName)
 	// Non-blocking, so a dead init cannot leave us waiting forever.
 	fd, err := unix.Open(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -72,13 +78,11 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container %s: %s", c.ID(), out.String())
 	}
 	// runc: a failing poststart hook fails start and ends the container.
-	h, err := c.st.Config.Hooks()
-	if err == nil && len(hooks.Of(h, hooks.Poststart)) > 0 {
-		err = hooks.Run(h, hooks.Poststart, c.hookState(Running))
-	}
-	if err != nil {
-		proc.KillAndWait(c.st.Pid, c.st.StartTime)
-		return fmt.Errorf("container %s: %w", c.ID(), err)
+	if len(hooks.Of(poststart, hooks.Poststart)) > 0 {
+		if err := hooks.Run(poststart, hooks.Poststart, c.hookState(Running)); err != nil {
+			proc.KillAndWait(c.st.Pid, c.st.StartTime)
+			return fmt.Errorf("container %s: %w", c.ID(), err)
+		}
 	}
 	slog.Debug("container started: its process runs", "id", c.ID(), "pid", c.st.Pid)
 	return nil
