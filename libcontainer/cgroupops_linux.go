@@ -9,6 +9,7 @@ import (
 	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	"github.com/hullrt/hull/libcontainer/config"
+	"github.com/hullrt/hull/libcontainer/store"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -81,7 +82,11 @@ func (c *Container) Update(u *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
-	spec := *c.st.Config
+	cur, err := c.spec()
+	if err != nil {
+		return err
+	}
+	spec := *cur
 	lin := *spec.Linux
 	merged := mergeUpdate(lin.Resources, u)
 	apply := merged
@@ -91,7 +96,7 @@ func (c *Container) Update(u *specs.LinuxResources) error {
 	}
 	lin.Resources = &merged
 	spec.Linux = &lin
-	c.st.Config = &spec
+	c.st.Config = store.ConfigOf(&spec)
 	return c.h.Save(c.st)
 }
 
@@ -158,7 +163,14 @@ func (c *Container) mustPids(cg cgroups.Manager) []int {
 // along, so every process of its cgroup is killed, also once the init is
 // gone. It reports whether it handled the signal.
 func (c *Container) killShared(sig unix.Signal, s Status) (bool, error) {
-	if sig != unix.SIGKILL || s == Creating || c.st.Config == nil || c.st.Config.Linux == nil || config.HasNewNS(c.st.Config, specs.PIDNamespace) {
+	if sig != unix.SIGKILL || s == Creating {
+		return false, nil
+	}
+	spec, err := c.spec()
+	if err != nil {
+		return true, err
+	}
+	if spec == nil || spec.Linux == nil || config.HasNewNS(spec, specs.PIDNamespace) {
 		return false, nil
 	}
 	cg := c.cgroup()

@@ -55,7 +55,10 @@ func (c *Container) Checkpoint(cl *criu.Client, o *criu.Opts) error {
 		return fmt.Errorf("image directory %s: %w", o.ImagesDirectory, err)
 	}
 	defer imageDir.Close()
-	spec := c.st.Config
+	spec, err := c.spec()
+	if err != nil {
+		return err
+	}
 	ro := &rpc.CriuOpts{
 		ImagesDirFd:       ptrTo(int32(imageDir.Fd())),
 		LogLevel:          ptrTo(int32(4)),
@@ -341,7 +344,10 @@ func allDevices(spec *specs.Spec) []string {
 }
 
 func (c *Container) dumpMounts(ro *rpc.CriuOpts) error {
-	spec := c.st.Config
+	spec, err := c.spec()
+	if err != nil {
+		return err
+	}
 	for _, m := range c.extMounts(spec, c.st.Rootfs, c.st.Bundle, true) {
 		val := m.key
 		if m.source == "/dev/null" && m.key != "/dev/null" {

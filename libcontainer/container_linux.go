@@ -48,6 +48,16 @@ type Container struct {
 // ID is the container's id.
 func (c *Container) ID() string { return c.st.ID }
 
+// spec is the container's config as kept at create time (decoded on first
+// use); nil for a container that has none (its state was recovered).
+func (c *Container) spec() (*specs.Spec, error) {
+	spec, err := c.st.Config.Spec()
+	if err != nil {
+		return nil, fmt.Errorf("container %s: %w", c.ID(), err)
+	}
+	return spec, nil
+}
+
 // Close releases the container's lock.
 func (c *Container) Close() {
 	if c.h != nil {
@@ -215,9 +225,9 @@ func (c *Container) State() StateJSON {
 	if s == Stopped {
 		pid = 0
 	}
-	var ann map[string]string
-	if c.st.Config != nil {
-		ann = c.st.Config.Annotations
+	ann, err := c.st.Config.Annotations()
+	if err != nil {
+		slog.Warn("container state: no annotations", "id", c.ID(), "error", err)
 	}
 	js := StateJSON{
 		Version: specs.Version, ID: c.st.ID, Pid: pid, Status: s,
@@ -335,7 +345,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	st := &store.State{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Phase: store.PhaseCreating,
-		Created: time.Now().UTC(), Owner: "", Config: spec, Cgroup: cgroups.Save(cg),
+		Created: time.Now().UTC(), Owner: "", Config: store.ConfigOf(spec), Cgroup: cgroups.Save(cg),
 	}
 	// TERM, INT and HUP from here on abort the create and clean up
 	// (process.AbortCatch).
@@ -495,7 +505,11 @@ func (c *Container) placeInit(pid int, inCgroup bool, cg cgroups.Manager, pidfdS
 	if err := pidfdSock.Open(pid); err != nil {
 		return err
 	}
-	if config.JoinsNS(st.Config, specs.UserNamespace) {
+	spec, err := c.spec()
+	if err != nil {
+		return err
+	}
+	if config.JoinsNS(spec, specs.UserNamespace) {
 		// Its root is known only now (process.GiveFifoToJoinedRoot).
 		if err := process.GiveFifoToJoinedRoot(c.h.DirFd(), pid, store.FifoName); err != nil {
 			return fmt.Errorf("container %s: %w", st.ID, err)
@@ -506,12 +520,12 @@ func (c *Container) placeInit(pid int, inCgroup bool, cg cgroups.Manager, pidfdS
 			return fmt.Errorf("put init in its cgroup: %w", err)
 		}
 	}
-	rest, _ := splitPids(resourcesOf(st.Config))
+	rest, _ := splitPids(resourcesOf(spec))
 	if err := cg.Set(rest); err != nil {
 		return err
 	}
 	// The devices are in place before the init reads its config.
-	if err := netdev.MoveAll(st.Config, netnsPath(st.Config, pid)); err != nil {
+	if err := netdev.MoveAll(spec, netnsPath(spec, pid)); err != nil {
 		return fmt.Errorf("error creating network interfaces: %w", err)
 	}
 	return nil

@@ -43,8 +43,14 @@ func (c *Container) Destroy(force bool) error {
 	if err := c.h.Remove(); err != nil {
 		return err
 	}
-	if c.st.Config != nil && c.st.Phase != store.PhaseCreating {
-		hooks.RunWarn(c.st.Config.Hooks, hooks.Poststop, c.hookState(Stopped))
+	if c.st.Phase != store.PhaseCreating {
+		h, err := c.st.Config.Hooks()
+		if err != nil {
+			slog.Warn("poststop hooks not run", "id", c.ID(), "error", err)
+		}
+		if len(hooks.Of(h, hooks.Poststop)) > 0 {
+			hooks.RunWarn(h, hooks.Poststop, c.hookState(Stopped))
+		}
 	}
 	slog.Debug("container deleted", "id", c.ID(), "forced", force)
 	return nil

@@ -53,7 +53,6 @@ func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	var catch *signalCatch
 	if !o.Detach {
 		catch = catchAll()
-		defer catch.stop()
 	}
 	c, err := r.Load(id, true)
 	if err != nil {
@@ -81,14 +80,14 @@ func LoadProcess(path string) (*specs.Process, error) {
 
 // execProcess builds the process to exec from the container's own process
 // and the command line, as runc does.
-func (c *Container) execProcess(o *ExecOpts) (*specs.Process, error) {
+func (c *Container) execProcess(o *ExecOpts, cspec *specs.Spec) (*specs.Process, error) {
 	if o.ProcessFile != "" {
 		return LoadProcess(o.ProcessFile)
 	}
 	if len(o.Args) == 0 {
 		return nil, fmt.Errorf("exec: no command given for container %s", c.ID())
 	}
-	base := c.st.Config.Process
+	base := cspec.Process
 	p := *base
 	p.Args = o.Args
 	p.Terminal = o.Tty
@@ -284,7 +283,14 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	proc, err := c.execProcess(&o)
+	cspec, err := c.spec()
+	if err != nil {
+		return -1, err
+	}
+	if cspec == nil || cspec.Process == nil || cspec.Linux == nil {
+		return -1, fmt.Errorf("cannot exec in container %s: its state has no config", c.ID())
+	}
+	proc, err := c.execProcess(&o, cspec)
 	if err != nil {
 		return -1, err
 	}
@@ -308,7 +314,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		return -1, err
 	}
 	defer process.CloseJoins(joins)
-	agent, err := process.DialSeccompAgent(c.st.Config.Linux.Seccomp)
+	agent, err := process.DialSeccompAgent(cspec.Linux.Seccomp)
 	if err != nil {
 		return -1, err
 	}
@@ -341,7 +347,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		}
 		catch.wait()
 	}
-	spec := *c.st.Config
+	spec := *cspec
 	spec.Process = proc
 	p := &process.Bootstrap{
 		Config:       &proto.InitConfig{ID: c.ID(), Spec: &spec, Rootfs: c.st.Rootfs, Bundle: c.st.Bundle, Exec: true},

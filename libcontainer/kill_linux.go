@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 
@@ -37,11 +38,11 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	if s == Stopped || s == Creating {
 		return fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
 	}
-	fd, err := proc.OpenPidfd(c.st.Pid, c.st.StartTime)
+	send, closeFn, err := c.signaller()
 	if err != nil {
-		return fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
+		return err
 	}
-	defer unix.Close(fd)
+	defer closeFn()
 	if all {
 		// No cgroup of its own: the processes of its pid namespace.
 		for _, pid := range c.processes() {
@@ -50,7 +51,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 			}
 		}
 	}
-	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+	if err := send(sig); err != nil {
 		if err == unix.ESRCH {
 			return fmt.Errorf("container %s: %w", c.ID(), ErrNoProcess)
 		}
@@ -63,6 +64,28 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 		}
 	}
 	return nil
+}
+
+// openPidfd is proc.OpenPidfd; a variable so that tests can make it fail.
+var openPidfd = proc.OpenPidfd
+
+// signaller returns how to signal the init: through a pidfd, or, when no
+// pidfd can be had for another reason than the init being gone (EMFILE,
+// ENFILE, ENOMEM...), kill(2) once its start time was checked. Only ESRCH
+// (or a pid that is now another process) means "not running".
+func (c *Container) signaller() (func(unix.Signal) error, func(), error) {
+	pid, start := c.st.Pid, c.st.StartTime
+	fd, err := openPidfd(pid, start)
+	if err == nil {
+		send := func(sig unix.Signal) error { return unix.PidfdSendSignal(fd, sig, nil, 0) }
+		return send, func() { unix.Close(fd) }, nil
+	}
+	if err == unix.ESRCH || !proc.Alive(pid, start) {
+		return nil, nil, fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
+	}
+	slog.Debug("no pidfd for the init; signalling it with kill(2)", "id", c.ID(), "pid", pid, "error", err)
+	send := func(sig unix.Signal) error { return unix.Kill(pid, sig) }
+	return send, func() {}, nil
 }
 
 // processes lists the host pids in the container's pid namespace (only the

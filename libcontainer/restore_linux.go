@@ -128,12 +128,11 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 			}
 		}
 		catch := catchAll()
-		defer catch.stop()
 		sigs = catch.c
 	}
 	st := &store.State{
 		ID: o.ID, Bundle: bundle, Rootfs: rootfs, Phase: store.PhaseCreating,
-		Created: time.Now().UTC(), Config: spec, Cgroup: cgroups.Save(cg),
+		Created: time.Now().UTC(), Config: store.ConfigOf(spec), Cgroup: cgroups.Save(cg),
 	}
 	h, err := r.store.New(st)
 	if err != nil {

@@ -36,7 +36,6 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 			return -1, fmt.Errorf("become child subreaper: %w", err)
 		}
 		catch := catchAll()
-		defer catch.stop()
 		sigs, o.beforeClone = catch.c, catch.wait
 	}
 	o.relayTTY = !o.Detach

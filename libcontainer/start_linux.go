@@ -21,6 +21,12 @@ func (c *Container) Start() error {
 	if err := c.Status().check(c.ID(), OpStart); err != nil {
 		return err
 	}
+	// The poststart hooks are read first: a config that does not decode
+	// stops start before the container's process runs.
+	poststart, err := c.st.Config.Hooks()
+	if err != nil {
+		return fmt.Errorf("container %s: %w", c.ID(), err)
+	}
 	fifo := filepath.Join(c.rt.store.Dir(c.ID()), store.FifoName)
 	// Non-blocking, so a dead init cannot leave us waiting forever.
 	fd, err := unix.Open(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -72,9 +78,11 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container %s: %s", c.ID(), out.String())
 	}
 	// runc: a failing poststart hook fails start and ends the container.
-	if err := hooks.Run(c.st.Config.Hooks, hooks.Poststart, c.hookState(Running)); err != nil {
-		proc.KillAndWait(c.st.Pid, c.st.StartTime)
-		return fmt.Errorf("container %s: %w", c.ID(), err)
+	if len(hooks.Of(poststart, hooks.Poststart)) > 0 {
+		if err := hooks.Run(poststart, hooks.Poststart, c.hookState(Running)); err != nil {
+			proc.KillAndWait(c.st.Pid, c.st.StartTime)
+			return fmt.Errorf("container %s: %w", c.ID(), err)
+		}
 	}
 	slog.Debug("container started: its process runs", "id", c.ID(), "pid", c.st.Pid)
 	return nil
@@ -90,6 +98,12 @@ func exitCode(ws unix.WaitStatus) int {
 	return 255
 }
 
+// hookState is the state a hook reads; of the config it needs only the
+// annotations.
 func (c *Container) hookState(s Status) *specs.State {
-	return hooks.State(c.ID(), specs.ContainerState(s), c.st.Pid, c.st.Bundle, c.st.Config)
+	ann, err := c.st.Config.Annotations()
+	if err != nil {
+		slog.Warn("hook state: no annotations", "id", c.ID(), "error", err)
+	}
+	return hooks.State(c.ID(), specs.ContainerState(s), c.st.Pid, c.st.Bundle, &specs.Spec{Annotations: ann})
 }

@@ -60,11 +60,7 @@ func (r *Runtime) Wait(id string) (*store.ExitStatus, error) {
 			continue
 		}
 		if proc.Alive(st.Pid, st.StartTime) {
-			fd, err := proc.OpenPidfd(st.Pid, st.StartTime)
-			if err == nil {
-				waitPidfdForever(fd)
-				unix.Close(fd)
-			}
+			waitGone(st.Pid, st.StartTime)
 			continue // a shim may have recorded the exit meanwhile
 		}
 		// The init is gone and no shim holds the lock. Read the record
@@ -101,6 +97,25 @@ func (r *Runtime) waitShim(id string) (bool, error) {
 			return false, fmt.Errorf("container %s: wait for the shim: lock %s: %w", id, path, err)
 		}
 		return true, nil
+	}
+}
+
+// waitGone waits until pid (started at start) has exited: on a pidfd, or,
+// when none can be had for another reason than the process being gone
+// (EMFILE, ENFILE, ENOMEM...), by looking at /proc every 20 ms, not by
+// asking again in a busy loop.
+func waitGone(pid int, start uint64) {
+	fd, err := openPidfd(pid, start)
+	if err == nil {
+		waitPidfdForever(fd)
+		unix.Close(fd)
+		return
+	}
+	if err == unix.ESRCH {
+		return
+	}
+	for proc.Alive(pid, start) {
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

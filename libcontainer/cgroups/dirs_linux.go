@@ -277,6 +277,9 @@ func (m *manager) Destroy() error {
 	if !m.Exists() {
 		return nil
 	}
+	if m.removeEmpty() {
+		return nil
+	}
 	if len(m.remaining()) > 0 {
 		kerr := m.Kill(unix.SIGKILL)
 		// Killed processes leave the cgroup when they exit, which takes
@@ -302,6 +305,22 @@ func (m *manager) Destroy() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removeEmpty is Destroy's common case, a container whose processes are
+// all gone (run's teardown, delete of a stopped container): one rmdir per
+// hierarchy, against a read of cgroup.procs and a walk for sub-cgroups in
+// each before it. It reports whether every directory is gone; the kernel
+// refuses a directory that still has processes or sub-cgroups, and those
+// take Destroy's full path (what it removed here, Kill and the walks skip).
+func (m *manager) removeEmpty() bool {
+	all := true
+	for _, dir := range m.dirs() {
+		if err := unix.Rmdir(dir); err != nil && err != unix.ENOENT {
+			all = false
+		}
+	}
+	return all
 }
 
 // removeCgroup removes a cgroup directory and its sub-cgroups, deepest

@@ -48,11 +48,99 @@ type State struct {
 	Owner     string    `json:"owner"`
 	// Config is the bundle's config.json as it was at create time: later
 	// commands (exec, delete's poststop hooks) must not see later edits.
-	Config *specs.Spec `json:"config"`
+	// It is decoded when first asked for (Config.Spec).
+	Config *Config `json:"config"`
 	// Cgroup locates the container's cgroups, resolved at create time.
 	Cgroup *cgroups.Saved `json:"cgroup,omitempty"`
 	// Exit is set by hull-shim or `run` when the init's exit was seen.
 	Exit *ExitStatus `json:"exit,omitempty"`
+}
+
+// Config is the spec kept in state.json. Load leaves it undecoded until a
+// command asks for it: decoding a whole runtime-spec is a command's most
+// expensive step after the Go start-up (the first decode of each of its
+// types builds their reflection caches: 0.5-3 ms, against 0.05 ms to
+// skip over it), and start, state, kill, delete and list mostly need
+// nothing of it, or only its hooks.
+type Config struct {
+	raw  json.RawMessage
+	spec *specs.Spec
+}
+
+// ConfigOf wraps a decoded spec.
+func ConfigOf(spec *specs.Spec) *Config {
+	if spec == nil {
+		return nil
+	}
+	return &Config{spec: spec}
+}
+
+// Spec decodes the config on first use; nil for none. A config that does
+// not decode is a damaged state.json.
+func (c *Config) Spec() (*specs.Spec, error) {
+	if c == nil {
+		return nil, nil
+	}
+	if c.spec == nil {
+		spec := new(specs.Spec)
+		if err := json.Unmarshal(c.raw, spec); err != nil {
+			return nil, fmt.Errorf("config in %s: %w: %w", stateFile, ErrDamaged, err)
+		}
+		c.spec = spec
+	}
+	return c.spec, nil
+}
+
+// Hooks returns the config's hooks only, without decoding the rest.
+func (c *Config) Hooks() (*specs.Hooks, error) {
+	if c == nil {
+		return nil, nil
+	}
+	if c.spec != nil {
+		return c.spec.Hooks, nil
+	}
+	var h struct {
+		Hooks *specs.Hooks `json:"hooks"`
+	}
+	if err := json.Unmarshal(c.raw, &h); err != nil {
+		return nil, fmt.Errorf("config in %s: hooks: %w: %w", stateFile, ErrDamaged, err)
+	}
+	return h.Hooks, nil
+}
+
+// Annotations returns the config's annotations only.
+func (c *Config) Annotations() (map[string]string, error) {
+	if c == nil {
+		return nil, nil
+	}
+	if c.spec != nil {
+		return c.spec.Annotations, nil
+	}
+	var a struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(c.raw, &a); err != nil {
+		return nil, fmt.Errorf("config in %s: annotations: %w: %w", stateFile, ErrDamaged, err)
+	}
+	return a.Annotations, nil
+}
+
+// MarshalJSON writes the spec, or the bytes it was loaded from.
+func (c *Config) MarshalJSON() ([]byte, error) {
+	if c.spec != nil {
+		return json.Marshal(c.spec)
+	}
+	if len(c.raw) == 0 {
+		return []byte("null"), nil
+	}
+	return c.raw, nil
+}
+
+// UnmarshalJSON keeps the bytes for Spec to decode.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	c.raw = append(json.RawMessage(nil), b...)
+	c.spec = nil
+	return nil
 }
 
 // ExitStatus records how the init ended.
