@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -84,9 +85,16 @@ func TestNetDevicesMoveRenamed(t *testing.T) {
 	if strings.Contains(out, "\ndown\n") {
 		t.Errorf("ctr0 is down in the container:\n%s", out)
 	}
-	// The container's network namespace is gone, and the veth with it.
-	if err := exec.Command("ip", "-n", ns, "link", "show", "hndB").Run(); err == nil {
-		t.Errorf("hndB still exists in %s after the container (and its namespace) went", ns)
+	// The container's network namespace is gone, and the veth with it
+	// (the kernel tears a namespace down in a workqueue: soon, not at
+	// once).
+	deadline := time.Now().Add(15 * time.Second)
+	for exec.Command("ip", "-n", ns, "link", "show", "hndB").Run() == nil {
+		if time.Now().After(deadline) {
+			t.Errorf("hndB still exists in %s 15s after the container (and its namespace) went", ns)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
