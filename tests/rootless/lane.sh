@@ -11,7 +11,8 @@
 # installs newuidmap/newgidmap (Debian's uidmap) if missing, builds the test
 # binary as root and runs it as that user with HULL_TEST_ROOTLESS=1. Tests
 # that need root skip themselves, each with its reason. Then rootless podman
-# drives the same runtime as that user (podman.sh).
+# drives the same runtime as that user (podman.sh), then runc's suite runs
+# in its rootless modes as that user (suite.sh).
 #
 # Whatever happens (a failure, ^C, TERM), the trap kills the user's processes
 # (by pid, those with its uid), removes its home and the lane's temp dir, and
@@ -192,5 +193,61 @@ if [ "${HULL_ROOTLESS_PODMAN:-1}" != 0 ]; then
 		[ "$pfail" -gt 0 ] || pfail=1
 	fi
 fi
-echo "rootless lane: $pass passed, $skip skipped, $fail failed (go test exit $rc); podman: $ppass passed, $pfail failed"
-[ "$rc" = 0 ] && [ "$prc" = 0 ]
+
+# runc v1.5.1's suite in its rootless modes (suite.sh, as the user), in the
+# run.sh work dir HULL_ROOTLESS_SUITE_DIR (default /var/tmp/runc-suite, made
+# by ../shared/runc-suite/setup.sh; HULL_ROOTLESS_SUITE=0 leaves it out).
+# Every "MODE FILE: TEST" of expected-runc-v1.5.1.txt must pass;
+# HULL_ROOTLESS_SUITE_EXPECTED=1 writes that list from this runtime's passes
+# instead (upstream runc v1.5.1: lane.sh /tmp/runc-upstream/runc).
+src=0
+spass=0
+sfail=0
+sdir=${HULL_ROOTLESS_SUITE_DIR:-/var/tmp/runc-suite}
+expected=$here/expected-runc-v1.5.1.txt
+if [ "${HULL_ROOTLESS_SUITE:-1}" != 0 ]; then
+	if [ ! -r "$sdir/runc-v1.5.1/tests/integration/helpers.bash" ]; then
+		echo "rootless lane: no runc suite in $sdir (../shared/runc-suite/setup.sh makes it)" >&2
+		src=2
+		sfail=1
+	else
+		slog=${HULL_ROOTLESS_SUITE_LOG:-/tmp/hull-rootless-suite}
+		rm -rf "$slog"
+		install -d -m 0755 -o "$uid" -g "$gid" "$slog"
+		# @generic: every file but runc's own (checkpoint debug help version).
+		files=$(cd "$sdir/runc-v1.5.1/tests/integration" && ls *.bats | sed 's/\.bats$//' | grep -vxE 'checkpoint|debug|help|version')
+		echo "rootless lane: runc suite (rootless modes) as $user, logs in $slog"
+		# shellcheck disable=SC2086
+		timeout -k 10 60m "${asuser[@]}" "$here/suite.sh" "$work/bin/$name" "$sdir" "$slog" $files >"$slog/summary.txt" 2>&1 &
+		testpid=$!
+		wait "$testpid" || src=$?
+		testpid=
+		cat "$slog/summary.txt"
+		got=$work/suite-passes.txt
+		for tap in "$slog"/*/*.tap; do
+			m=$(basename "$(dirname "$tap")")
+			f=$(basename "$tap" .tap)
+			sed -nE '/# skip/d; s/^ok [0-9]+ (.*)$/\1/p' "$tap" | sed "s|^|$m $f: |"
+		done | sort -u >"$got"
+		if [ "${HULL_ROOTLESS_SUITE_EXPECTED:-0}" = 1 ]; then
+			{
+				echo "# runc v1.5.1's suite, rootless modes, tests upstream runc passes here as the rootless lane's user:"
+				echo "# HULL_ROOTLESS_SUITE_EXPECTED=1 tests/rootless/lane.sh $hull ($("$hull" --version | head -1), $(date -u +%Y-%m-%d))"
+				cat "$got"
+			} >"$expected"
+			spass=$(wc -l <"$got")
+			echo "rootless lane: wrote $spass tests to $expected"
+		else
+			missing=$(grep -v '^#' "$expected" | sort -u | comm -23 - "$got")
+			spass=$(grep -v '^#' "$expected" | sort -u | comm -12 - "$got" | wc -l)
+			sfail=$(printf '%s' "$missing" | grep -c . || true)
+			extra=$(grep -v '^#' "$expected" | sort -u | comm -13 - "$got")
+			[ -z "$extra" ] || printf 'rootless lane: passes that upstream runc does not here:\n%s\n' "$extra"
+			if [ -n "$missing" ]; then
+				printf 'rootless lane: expected passes that failed (logs: %s):\n%s\n' "$slog" "$missing"
+			fi
+		fi
+	fi
+fi
+echo "rootless lane: $pass passed, $skip skipped, $fail failed (go test exit $rc); podman: $ppass passed, $pfail failed; runc suite (rootless): $spass passed, $sfail failed"
+[ "$rc" = 0 ] && [ "$prc" = 0 ] && [ "$sfail" = 0 ]
