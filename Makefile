@@ -16,7 +16,7 @@ LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build docs test unit integration rootless demo lint deps clean install bench oci vm criu fuzz stress callers runc-suite
+.PHONY: all build docs test unit integration rootless demo lint deps clean install bench oci vm systemd criu fuzz stress callers runc-suite
 
 all: build
 
@@ -39,7 +39,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 
 unit:
-	$(GO) test -count=1 ./libcontainer/... ./cmd/...
+	$(GO) test -count=1 ./libcontainer/... ./cmd/... ./internal/...
 	$(GO) test -count=1 -tags '$(DOCTAGS)' -run TestDocs .
 
 # docs generates the man pages and shell completions from the command
@@ -64,7 +64,7 @@ rootless: build
 # CI). 200000 runs take 3-8 s per target here.
 FUZZTIME ?= 200000x
 fuzz:
-	@set -e; for pkg in ./libcontainer ./libcontainer/store ./libcontainer/cgroups; do \
+	@set -e; for pkg in ./libcontainer ./libcontainer/config ./libcontainer/internal/proto ./libcontainer/store ./libcontainer/cgroups; do \
 		for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$f"; $(GO) test -run XXX -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
@@ -102,7 +102,12 @@ vm: build
 criu: build
 	bash tests/vm/criu-lane.sh
 
-test: deps lint unit fuzz integration rootless runc-suite oci vm criu callers
+# The systemd lane boots Debian 12's systemd as PID 1 in the same VM and
+# runs the cgroup tests with --systemd-cgroup (tests/vm/systemd-lane.sh).
+systemd: build
+	bash tests/vm/systemd-lane.sh
+
+test: deps lint unit fuzz integration rootless runc-suite oci vm systemd criu callers
 
 demo: deps build
 	@sh scripts/demo.sh $(CURDIR)/bin/hull

@@ -10,8 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hullrt/hull/libcontainer"
-	_ "github.com/hullrt/hull/libcontainer/nsenter"
+	"github.com/hullrt/hull/libcontainer/cgroups"
+	"github.com/hullrt/hull/libcontainer/initproc"
+	_ "github.com/hullrt/hull/libcontainer/preinit"
 	"github.com/urfave/cli/v2"
 )
 
@@ -22,9 +23,9 @@ var (
 )
 
 func main() {
-	if libcontainer.IsInit() {
+	if initproc.IsInit() {
 		// Re-executed as a container's init: no CLI, no logging set-up.
-		libcontainer.Init()
+		initproc.Init()
 	}
 	app := newApp()
 	if err := app.Run(reorderArgs(app, os.Args)); err != nil {
@@ -83,7 +84,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "set the log format ('text' (default), or 'json')"},
 			&cli.StringFlag{Name: "root", Value: root, Usage: "root directory for storage of container state (this should be located in tmpfs)"},
 			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to the criu binary used for checkpoint and restore", Hidden: true},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "enable systemd cgroup support (not available yet)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" for e.g. \"system.slice:runc:434234\""},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "ignore cgroup permission errors ('true', 'false', or 'auto')"},
 		},
 		Before: func(ctx *cli.Context) error {
@@ -137,9 +138,7 @@ func setup(ctx *cli.Context) error {
 	if ctx.Args().Present() {
 		slog.Debug("hull "+ctx.Args().First(), "version", version, "root", ctx.String("root"), "pid", os.Getpid())
 	}
-	if ctx.Bool("systemd-cgroup") {
-		return errors.New("--systemd-cgroup: the systemd cgroup driver is not available in hull yet")
-	}
+	cgroups.UseSystemd(ctx.Bool("systemd-cgroup"))
 	switch ctx.String("rootless") {
 	case "auto", "true", "false":
 	default:

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/hullrt/hull/libcontainer"
 	"github.com/urfave/cli/v2"
 )
 
@@ -33,7 +32,7 @@ var psCommand = &cli.Command{
 			// A stopped container's empty cgroup prints null, as runc's.
 			return json.NewEncoder(os.Stdout).Encode(pids)
 		case "table":
-			out, err := libcontainer.PsTable(pids, ctx.Args().Slice()[1:])
+			out, err := psTable(pids, ctx.Args().Slice()[1:])
 			if err != nil {
 				return err
 			}

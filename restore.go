@@ -36,6 +36,8 @@ using the runc checkpoint command.`,
 		&cli.BoolFlag{Name: "lazy-pages", Usage: "use userfaultfd to lazily restore memory pages"},
 		&cli.StringFlag{Name: "lsm-profile", Usage: "Specify an LSM profile to be used during restore in the form of TYPE:NAME."},
 		&cli.StringFlag{Name: "lsm-mount-context", Usage: "Specify an LSM mount context to be used during restore."},
+		// The restore hull-shim runs for restore -d (not through a shim again).
+		&cli.BoolFlag{Name: "in-shim", Hidden: true},
 	},
 	Action: func(ctx *cli.Context) error {
 		id, err := oneID(ctx, 0)
@@ -50,6 +52,18 @@ using the runc checkpoint command.`,
 		bundle := ctx.String("bundle")
 		if bundle == "" {
 			bundle = "."
+		}
+		if ctx.Bool("detach") && !ctx.Bool("in-shim") {
+			code, err := restoreWithShim(ctx, id, bundle, opts)
+			if libcontainer.IsReported(err) {
+				return cli.Exit("", code)
+			}
+			if !libcontainer.IsNoShim(err) {
+				if err != nil {
+					return fmt.Errorf("hull restore failed: %w", err)
+				}
+				return restoreCode(code)
+			}
 		}
 		code, err := runtimeOf(ctx).Restore(libcontainer.RestoreOpts{
 			ID: id, Bundle: bundle, PidFile: ctx.String("pid-file"),

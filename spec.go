@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/hullrt/hull/libcontainer"
+	"github.com/hullrt/hull/libcontainer/config"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -28,7 +28,7 @@ var specCommand = &cli.Command{
 		&cli.BoolFlag{Name: "rootless", Usage: "generate a configuration for a rootless container"},
 	},
 	Action: func(ctx *cli.Context) error {
-		s := libcontainer.DefaultSpec()
+		s := config.Default()
 		if !cgroup2Unified() {
 			// runc spec: a cgroup namespace only on a cgroup v2 host.
 			// Configs written for runc add one themselves ("+= cgroup"),
@@ -42,9 +42,9 @@ var specCommand = &cli.Command{
 			s.Linux.Namespaces = ns
 		}
 		if ctx.Bool("rootless") {
-			libcontainer.ToRootless(s)
+			config.ToRootless(s)
 		}
-		path := filepath.Join(ctx.String("bundle"), libcontainer.ConfigName)
+		path := filepath.Join(ctx.String("bundle"), config.ConfigName)
 		data, err := json.MarshalIndent(s, "", "\t")
 		if err != nil {
 			return err

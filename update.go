@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/hullrt/hull/libcontainer"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 )
@@ -59,11 +58,11 @@ var updateCommand = &cli.Command{
 				}
 				defer in.Close()
 			}
-			if r, err = libcontainer.ReadResources(in, *f); err != nil {
+			if r, err = readResources(in, *f); err != nil {
 				return err
 			}
 		} else {
-			u := libcontainer.UpdateValues{
+			u := updateValues{
 				BlkioWeight: opt("blkio-weight"), CPUPeriod: opt("cpu-period"), CPUQuota: opt("cpu-quota"),
 				CPUBurst: opt("cpu-burst"), CPUShares: opt("cpu-share"), CPURtPeriod: opt("cpu-rt-period"),
 				CPURtRuntime: opt("cpu-rt-runtime"), CPUIdle: opt("cpu-idle"),

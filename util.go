@@ -68,5 +68,8 @@ func globalArgs(ctx *cli.Context) []string {
 	if ctx.Bool("debug") {
 		a = append(a, "--debug")
 	}
+	if ctx.Bool("systemd-cgroup") {
+		a = append(a, "--systemd-cgroup")
+	}
 	return a
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hullrt/hull/libcontainer"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	hullconfig "github.com/hullrt/hull/libcontainer/config"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -165,7 +165,7 @@ func (b *bench) makeRootfs() error {
 // host by each runtime), ociVersion 1.0.2 (crun 1.8.1 wants a 1.0 spec; hull
 // and runc accept it), a shared read-only rootfs and a relative cgroupsPath.
 func (b *bench) benchSpec(id string, args []string) *specs.Spec {
-	s := libcontainer.DefaultSpec()
+	s := hullconfig.Default()
 	s.Version = "1.0.2"
 	s.Root = &specs.Root{Path: b.rootfs, Readonly: true}
 	s.Process.Terminal = false

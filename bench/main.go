@@ -1,7 +1,8 @@
 // Command bench compares hull with runc and crun on one busybox bundle.
 //
 // It is run by `make bench` (bench/run.sh builds it into a temporary
-// directory and runs it as `hullbench -hull bin/hull -out bench`). It must
+// directory and runs it as `hullbench -hull bin/hull -out bin/bench`); what
+// it writes is build output, not part of the source. It must
 // run as root. Everything it makes lives under names that carry its pid:
 //
 //	/tmp/hullbench-PID/          rootfs and one bundle per container
@@ -62,7 +63,7 @@ func main() {
 	flag.StringVar(&cfg.runc, "runc", "/usr/sbin/runc", "runc binary")
 	flag.StringVar(&cfg.crun, "crun", "/usr/bin/crun", "crun binary")
 	flag.StringVar(&cfg.repo, "repo", ".", "hull's source tree (for cmd/hull-shim and the revision)")
-	flag.StringVar(&cfg.out, "out", "bench", "directory for results.md, results.svg and profile.md")
+	flag.StringVar(&cfg.out, "out", "bin/bench", "directory for results.md, results.svg and profile.md (made if missing)")
 	flag.IntVar(&cfg.runs, "runs", 100, "scenario 1: sequential `run true` per runtime")
 	flag.IntVar(&cfg.cycles, "cycles", 50, "scenario 2: create/start/delete cycles per runtime")
 	flag.IntVar(&cfg.execs, "execs", 100, "scenario 3: execs per runtime")
@@ -145,6 +146,7 @@ func run(cfg config) int {
 		fmt.Printf("   (%.1fs)\n", time.Since(t).Seconds())
 	}
 	b.cleanup()
+	must(os.MkdirAll(cfg.out, 0o755))
 	md := b.resultsMarkdown()
 	must(os.WriteFile(filepath.Join(cfg.out, "results.md"), []byte(md), 0o644))
 	must(os.WriteFile(filepath.Join(cfg.out, "results.svg"), []byte(b.svg()), 0o644))

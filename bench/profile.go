@@ -808,7 +808,7 @@ func (p *profile) analysis(b *bench) []string {
 			ts, cs, gs, p.inittrace, n, float64(n)*gs, 100*float64(n)*gs/hr))
 	}
 	if len(failedSelf) > 0 {
-		out = append(out, "hull's init tried to re-execute itself inside the container and failed: "+strings.Join(failedSelf, "; ")+". That is the wait-in-C idle init; without an ELF interpreter and hull's libraries in the container's rootfs it cannot work, and the init falls back to waiting as a Go process (see results.md, memory).")
+		out = append(out, "hull's init tried to re-execute itself inside the container and failed: "+strings.Join(failedSelf, "; ")+". That is the wait-in-C idle init; without an ELF interpreter and hull's libraries in the container's rootfs it cannot work (hull is built static for this reason), and the init falls back to waiting as a Go process.")
 	}
 	if s, ok := p.traces["hull"]; ok {
 		hs := s.summary()

@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/run.sh HULL: compare hull with runc and crun (Debian's) on one
-# busybox bundle; writes bench/results.md, bench/results.svg and
-# bench/profile.md and prints the table. Run as root (make bench).
+# busybox bundle; writes bin/bench/results.md, bin/bench/results.svg and
+# bin/bench/profile.md (build output, not committed) and prints the
+# table. Run as root (make bench).
 set -eu
 hull=${1:?usage: sh bench/run.sh /path/to/hull [bench flags]}
 shift
@@ -41,4 +42,4 @@ mkdir "$tmp/bin"
 install -m 0755 "$hull" "$tmp/bin/hull"
 [ ! -x "$(dirname "$hull")/hull-shim" ] || install -m 0755 "$(dirname "$hull")/hull-shim" "$tmp/bin/hull-shim"
 cd "$repo"
-"$tmp/hullbench" -hull "$tmp/bin/hull" -hull-from "$hull" -repo "$repo" -out "$here" "$@"
+"$tmp/hullbench" -hull "$tmp/bin/hull" -hull-from "$hull" -repo "$repo" -out "$repo/bin/bench" "$@"

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"debug/elf"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -445,93 +443,7 @@ func (b *bench) scenMemory() {
 			b.forceDelete(c)
 		}
 	}
-	b.hullDynamicRootfs()
 	b.measureShims()
-}
-
-// hullDynamicRootfs measures hull's idle init once more with a rootfs that
-// also holds the host's ELF interpreter, libc and libseccomp: hull's init
-// re-executes hull's (dynamically linked) binary inside the container to
-// wait for start in C, and that exec can only succeed when the container
-// has the loader and libraries. Without them (as in the bundle above) the
-// exec fails with ENOENT and the init waits as a Go process.
-func (b *bench) hullDynamicRootfs() {
-	r := b.rts[0]
-	if f, err := elf.Open(r.bin); err == nil {
-		static := true
-		for _, p := range f.Progs {
-			if p.Type == elf.PT_INTERP {
-				static = false
-			}
-		}
-		f.Close()
-		if static {
-			b.notes = append(b.notes, "hull is statically linked: its init re-executes hull inside the container to wait for `start` in C, needing nothing from the image (a dynamically linked hull cannot do that on a rootfs without its ELF interpreter and libraries, and silently waits as a Go process instead).")
-			return
-		}
-	}
-	libs, err := sharedLibs(r.bin)
-	if err != nil {
-		b.notes = append(b.notes, "hull with a dynamic-capable rootfs: not measured: "+err.Error())
-		return
-	}
-	dyn := filepath.Join(b.tmp, "rootfs-dyn")
-	if out, err := exec.Command("cp", "-a", b.rootfs, dyn).CombinedOutput(); err != nil {
-		b.notes = append(b.notes, fmt.Sprintf("hull with a dynamic-capable rootfs: cp: %v: %s", err, out))
-		return
-	}
-	for _, l := range libs {
-		dst := filepath.Join(dyn, l)
-		os.MkdirAll(filepath.Dir(dst), 0o755)
-		if out, err := exec.Command("cp", "-L", l, dst).CombinedOutput(); err != nil {
-			b.notes = append(b.notes, fmt.Sprintf("hull with a dynamic-capable rootfs: cp %s: %v: %s", l, err, out))
-			return
-		}
-	}
-	var rss, thr []float64
-	for i := 0; i < 3; i++ {
-		id := fmt.Sprintf("hull-memdyn-%d", i)
-		dir, err := b.bundle(id, "sleep", "1000")
-		if err != nil {
-			return
-		}
-		spec := b.benchSpec(id, []string{"sleep", "1000"})
-		spec.Root.Path = dyn
-		data, _ := json.MarshalIndent(spec, "", "\t")
-		os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644)
-		c, x := b.createIn(r, b.hop(r), id, dir)
-		if x.err != nil {
-			b.notes = append(b.notes, "hull with a dynamic-capable rootfs: create failed: "+x.err.Error())
-			b.forceDelete(c)
-			return
-		}
-		time.Sleep(300 * time.Millisecond)
-		st := procStatus(c.pid)
-		rss = append(rss, float64(st["VmRSS"])/1024)
-		thr = append(thr, float64(st["Threads"]))
-		b.forceDelete(c)
-	}
-	b.notes = append(b.notes, fmt.Sprintf("**hull's idle init depends on the image**: the same bundle with the host's %s copied into the rootfs gives an idle hull init of %.2f MB RSS and %.0f thread(s) (median of 3) instead of the row above: hull's init then re-executes hull inside the container and waits in C. On the static busybox rootfs that exec fails (ENOENT: no ELF interpreter in the container) and the init silently stays a Go process. Note that this exec loads the *container's* ld.so and libc into hull's still fully privileged init.",
-		strings.Join(libs, ", "), quantile(rss, .5), quantile(thr, .5)))
-}
-
-// sharedLibs lists the ELF interpreter and libraries of a binary (ldd).
-func sharedLibs(bin string) ([]string, error) {
-	out, err := exec.Command("ldd", bin).Output()
-	if err != nil {
-		return nil, fmt.Errorf("ldd %s: %v (static?)", bin, err)
-	}
-	var libs []string
-	for _, l := range strings.Split(string(out), "\n") {
-		f := strings.Fields(l)
-		switch {
-		case len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/"):
-			libs = append(libs, f[2])
-		case len(f) >= 1 && strings.HasPrefix(f[0], "/"):
-			libs = append(libs, f[0])
-		}
-	}
-	return libs, nil
 }
 
 // lastInt reads the integer on the last line of a file (GNU time's -o

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
+	"github.com/hullrt/hull/libcontainer/config"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -60,9 +61,9 @@ func splitPids(r *specs.LinuxResources) (rest, pids *specs.LinuxResources) {
 
 // newCgroup resolves linux.cgroupsPath for a new container.
 func newCgroup(spec *specs.Spec, id string) (cgroups.Manager, error) {
-	m, err := cgroups.New(spec.Linux.CgroupsPath, id)
+	m, err := cgroups.NewFor(spec.Linux.CgroupsPath, id, spec.Annotations)
 	if err != nil {
-		return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", ConfigName, err)
+		return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", config.ConfigName, err)
 	}
 	return m, nil
 }

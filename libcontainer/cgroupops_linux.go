@@ -6,7 +6,9 @@ import (
 	"io"
 	"time"
 
+	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/cgroups"
+	"github.com/hullrt/hull/libcontainer/config"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -124,7 +126,7 @@ func (c *Container) Events(w io.Writer, statsOnly bool, interval time.Duration) 
 	// OOM kills are looked for often, statistics every interval.
 	const tick = 100 * time.Millisecond
 	next := time.Now()
-	for alive(c.st.Pid, c.st.StartTime) || cg.Exists() && len(c.mustPids(cg)) > 0 {
+	for proc.Alive(c.st.Pid, c.st.StartTime) || cg.Exists() && len(c.mustPids(cg)) > 0 {
 		if n, err := cg.OOMKillCount(); err == nil && n > ooms {
 			ooms = n
 			if err := enc.Encode(Event{Type: "oom", ID: c.ID()}); err != nil {
@@ -156,7 +158,7 @@ func (c *Container) mustPids(cg cgroups.Manager) []int {
 // along, so every process of its cgroup is killed, also once the init is
 // gone. It reports whether it handled the signal.
 func (c *Container) killShared(sig unix.Signal, s Status) (bool, error) {
-	if sig != unix.SIGKILL || s == Creating || c.st.Config == nil || c.st.Config.Linux == nil || hasNewNS(c.st.Config, specs.PIDNamespace) {
+	if sig != unix.SIGKILL || s == Creating || c.st.Config == nil || c.st.Config.Linux == nil || config.HasNewNS(c.st.Config, specs.PIDNamespace) {
 		return false, nil
 	}
 	cg := c.cgroup()

@@ -11,6 +11,7 @@ import (
 
 	rpc "github.com/checkpoint-restore/go-criu/v8/rpc"
 	"github.com/hullrt/hull/libcontainer/cgroups"
+	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/criu"
 	"github.com/hullrt/hull/libcontainer/safepath"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -293,7 +294,7 @@ type extMount struct{ key, source string }
 func (c *Container) extMounts(spec *specs.Spec, rootfs, bundle string, dump bool) []extMount {
 	var ms []extMount
 	for _, m := range spec.Mounts {
-		if !isBind(m) {
+		if !config.IsBind(m) {
 			continue
 		}
 		src := m.Source

@@ -11,8 +11,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hullrt/hull/internal/proc"
+	"github.com/hullrt/hull/internal/unixsock"
+	"github.com/hullrt/hull/libcontainer/capabilities"
 	"github.com/hullrt/hull/libcontainer/cgroups"
+	"github.com/hullrt/hull/libcontainer/config"
+	"github.com/hullrt/hull/libcontainer/internal/faults"
+	"github.com/hullrt/hull/libcontainer/internal/proto"
+	"github.com/hullrt/hull/libcontainer/process"
 	"github.com/hullrt/hull/libcontainer/store"
+	"github.com/hullrt/hull/libcontainer/tty"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -163,7 +171,7 @@ func (c *Container) Status() Status {
 			return Stopped
 		}
 	}
-	if !alive(st.Pid, st.StartTime) {
+	if !proc.Alive(st.Pid, st.StartTime) {
 		return Stopped
 	}
 	if st.Phase == store.PhaseCreating {
@@ -255,17 +263,17 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	spec, err := LoadSpec(bundle)
+	spec, err := config.Load(bundle)
 	if err != nil {
 		return nil, err
 	}
 	if err := validateRootless(spec, os.Geteuid()); err != nil {
 		return nil, err
 	}
-	if _, err := parseCaps(spec.Process.Capabilities, "process.capabilities"); err != nil {
+	if _, err := capabilities.Parse(spec.Process.Capabilities, "process.capabilities"); err != nil {
 		return nil, err
 	}
-	if err := checkCapsAvailable(spec.Process.Capabilities, "process.capabilities"); err != nil {
+	if err := capabilities.CheckAvailable(spec.Process.Capabilities, "process.capabilities"); err != nil {
 		return nil, err
 	}
 	if spec.Process.Terminal && o.ConsoleSocket == "" && !o.relayTTY {
@@ -274,24 +282,24 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if !spec.Process.Terminal && o.ConsoleSocket != "" {
 		return nil, errors.New("--console-socket given but process.terminal is false")
 	}
-	if !hasMountNS(spec) && (len(spec.Linux.MaskedPaths) > 0 || len(spec.Linux.ReadonlyPaths) > 0) {
+	if !config.HasMountNS(spec) && (len(spec.Linux.MaskedPaths) > 0 || len(spec.Linux.ReadonlyPaths) > 0) {
 		// runc's check and wording: the masks would be made in the
 		// mount namespace hull runs in.
 		return nil, errors.New("unable to restrict sys entries without a private MNT namespace")
 	}
-	newFlags, joins, err := namespacesOf(spec)
+	newFlags, joins, err := process.NamespacesOf(spec)
 	if err != nil {
 		return nil, err
 	}
-	defer closeJoins(joins)
-	agent, err := dialSeccompAgent(spec.Linux.Seccomp)
+	defer process.CloseJoins(joins)
+	agent, err := process.DialSeccompAgent(spec.Linux.Seccomp)
 	if err != nil {
 		return nil, err
 	}
 	if agent != nil {
 		defer agent.Close()
 	}
-	pidfdSock, err := dialPidfdSocket(o.PidfdSocket, pidfdKindInit)
+	pidfdSock, err := process.DialPidfdSocket(o.PidfdSocket, process.PidfdKindInit)
 	if err != nil {
 		return nil, err
 	}
@@ -304,7 +312,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		}
 		defer console.Close()
 	case spec.Process.Terminal:
-		if consoleOurs, console, err = consolePair(); err != nil {
+		if consoleOurs, console, err = tty.ConsolePair(); err != nil {
 			return nil, err
 		}
 		defer consoleOurs.Close()
@@ -329,9 +337,9 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		Created: time.Now().UTC(), Owner: "", Config: spec, Cgroup: cgroups.Save(cg),
 	}
 	// TERM, INT and HUP from here on abort the create and clean up
-	// (bootstrap_linux.go).
-	abort := catchAbort()
-	defer abort.stop()
+	// (process.AbortCatch).
+	abort := process.CatchAbort()
+	defer abort.Stop()
 	h, err := r.store.New(st)
 	if err != nil {
 		if errors.Is(err, os.ErrExist) {
@@ -348,18 +356,18 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		return nil, fmt.Errorf("container %s: %w", o.ID, err)
 	}
 	c = &Container{rt: r, st: st, h: h}
-	faultPoint("after-state-dir")
+	faults.Point("after-state-dir")
 	defer func() {
 		if err != nil {
 			if st.Pid > 0 {
-				killAndWait(st.Pid, st.StartTime)
+				proc.KillAndWait(st.Pid, st.StartTime)
 			}
 			cg.Destroy()
 			h.Remove()
 			c.Close()
 			c = nil
-			if sig := signalOf(err); sig != 0 && !o.startSoon {
-				dieBySignal(sig)
+			if sig := process.SignalOf(err); sig != 0 && !o.startSoon {
+				process.DieBySignal(sig)
 			}
 		}
 	}()
@@ -367,7 +375,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		return c, fmt.Errorf("container %s: create cgroup: %w", o.ID, err)
 	}
 	st.Cgroup = cgroups.Save(cg) // less what a rootless create left out
-	faultPoint("after-cgroup")
+	faults.Point("after-cgroup")
 	// The init is cloned into its cgroup2 cgroup and joins the v1
 	// hierarchies itself (see cgroups.Join).
 	cgJoin, err := cg.OpenJoin()
@@ -396,67 +404,45 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		return c, err
 	}
 	defer stateDir.Close()
-	p := &procStart{
-		cfg: &initConfig{
+	p := &process.Bootstrap{
+		Config: &proto.InitConfig{
 			ID: o.ID, Spec: spec, Rootfs: rootfs, Bundle: bundle,
 			NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring,
 			CgroupDirs: cgroupDirs(st.Cgroup), StartSoon: o.startSoon,
 		},
-		spec:         spec,
-		stdin:        orStd(o.Stdin, os.Stdin),
-		stdout:       orStd(o.Stdout, os.Stdout),
-		stderr:       orStd(o.Stderr, os.Stderr),
-		stateDir:     stateDir,
-		console:      console,
-		seccompAgent: agent,
-		newFlags:     newFlags,
-		joins:        joins,
-		abort:        abort,
+		Spec:         spec,
+		Stdin:        orStd(o.Stdin, os.Stdin),
+		Stdout:       orStd(o.Stdout, os.Stdout),
+		Stderr:       orStd(o.Stderr, os.Stderr),
+		StateDir:     stateDir,
+		Console:      console,
+		SeccompAgent: agent,
+		NewFlags:     newFlags,
+		Joins:        joins,
+		Abort:        abort,
 	}
 	var nfds int
-	nfds, spec.Process.Env = socketActivation(o.PreserveFds, spec.Process.Env)
+	nfds, spec.Process.Env = process.SocketActivation(o.PreserveFds, spec.Process.Env)
 	for i := 0; i < nfds; i++ {
-		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
+		p.Preserve = append(p.Preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
 	}
-	// Known as soon as the init exists, so that a create killed from here
-	// on leaves a record through which delete finds and kills the init.
-	p.cgJoin = cgJoin
-	p.onPid = func(pid int) error {
-		st.Pid = pid
-		if _, st.StartTime, err = procStat(pid); err != nil {
-			return fmt.Errorf("init pid %d: %w", pid, err)
-		}
-		if err := h.Save(st); err != nil {
-			return err
-		}
-		faultPoint("after-clone")
-		if err := pidfdSock.open(pid); err != nil {
-			return err
-		}
-		if joinsNS(spec, specs.UserNamespace) {
-			// Its root is known only now (bootstrap_linux.go).
-			if err := giveFifoToJoinedRoot(h.DirFd(), pid, store.FifoName); err != nil {
-				return fmt.Errorf("container %s: %w", o.ID, err)
-			}
-		}
-		// The init waits for its config: it has run nothing of the
-		// user's yet.
-		if !p.inCgroup {
-			if err := cg.Apply(pid); err != nil {
-				return fmt.Errorf("put init in its cgroup: %w", err)
-			}
-		}
-		rest, _ := splitPids(resourcesOf(spec))
-		return cg.Set(rest)
-	}
+	p.CgJoin = cgJoin
 	if o.beforeClone != nil {
 		o.beforeClone()
 	}
-	pid, err := p.start()
+	child, err := p.Start()
+	if err == nil {
+		if perr := c.placeInit(child.Pid, child.InCgroup, cg, pidfdSock); perr != nil {
+			err = child.Fail(perr)
+		} else {
+			err = child.Setup()
+		}
+	}
 	if err != nil {
 		// runc's words; callers and runc's tests match them.
 		return c, fmt.Errorf("unable to start container process: %w", err)
 	}
+	pid := child.Pid
 	// The init is ready: its threads exist (splitPids).
 	if _, pids := splitPids(resourcesOf(spec)); pids != nil {
 		if err := cg.Set(pids); err != nil {
@@ -464,11 +450,11 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		}
 	}
 	if consoleOurs != nil {
-		if c.pty, err = recvFd(consoleOurs); err != nil {
+		if c.pty, err = unixsock.RecvFile(consoleOurs, "pty-master"); err != nil {
 			return c, fmt.Errorf("container %s: %w", o.ID, err)
 		}
 	}
-	if err := pidfdSock.send(); err != nil {
+	if err := pidfdSock.Send(); err != nil {
 		return c, fmt.Errorf("container %s: %w", o.ID, err)
 	}
 	st.Phase = store.PhaseCreated
@@ -480,18 +466,54 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			return c, err
 		}
 	}
-	if err := abort.err(); err != nil {
+	if err := abort.Err(); err != nil {
 		return c, err
 	}
 	slog.Debug("container created: its init waits for start", "id", o.ID, "pid", pid, "rootfs", rootfs)
 	return c, nil
 }
 
+// placeInit records the new init (pid) in the state, so that a create
+// killed from here on leaves a record through which delete finds and
+// kills it; sends its pidfd; gives a joined user namespace's root the
+// fifo; and puts it in its cgroup if the clone could not (inCgroup), with
+// the resources set, while it waits for its config: it has run nothing
+// of the user's yet.
+func (c *Container) placeInit(pid int, inCgroup bool, cg cgroups.Manager, pidfdSock *process.PidfdSocket) error {
+	st := c.st
+	st.Pid = pid
+	_, start, err := proc.Stat(pid)
+	if err != nil {
+		return fmt.Errorf("init pid %d: %w", pid, err)
+	}
+	st.StartTime = start
+	if err := c.h.Save(st); err != nil {
+		return err
+	}
+	faults.Point("after-clone")
+	if err := pidfdSock.Open(pid); err != nil {
+		return err
+	}
+	if config.JoinsNS(st.Config, specs.UserNamespace) {
+		// Its root is known only now (process.GiveFifoToJoinedRoot).
+		if err := process.GiveFifoToJoinedRoot(c.h.DirFd(), pid, store.FifoName); err != nil {
+			return fmt.Errorf("container %s: %w", st.ID, err)
+		}
+	}
+	if !inCgroup {
+		if err := cg.Apply(pid); err != nil {
+			return fmt.Errorf("put init in its cgroup: %w", err)
+		}
+	}
+	rest, _ := splitPids(resourcesOf(st.Config))
+	return cg.Set(rest)
+}
+
 // hostRoot is the host uid and gid of root in the container's new user
 // namespace (0, 0 without one). A joined namespace's root is read from the
 // init once it is in it (giveFifoToJoinedRoot).
 func hostRoot(spec *specs.Spec) (int, int) {
-	if !hasNewNS(spec, specs.UserNamespace) {
+	if !config.HasNewNS(spec, specs.UserNamespace) {
 		return 0, 0
 	}
 	return hostID(spec.Linux.UIDMappings, 0), hostID(spec.Linux.GIDMappings, 0)
@@ -514,7 +536,7 @@ func orStd(f, def *os.File) *os.File {
 }
 
 func dialConsole(path string) (*os.File, error) {
-	f, err := dialUnix(path)
+	f, err := unixsock.Dial(path)
 	if err != nil {
 		return nil, fmt.Errorf("console socket %s: %w", path, err)
 	}
@@ -525,26 +547,10 @@ func dialConsole(path string) (*os.File, error) {
 // must never read it half-written.
 func writePidFile(path string, pid int) error {
 	abs, err := filepath.Abs(path)
-	if err != nil {
-		return err
-	}
-	dir, base := filepath.Split(abs)
-	tmp, err := os.CreateTemp(dir, "."+base+".")
-	if err != nil {
-		return fmt.Errorf("write pid file %s: %w", path, err)
-	}
-	_, err = tmp.WriteString(strconv.Itoa(pid))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), abs)
+		err = store.WriteFileAtomic(abs, []byte(strconv.Itoa(pid)))
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
 		return fmt.Errorf("write pid file %s: %w", path, err)
 	}
 	return nil

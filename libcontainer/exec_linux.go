@@ -8,6 +8,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hullrt/hull/internal/proc"
+	"github.com/hullrt/hull/internal/unixsock"
+	"github.com/hullrt/hull/libcontainer/capabilities"
+	"github.com/hullrt/hull/libcontainer/cgroups"
+	"github.com/hullrt/hull/libcontainer/config"
+	"github.com/hullrt/hull/libcontainer/internal/faults"
+	"github.com/hullrt/hull/libcontainer/internal/proto"
+	"github.com/hullrt/hull/libcontainer/process"
+	"github.com/hullrt/hull/libcontainer/tty"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -64,7 +73,7 @@ func LoadProcess(path string) (*specs.Process, error) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		return nil, fmt.Errorf("process file %s: %w", path, err)
 	}
-	if err := validateProcess(&p, "process"); err != nil {
+	if err := config.ValidateProcess(&p, "process"); err != nil {
 		return nil, fmt.Errorf("process file %s: %w", path, err)
 	}
 	return &p, nil
@@ -83,7 +92,7 @@ func (c *Container) execProcess(o *ExecOpts) (*specs.Process, error) {
 	p := *base
 	p.Args = o.Args
 	p.Terminal = o.Tty
-	p.Env = mergeEnv(base.Env, o.Env)
+	p.Env = process.MergeEnv(base.Env, o.Env)
 	if o.Cwd != "" {
 		p.Cwd = o.Cwd
 	}
@@ -127,7 +136,7 @@ func (c *Container) execProcess(o *ExecOpts) (*specs.Process, error) {
 		}
 		p.Capabilities = &caps
 	}
-	if err := validateProcess(&p, "process"); err != nil {
+	if err := config.ValidateProcess(&p, "process"); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -205,26 +214,6 @@ func (c *Container) subCgroupDirs(args []string) ([]string, error) {
 	return dirs, nil
 }
 
-// mergeEnv returns base with each KEY=VALUE of extra replacing the entry
-// of the same key, or appended.
-func mergeEnv(base, extra []string) []string {
-	out := append([]string{}, base...)
-	for _, kv := range extra {
-		k, _, _ := strings.Cut(kv, "=")
-		replaced := false
-		for i, old := range out {
-			if ok, _, _ := strings.Cut(old, "="); ok == k {
-				out[i], replaced = kv, true
-				break
-			}
-		}
-		if !replaced {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
-
 // nsOrder is the order namespaces are listed for nsenter; the user
 // namespace is joined first by nsenter whatever its place.
 var nsOrder = []string{"user", "ipc", "uts", "net", "pid", "cgroup", "time", "mnt"}
@@ -237,15 +226,15 @@ var procNSType = map[string]specs.LinuxNamespaceType{
 
 // initNamespaces opens the namespaces of the container's init that differ
 // from hull's own (setns into one's own user namespace is refused).
-func (c *Container) initNamespaces() ([]nsJoin, error) {
-	var joins []nsJoin
+func (c *Container) initNamespaces() ([]process.NSJoin, error) {
+	var joins []process.NSJoin
 	for _, name := range nsOrder {
 		want, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", c.st.Pid, name))
 		if err != nil {
 			if os.IsNotExist(err) {
 				continue // the kernel lacks this namespace type
 			}
-			closeJoins(joins)
+			process.CloseJoins(joins)
 			return nil, fmt.Errorf("container %s: %w", c.ID(), err)
 		}
 		if self, _ := os.Readlink("/proc/self/ns/" + name); self == want && name != "pid" {
@@ -253,15 +242,15 @@ func (c *Container) initNamespaces() ([]nsJoin, error) {
 		}
 		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", c.st.Pid, name))
 		if err != nil {
-			closeJoins(joins)
+			process.CloseJoins(joins)
 			return nil, fmt.Errorf("container %s: open %s namespace: %w", c.ID(), name, err)
 		}
-		joins = append(joins, nsJoin{file: f, flag: nsFlags[procNSType[name]]})
+		joins = append(joins, process.NSJoin{File: f, Flag: process.NSFlags[procNSType[name]]})
 	}
 	// The pid check above happens after opening so a pid reused meanwhile
 	// is caught.
-	if !alive(c.st.Pid, c.st.StartTime) {
-		closeJoins(joins)
+	if !proc.Alive(c.st.Pid, c.st.StartTime) {
+		process.CloseJoins(joins)
 		return nil, fmt.Errorf("container %s: %w", c.ID(), ErrNotRunning)
 	}
 	return joins, nil
@@ -302,10 +291,10 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	if err := validateRootlessProcess(proc, os.Geteuid()); err != nil {
 		return -1, err
 	}
-	if _, err := parseCaps(proc.Capabilities, "process.capabilities"); err != nil {
+	if _, err := capabilities.Parse(proc.Capabilities, "process.capabilities"); err != nil {
 		return -1, err
 	}
-	if err := checkCapsAvailable(proc.Capabilities, "process.capabilities"); err != nil {
+	if err := capabilities.CheckAvailable(proc.Capabilities, "process.capabilities"); err != nil {
 		return -1, err
 	}
 	if proc.Terminal && o.ConsoleSocket == "" && o.Detach {
@@ -318,15 +307,15 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	defer closeJoins(joins)
-	agent, err := dialSeccompAgent(c.st.Config.Linux.Seccomp)
+	defer process.CloseJoins(joins)
+	agent, err := process.DialSeccompAgent(c.st.Config.Linux.Seccomp)
 	if err != nil {
 		return -1, err
 	}
 	if agent != nil {
 		defer agent.Close()
 	}
-	pidfdSock, err := dialPidfdSocket(o.PidfdSocket, pidfdKindExec)
+	pidfdSock, err := process.DialPidfdSocket(o.PidfdSocket, process.PidfdKindExec)
 	if err != nil {
 		return -1, err
 	}
@@ -339,7 +328,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		}
 		defer console.Close()
 	case proc.Terminal:
-		if consoleOurs, console, err = consolePair(); err != nil {
+		if consoleOurs, console, err = tty.ConsolePair(); err != nil {
 			return -1, err
 		}
 		defer consoleOurs.Close()
@@ -354,20 +343,20 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	}
 	spec := *c.st.Config
 	spec.Process = proc
-	p := &procStart{
-		cfg:          &initConfig{ID: c.ID(), Spec: &spec, Rootfs: c.st.Rootfs, Bundle: c.st.Bundle, Exec: true},
-		spec:         &spec,
-		stdin:        os.Stdin,
-		stdout:       os.Stdout,
-		stderr:       os.Stderr,
-		console:      console,
-		seccompAgent: agent,
-		joins:        joins,
+	p := &process.Bootstrap{
+		Config:       &proto.InitConfig{ID: c.ID(), Spec: &spec, Rootfs: c.st.Rootfs, Bundle: c.st.Bundle, Exec: true},
+		Spec:         &spec,
+		Stdin:        os.Stdin,
+		Stdout:       os.Stdout,
+		Stderr:       os.Stderr,
+		Console:      console,
+		SeccompAgent: agent,
+		Joins:        joins,
 	}
 	var nfds int
-	nfds, proc.Env = socketActivation(o.PreserveFds, proc.Env)
+	nfds, proc.Env = process.SocketActivation(o.PreserveFds, proc.Env)
 	for i := 0; i < nfds; i++ {
-		p.preserve = append(p.preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
+		p.Preserve = append(p.Preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
 	}
 	cg := c.cgroup()
 	if cg != nil && !cg.Exists() {
@@ -376,33 +365,10 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	if cg != nil {
 		// As the init: cloned into the cgroup2 cgroup, the v1 ones
 		// joined by the process itself (see cgroups.Join).
-		if p.cgJoin, err = cg.OpenJoin(); err != nil {
+		if p.CgJoin, err = cg.OpenJoin(); err != nil {
 			return -1, fmt.Errorf("exec in container %s: %w", c.ID(), err)
 		}
-		defer p.cgJoin.Close()
-	}
-	p.onPid = func(pid int) error {
-		faultPoint("exec-after-clone")
-		if err := pidfdSock.open(pid); err != nil {
-			return err
-		}
-		if cg == nil {
-			return nil
-		}
-		// Into the container's cgroup (or the --cgroup sub-cgroup)
-		// before it runs anything of the user's (it waits for its
-		// config).
-		if !p.inCgroup {
-			if err := cg.Apply(pid); err != nil {
-				return fmt.Errorf("put process in the container's cgroup: %w", err)
-			}
-		}
-		for _, d := range subDirs {
-			if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
-				return fmt.Errorf("exec --cgroup: error adding pid %d to cgroups: %w", pid, err)
-			}
-		}
-		return nil
+		defer p.CgJoin.Close()
 	}
 	if s == Paused {
 		// The new process freezes as soon as it enters the container's
@@ -412,21 +378,29 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		// container deleted meanwhile makes the cgroup move fail.
 		c.Close()
 	}
-	pid, err := withInitialAffinity(proc, p.start)
-	if sig := signalOf(err); sig != 0 {
+	child, err := process.WithInitialAffinity(proc, p.Start)
+	if err == nil {
+		if perr := placeExec(child.Pid, child.InCgroup, cg, subDirs, pidfdSock); perr != nil {
+			err = child.Fail(perr)
+		} else {
+			err = child.Setup()
+		}
+	}
+	if sig := process.SignalOf(err); sig != 0 {
 		return 128 + int(sig), nil // as runc: the signal is the process's
 	}
 	if err != nil {
 		return -1, fmt.Errorf("exec in container %s: %w", c.ID(), err)
 	}
-	var relay *ttyRelay
+	pid := child.Pid
+	var relay *tty.Relay
 	if consoleOurs != nil {
-		pty, err := recvFd(consoleOurs)
+		pty, err := unixsock.RecvFile(consoleOurs, "pty-master")
 		if err != nil {
 			unix.Kill(pid, unix.SIGKILL)
 			return -1, err
 		}
-		relay = startRelay(pty)
+		relay = tty.StartRelay(pty)
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, pid); err != nil {
@@ -434,7 +408,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 			return -1, err
 		}
 	}
-	if err := pidfdSock.send(); err != nil {
+	if err := pidfdSock.Send(); err != nil {
 		unix.Kill(pid, unix.SIGKILL)
 		return -1, err
 	}
@@ -445,7 +419,32 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	}
 	code := c.rt.forwardAndWait(pid, catch.c, relay != nil)
 	if relay != nil {
-		relay.stop()
+		relay.Stop()
 	}
 	return code, nil
+}
+
+// placeExec sends the new process's pidfd and puts it in the container's
+// cgroup (or the --cgroup sub-cgroups) if the clone could not (inCgroup),
+// before it runs anything of the user's (it waits for its config). cg is
+// nil for a container without a cgroup.
+func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, pidfdSock *process.PidfdSocket) error {
+	faults.Point("exec-after-clone")
+	if err := pidfdSock.Open(pid); err != nil {
+		return err
+	}
+	if cg == nil {
+		return nil
+	}
+	if !inCgroup {
+		if err := cg.Apply(pid); err != nil {
+			return fmt.Errorf("put process in the container's cgroup: %w", err)
+		}
+	}
+	for _, d := range subDirs {
+		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+			return fmt.Errorf("exec --cgroup: error adding pid %d to cgroups: %w", pid, err)
+		}
+	}
+	return nil
 }

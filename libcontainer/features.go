@@ -3,6 +3,9 @@ package libcontainer
 import (
 	"sort"
 
+	"github.com/hullrt/hull/libcontainer/capabilities"
+	"github.com/hullrt/hull/libcontainer/config"
+	"github.com/hullrt/hull/libcontainer/hooks"
 	"github.com/hullrt/hull/libcontainer/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
@@ -16,43 +19,44 @@ func Features() *features.Features {
 	f := &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
-		Hooks:         []string{hookPrestart, hookCreateRuntime, hookCreateContainer, hookStartContainer, hookPoststart, hookPoststop},
+		Hooks:         []string{hooks.Prestart, hooks.CreateRuntime, hooks.CreateContainer, hooks.StartContainer, hooks.Poststart, hooks.Poststop},
 		Linux: &features.Linux{
-			Capabilities: CapabilityNames(),
+			Capabilities: capabilities.Names(),
 			Apparmor:     &features.Apparmor{Enabled: &t},
 			Selinux:      &features.Selinux{Enabled: &t},
 		},
 	}
 	var opts []string
-	for o := range flagOpts {
+	for o := range config.FlagOpts {
 		opts = append(opts, o)
 	}
-	for o := range propagationOpts {
+	for o := range config.PropagationOpts {
 		opts = append(opts, o)
 	}
-	for o := range attrOpts {
+	for o := range config.AttrOpts {
 		opts = append(opts, o)
 	}
 	opts = append(opts, "bind", "rbind", "tmpcopyup")
 	sort.Strings(opts)
 	f.MountOptions = opts
-	for t := range namespaceTypes {
+	for t := range config.NamespaceTypes {
 		f.Linux.Namespaces = append(f.Linux.Namespaces, string(t))
 	}
 	sort.Strings(f.Linux.Namespaces)
 	var modes, flags []string
-	for m := range mpolModes {
+	for m := range config.MemPolicyModes {
 		modes = append(modes, string(m))
 	}
-	for m := range mpolFlags {
+	for m := range config.MemPolicyFlags {
 		flags = append(flags, string(m))
 	}
 	sort.Strings(modes)
 	sort.Strings(flags)
 	f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: modes, Flags: flags}
 	f.Linux.Seccomp = seccomp.Features()
-	// The cgroupfs driver for both versions; no systemd driver yet.
+	// The cgroupfs driver for both versions and the systemd one (system
+	// instance only: no rootless systemd driver).
 	no := false
-	f.Linux.Cgroup = &features.Cgroup{V1: &t, V2: &t, Systemd: &no, SystemdUser: &no, Rdma: &t}
+	f.Linux.Cgroup = &features.Cgroup{V1: &t, V2: &t, Systemd: &t, SystemdUser: &no, Rdma: &t}
 	return f
 }

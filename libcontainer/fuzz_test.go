@@ -18,26 +18,6 @@ func FuzzParseSignal(f *testing.F) {
 	})
 }
 
-func FuzzParseMountOptions(f *testing.F) {
-	f.Add("rbind,ro,nosuid,rprivate,size=1m")
-	f.Add("rro,rnoatime,idmap")
-	f.Add(",")
-	f.Fuzz(func(t *testing.T, s string) {
-		var opts []string
-		start := 0
-		for i := 0; i <= len(s); i++ {
-			if i == len(s) || s[i] == ';' {
-				opts = append(opts, s[start:i])
-				start = i + 1
-			}
-		}
-		m, err := parseMountOptions(opts)
-		if err == nil && m == nil {
-			t.Fatal("nil options without error")
-		}
-	})
-}
-
 func FuzzValidateID(f *testing.F) {
 	for _, s := range []string{"abc", "..", "a/b", "", ".", "x.y-z_1"} {
 		f.Add(s)
@@ -54,16 +34,5 @@ func FuzzValidateID(f *testing.F) {
 		if id == "." || id == ".." {
 			t.Fatalf("ValidateID accepted %q", id)
 		}
-	})
-}
-
-func FuzzSyncMessage(f *testing.F) {
-	f.Add([]byte(`{"type":"ready"}`))
-	f.Add([]byte(`{"type":"pid","pid":12}`))
-	f.Add([]byte(`{"type":"config","config":{"id":"x","spec":{"ociVersion":"1.3.0"}}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		// What the parent and the init accept from each other: never a
-		// panic, whatever arrives.
-		decodeMessage(data)
 	})
 }

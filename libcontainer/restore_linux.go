@@ -13,8 +13,12 @@ import (
 	"time"
 
 	rpc "github.com/checkpoint-restore/go-criu/v8/rpc"
+	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/cgroups"
+	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/criu"
+	"github.com/hullrt/hull/libcontainer/hooks"
+	"github.com/hullrt/hull/libcontainer/internal/loopback"
 	"github.com/hullrt/hull/libcontainer/safepath"
 	"github.com/hullrt/hull/libcontainer/store"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -54,7 +58,7 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 	if err != nil {
 		return -1, err
 	}
-	spec, err := LoadSpec(bundle)
+	spec, err := config.Load(bundle)
 	if err != nil {
 		return -1, err
 	}
@@ -152,7 +156,7 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 				unix.Kill(restored, unix.SIGKILL)
 			}
 			if st.Pid > 0 {
-				killAndWait(st.Pid, st.StartTime)
+				proc.KillAndWait(st.Pid, st.StartTime)
 			}
 			cg.Destroy()
 			h.Remove()
@@ -266,7 +270,7 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 		Notify: func(n *rpc.CriuNotify, files []*os.File) error {
 			switch n.GetScript() {
 			case "setup-namespaces":
-				if co.EmptyNs&unix.CLONE_NEWNET != 0 && hasNewNS(spec, specs.NetworkNamespace) {
+				if co.EmptyNs&unix.CLONE_NEWNET != 0 && config.HasNewNS(spec, specs.NetworkNamespace) {
 					// criu made the network namespace empty (hull, as
 					// runc, keeps its properties out of the image):
 					// lo is up in it as at create, before criu
@@ -275,14 +279,14 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 						return fmt.Errorf("container %s: %w", o.ID, err)
 					}
 				}
-				hs := hookState(o.ID, Creating, int(n.GetPid()), bundle, spec)
-				if err := runHooks(spec.Hooks, hookPrestart, hs); err != nil {
+				hs := hooks.State(o.ID, specs.StateCreating, int(n.GetPid()), bundle, spec)
+				if err := hooks.Run(spec.Hooks, hooks.Prestart, hs); err != nil {
 					return err
 				}
-				return runHooks(spec.Hooks, hookCreateRuntime, hs)
+				return hooks.Run(spec.Hooks, hooks.CreateRuntime, hs)
 			case "post-restore":
 				restored = int(n.GetPid())
-				_, start, err := procStat(restored)
+				_, start, err := proc.Stat(restored)
 				if err != nil {
 					return fmt.Errorf("restored init pid %d: %w", restored, err)
 				}
@@ -420,7 +424,7 @@ func prepareRestoreMounts(spec *specs.Spec, rootfs, bundle string) (unmount func
 		if m.Type == "cgroup" || m.Type == "cgroup2" {
 			continue
 		}
-		dest := filepath.Clean("/" + stripRootfs(rootfs, m.Destination))
+		dest := filepath.Clean("/" + config.StripRootfs(rootfs, m.Destination))
 		if onTmpfs(dest) {
 			continue
 		}
@@ -429,7 +433,7 @@ func prepareRestoreMounts(spec *specs.Spec, rootfs, bundle string) (unmount func
 			src = filepath.Join(bundle, src)
 		}
 		dir := true
-		if isBind(m) {
+		if config.IsBind(m) {
 			if fi, err := os.Stat(src); err == nil && !fi.IsDir() {
 				dir = false
 			}
@@ -443,7 +447,7 @@ func prepareRestoreMounts(spec *specs.Spec, rootfs, bundle string) (unmount func
 		if err != nil {
 			return unmount, fmt.Errorf("mounts[%d]: create criu restore mountpoint for %s: %w", i, dest, err)
 		}
-		if isBind(m) {
+		if config.IsBind(m) {
 			target, rerr := os.Readlink(safepath.ProcPath(fd))
 			if rerr == nil {
 				if err := unix.Mount(src, target, "", unix.MS_BIND|unix.MS_REC, ""); err == nil {
@@ -473,7 +477,7 @@ func loopbackUpIn(pid int) error {
 			errc <- fmt.Errorf("join the restored init's network namespace: %w", err)
 			return
 		}
-		errc <- loopbackUp()
+		errc <- loopback.Up()
 	}()
 	return <-errc
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hullrt/hull/libcontainer/config"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -29,8 +30,8 @@ func TestRootlessCgroupsFlag(t *testing.T) {
 
 func TestValidateRootless(t *testing.T) {
 	base := func() *specs.Spec {
-		s := DefaultSpec()
-		ToRootless(s)
+		s := config.Default()
+		config.ToRootless(s)
 		return s
 	}
 	if err := validateRootless(base(), 1000); err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/hullrt/hull/libcontainer/process"
+	"github.com/hullrt/hull/libcontainer/tty"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,7 +42,7 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 	o.relayTTY = !o.Detach
 	o.startSoon = true
 	c, err := r.Create(o.CreateOpts)
-	if sig := signalOf(err); sig != 0 {
+	if sig := process.SignalOf(err); sig != 0 {
 		// As runc's run, which forwards the signal to the process it
 		// starts: 128+signal, and nothing left behind.
 		return 128 + int(sig), nil
@@ -49,14 +51,14 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 		return -1, err
 	}
 	pid := c.st.Pid
-	var relay *ttyRelay
+	var relay *tty.Relay
 	if c.pty != nil {
-		relay = startRelay(c.pty)
+		relay = tty.StartRelay(c.pty)
 	}
 	if err := c.Start(); err != nil {
 		c.Destroy(true)
 		if relay != nil {
-			relay.stop()
+			relay.Stop()
 		}
 		c.Close()
 		return -1, err
@@ -67,7 +69,7 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 	}
 	code := r.forwardAndWait(pid, sigs, relay != nil)
 	if relay != nil {
-		relay.stop()
+		relay.Stop()
 	}
 	if !o.Keep {
 		if c, err := r.Load(o.ID, true); err == nil {

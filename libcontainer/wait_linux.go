@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/store"
 	"golang.org/x/sys/unix"
 )
@@ -58,8 +59,8 @@ func (r *Runtime) Wait(id string) (*store.ExitStatus, error) {
 			time.Sleep(50 * time.Millisecond) // create is cloning the init
 			continue
 		}
-		if alive(st.Pid, st.StartTime) {
-			fd, err := openPidfd(st.Pid, st.StartTime)
+		if proc.Alive(st.Pid, st.StartTime) {
+			fd, err := proc.OpenPidfd(st.Pid, st.StartTime)
 			if err == nil {
 				waitPidfdForever(fd)
 				unix.Close(fd)
@@ -80,7 +81,7 @@ func (r *Runtime) Wait(id string) (*store.ExitStatus, error) {
 // waitShim sleeps until the hull-shim of container id (if one holds its
 // lock file) lets go of it. It reports whether there was a shim.
 func (r *Runtime) waitShim(id string) (bool, error) {
-	path := filepath.Join(r.store.Dir(id), ShimLockFile)
+	path := filepath.Join(r.store.Dir(id), store.ShimLockFile)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false, nil // no shim ever watched it (or the dir is gone)

@@ -25,6 +25,10 @@ func cgPreDir(t *testing.T, cgPath, ctrl string) string {
 	if cgUnifiedHost(t) {
 		ctrl = ""
 	}
+	if sdSuffix, ok := cgSystemdSuffix(cgPath); ok {
+		// systemd puts the unit under its slice from the root.
+		return cgHierarchyRoot(t, ctrl) + "/" + sdSuffix
+	}
 	own, err := cgProcDir(os.Getpid(), ctrl)
 	if err != nil {
 		t.Fatalf("our own cgroup: %v", err)

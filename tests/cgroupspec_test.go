@@ -39,7 +39,7 @@ func TestCgroupSpecNamespaceByHost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasSuffix(dir, "/"+spec.Linux.CgroupsPath) {
+		if !strings.HasSuffix(dir, "/"+cgSuffix(spec.Linux.CgroupsPath)) {
 			t.Fatalf("init's cgroup2 dir %s does not end in %s", dir, spec.Linux.CgroupsPath)
 		}
 		want = fmt.Sprintf("0::%s", strings.TrimSpace(strings.SplitN(cgReadFile(fmt.Sprintf("/proc/%d/cgroup", pid)), "0::", 2)[1]))
@@ -47,7 +47,7 @@ func TestCgroupSpecNamespaceByHost(t *testing.T) {
 	if last != want {
 		t.Errorf("exec's /proc/self/cgroup ends in %q, want %q (the init's, seen from the host)", last, want)
 	}
-	if !v2 && !strings.Contains(last, spec.Linux.CgroupsPath) {
+	if !v2 && !strings.Contains(last, cgSuffix(spec.Linux.CgroupsPath)) {
 		t.Errorf("exec's cgroup2 line %q lacks the cgroupsPath %s", last, spec.Linux.CgroupsPath)
 	}
 	e.mustRT("delete", "--force", id)

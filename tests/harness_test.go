@@ -131,6 +131,10 @@ func setupAndRun(m *testing.M) int {
 		}
 		isHull = true
 	}
+	if err := setupSystemd(work); err != nil {
+		fmt.Fprintln(os.Stderr, "FAIL: HULL_TEST_SYSTEMD:", err)
+		return 1
+	}
 	fmt.Printf("runtime under test: %s (isHull=%v, rootless=%v)\n", runtimeBin, isHull, rootless)
 
 	templateRootfs = filepath.Join(work, "rootfs")
@@ -419,6 +423,11 @@ func (e *env) newBundle(mutate func(*specs.Spec)) string {
 		// to touch: a unique relative path nests it under our own cgroup
 		// and tells the leftover checker what to look for.
 		cg := fmt.Sprintf("hulltest-%d-b%d-%d", os.Getpid(), n, idCounter.Add(1))
+		if testSystemd {
+			// systemd's form: the unit hulltest-PID-bN-M.scope in
+			// system.slice (see systemd_test.go).
+			cg = "system.slice:hulltest:" + strings.TrimPrefix(cg, "hulltest-")
+		}
 		spec.Linux.CgroupsPath = cg
 		e.mu.Lock()
 		e.cgroups = append(e.cgroups, cg)
@@ -850,6 +859,9 @@ func waitProcGone(p procRef, timeout time.Duration) error {
 // occupy in each hierarchy (relative to our own cgroup there). It may list
 // paths that never exist; cg is unique, so that is harmless.
 func cgroupDirs(cg string) []string {
+	if sdSuffix, ok := cgSystemdSuffix(cg); ok {
+		return cgSystemdDirs(sdSuffix)
+	}
 	own, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return nil

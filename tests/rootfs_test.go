@@ -381,3 +381,20 @@ func TestArgsPathLookup(t *testing.T) {
 		t.Errorf("ls /opt/hullbin: %q", out)
 	}
 }
+
+// Of rro and rrw (recursive attributes, mount_setattr), the last given
+// wins, as runc's: "rro,rrw" leaves the mount and its submounts writable,
+// "rrw,rro" makes them read-only.
+func TestBindMountRecursiveAttrLastWins(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	src := hostDir(t, e, "hostdata")
+	bind := func(dst string, opts ...string) func(*specs.Spec) {
+		return withMount(specs.Mount{Destination: dst, Type: "bind", Source: src, Options: append([]string{"rbind"}, opts...)})
+	}
+	out := e.mustRun(all(bind("/rw", "rro", "rrw"), bind("/ro", "rrw", "rro")), "sh", "-c",
+		"touch /rw/new-rw 2>/dev/null; echo RW=$?; touch /ro/new-ro 2>/dev/null; echo RO=$?")
+	if got := kv(out); got["RW"] != "0" || got["RO"] != "1" {
+		t.Errorf("touch in a rro,rrw bind mount = %s (want 0: writable), in a rrw,rro one = %s (want 1: read-only)", got["RW"], got["RO"])
+	}
+}

@@ -255,13 +255,16 @@ type Join struct {
 	FD int
 	// Tasks are the v1 hierarchies' tasks files, open for writing. A
 	// single-threaded process that writes "0" to one moves itself (its
-	// one thread) without that lock; nsenter.c does it before the Go
+	// one thread) without that lock; preinit.c does it before the Go
 	// runtime starts threads.
 	Tasks []*os.File
 }
 
 // Close closes the descriptors.
 func (j *Join) Close() {
+	if j == nil {
+		return
+	}
 	if j.FD >= 0 {
 		unix.Close(j.FD)
 	}

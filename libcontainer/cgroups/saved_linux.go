@@ -1,6 +1,9 @@
 package cgroups
 
-import "sort"
+import (
+	"sort"
+	"strings"
+)
 
 // Saved is what a container's state keeps of its manager: the resolved
 // directories. A later command (delete, pause, update…) may run in another
@@ -15,10 +18,17 @@ type Saved struct {
 	V2Ctl   []string          `json:"v2ctl,omitempty"`
 	// Rootless: the manager of a rootless container (Rootless).
 	Rootless bool `json:"rootless,omitempty"`
+	// Systemd is the unit of a container made with --systemd-cgroup.
+	Systemd *SavedUnit `json:"systemd,omitempty"`
 }
 
 // Save returns what Load needs to rebuild m.
 func Save(m Manager) *Saved {
+	if sm, ok := m.(*sdManager); ok {
+		s := Save(sm.manager)
+		s.Systemd = &SavedUnit{Unit: sm.unit, Slice: sm.slice}
+		return s
+	}
 	mm, ok := m.(*manager)
 	if !ok {
 		return nil
@@ -42,6 +52,9 @@ func Load(s *Saved) Manager {
 	}
 	for _, c := range s.V2Ctl {
 		m.v2ctl[c] = true
+	}
+	if s.Systemd != nil {
+		return &sdManager{manager: m, unit: s.Systemd.Unit, slice: s.Systemd.Slice, scope: strings.HasSuffix(s.Systemd.Unit, ".scope")}
 	}
 	return m
 }

@@ -129,9 +129,8 @@ func checkUsage(dir string, limit, swap int64, usageFile, swapFile string, swapI
 	if err != nil {
 		return err
 	}
-	if limit > 0 && usage >= uint64(limit) {
-		return fmt.Errorf("linux.resources.memory.limit: %d is not above the current usage %d (checkBeforeUpdate)", limit, usage)
-	}
+	// The memory+swap total first, as runc: its message is the one a
+	// request with both gets.
 	if swap > 0 {
 		su, err := readUint(dir, swapFile)
 		if err != nil {
@@ -141,8 +140,11 @@ func checkUsage(dir string, limit, swap int64, usageFile, swapFile string, swapI
 			su += usage
 		}
 		if su >= uint64(swap) {
-			return fmt.Errorf("linux.resources.memory.swap: %d is not above the current memory+swap usage %d (checkBeforeUpdate)", swap, su)
+			return fmt.Errorf("linux.resources.memory.swap: rejecting memory+swap limit %d <= usage %d (checkBeforeUpdate)", swap, su)
 		}
+	}
+	if limit > 0 && usage >= uint64(limit) {
+		return fmt.Errorf("linux.resources.memory.limit: rejecting memory limit %d <= usage %d (checkBeforeUpdate)", limit, usage)
 	}
 	return nil
 }

@@ -143,7 +143,7 @@ func TestV1Memory(t *testing.T) {
 		t.Fatalf("memory.usage_in_bytes = %d after the child allocated 4MB", usage)
 	}
 	err := m.Set(&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: p64(int64(usage) / 2), CheckBeforeUpdate: pbool(true)}})
-	if err == nil || !strings.Contains(err.Error(), "linux.resources.memory.limit") || !strings.Contains(err.Error(), "checkBeforeUpdate") {
+	if err == nil || !strings.Contains(err.Error(), "linux.resources.memory.limit") || !strings.Contains(err.Error(), "checkBeforeUpdate") || !strings.Contains(err.Error(), "rejecting memory limit") {
 		t.Errorf("limit below usage with checkBeforeUpdate: err = %v", err)
 	}
 	if got := mustRead(t, dir, "memory.limit_in_bytes"); got != strconv.Itoa(128<<20) {
@@ -757,7 +757,7 @@ func TestV1DestroyFrozen(t *testing.T) {
 	}
 }
 
-// OpenJoin's way in, as nsenter.c takes it: a single-threaded process
+// OpenJoin's way in, as preinit.c takes it: a single-threaded process
 // (bash here) writes "0" to each inherited tasks file and is then in the
 // cgroup in every v1 hierarchy; on a hybrid host the cgroup2 directory
 // comes as a fd for CLONE_INTO_CGROUP, and the clone puts it there.

@@ -3,6 +3,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -14,12 +15,20 @@ import (
 // v1-shaped values.
 
 // SharesToWeight converts cpu.shares (2-262144) to cpu.weight (1-10000)
-// with runc's linear mapping; 0 stays 0 (unset).
+// as runc v1.5.1 does: a quadratic in log2(shares) through the minimum,
+// the maximum and the defaults (1024 shares is weight 100); 0 stays 0
+// (unset). (runc before 1.3 mapped linearly: 1024 was 39.)
 func SharesToWeight(shares uint64) uint64 {
-	if shares == 0 {
+	switch {
+	case shares == 0:
 		return 0
+	case shares <= 2:
+		return 1
+	case shares >= 262144:
+		return 10000
 	}
-	return 1 + ((shares-2)*9999)/262142
+	l := math.Log2(float64(shares))
+	return uint64(math.Ceil(math.Pow(10, (l*l+125*l)/612.0-7.0/34.0)))
 }
 
 // BlkioWeightToIOWeight converts blkio.weight (10-1000) to io.weight

@@ -1,7 +1,6 @@
 package seccomp
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,62 +9,38 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// agentTimeout bounds each send to the agent and the connect: an agent
-// that accepts but never reads must fail the container start with an
-// error (the spec requires one when sending fails) instead of hanging the
-// runtime forever.
-const agentTimeout = 30 * time.Second
+// agentTimeout bounds each send to the agent: an agent that accepts but
+// never reads must fail the container start with an error (the spec
+// requires one when sending fails) instead of hanging the runtime
+// forever. A variable for the tests.
+var agentTimeout = 30 * time.Second
 
-// SendToAgent implements the runtime-spec's seccomp notify hand-over: it
-// connects to the SOCK_STREAM unix socket at listenerPath and sends one
-// container-process-state message (see ContainerProcessState) with fd
-// attached as SCM_RIGHTS, then closes the connection (the spec allows
-// exactly one state per connection).
+// SendToAgent implements the runtime-spec's seccomp notify hand-over: on
+// conn, a SOCK_STREAM connection to the agent at listenerPath, it sends
+// one container-process-state message (see ContainerProcessState) with fd
+// attached as SCM_RIGHTS (the spec allows exactly one state per
+// connection: the caller closes conn after).
 //
-// state is the container's state JSON (specs.State, as `hull state` and
-// the hooks see it); its pid is used as the container process pid.
-// metadata is the profile's listenerMetadata. fd stays open: the caller
-// still owns it and closes it once sent.
+// state is the container's state (as `hull state` and the hooks see it);
+// its pid is the container process pid. metadata is the profile's
+// listenerMetadata. fd stays open: the caller owns it.
 //
-// listenerPath is a host path: it is resolved in the caller's mount
-// namespace and root, so the natural caller is the runtime (parent) once
-// it has the fd from the init, not the init after pivot_root.
-func SendToAgent(listenerPath string, fd int, state []byte, metadata string) error {
+// listenerPath is a host path, so the runtime (parent) connects, in its
+// own mount namespace, and hands the connection to the init, which loads
+// the filter after pivot_root and calls this with the listener fd.
+func SendToAgent(conn, fd int, state specs.State, metadata string) error {
 	if fd < 0 {
-		return fmt.Errorf("send seccomp fd to agent %s: invalid fd %d", listenerPath, fd)
+		return fmt.Errorf("invalid fd %d", fd)
 	}
-	var st specs.State
-	if err := json.Unmarshal(state, &st); err != nil {
-		return fmt.Errorf("send seccomp fd to agent %s: decode container state: %w", listenerPath, err)
-	}
-	msg, err := ContainerProcessState(st, st.Pid, metadata)
+	msg, err := ContainerProcessState(state, state.Pid, metadata)
 	if err != nil {
-		return fmt.Errorf("send seccomp fd to agent %s: %w", listenerPath, err)
+		return err
 	}
-	if err := sendWithFd(listenerPath, msg, fd); err != nil {
-		return fmt.Errorf("send seccomp fd to agent %s: %w", listenerPath, err)
-	}
-	return nil
-}
-
-func sendWithFd(path string, msg []byte, fd int) (retErr error) {
 	// Raw syscalls rather than package net: no netpoller, no goroutines,
-	// which keeps this usable from the init as well as the runtime.
-	sock, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("socket: %w", err)
-	}
-	defer func() {
-		if err := unix.Close(sock); err != nil && retErr == nil {
-			retErr = fmt.Errorf("close: %w", err)
-		}
-	}()
+	// which keeps this usable from the init.
 	tv := unix.NsecToTimeval(agentTimeout.Nanoseconds())
-	if err := unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+	if err := unix.SetsockoptTimeval(conn, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
 		return fmt.Errorf("set send timeout: %w", err)
-	}
-	if err := retryEINTR(func() error { return unix.Connect(sock, &unix.SockaddrUnix{Name: path}) }); err != nil {
-		return fmt.Errorf("connect: %w", err)
 	}
 	// The fd goes with the first sendmsg only, as the spec requires when
 	// the message takes several calls; the rest is plain stream data.
@@ -73,9 +48,12 @@ func sendWithFd(path string, msg []byte, fd int) (retErr error) {
 	for len(msg) > 0 {
 		var n int
 		err := retryEINTR(func() (err error) {
-			n, err = unix.SendmsgN(sock, msg, oob, nil, unix.MSG_NOSIGNAL)
+			n, err = unix.SendmsgN(conn, msg, oob, nil, unix.MSG_NOSIGNAL)
 			return err
 		})
+		if errors.Is(err, unix.EAGAIN) {
+			return fmt.Errorf("sendmsg: the agent read nothing for %v: %w", agentTimeout, err)
+		}
 		if err != nil {
 			return fmt.Errorf("sendmsg: %w", err)
 		}

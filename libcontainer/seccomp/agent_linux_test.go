@@ -94,6 +94,20 @@ func waitAgent(t *testing.T, ch <-chan agentMsg) agentMsg {
 	return agentMsg{}
 }
 
+// dialAgent connects to the agent at path, as the runtime does.
+func dialAgent(t *testing.T, path string) int {
+	t.Helper()
+	conn, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(conn) })
+	if err := unix.Connect(conn, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatalf("connect to %s: %v", path, err)
+	}
+	return conn
+}
+
 func TestSendToAgentPassesFdAndState(t *testing.T) {
 	path, ch := listenAgent(t)
 	var p [2]int
@@ -103,10 +117,11 @@ func TestSendToAgentPassesFdAndState(t *testing.T) {
 	defer unix.Close(p[0])
 	defer unix.Close(p[1])
 	st := specs.State{Version: specs.Version, ID: "c1", Status: specs.StateCreating, Pid: 4422, Bundle: "/b", Annotations: map[string]string{"k": "v"}}
-	stJSON, _ := json.Marshal(st)
-	if err := SendToAgent(path, p[1], stJSON, "MKNOD=/dev/null"); err != nil {
+	conn := dialAgent(t, path)
+	if err := SendToAgent(conn, p[1], st, "MKNOD=/dev/null"); err != nil {
 		t.Fatal(err)
 	}
+	unix.Close(conn) // the agent reads to EOF
 	m := waitAgent(t, ch)
 	want := specs.ContainerProcessState{Version: specs.Version, Fds: []string{"seccompFd"}, Pid: 4422, Metadata: "MKNOD=/dev/null", State: st}
 	if !reflect.DeepEqual(m.state, want) {
@@ -128,21 +143,65 @@ func TestSendToAgentPassesFdAndState(t *testing.T) {
 	}
 }
 
+// A state larger than the socket's buffers takes several sendmsg calls:
+// all of it arrives, the fd with the first.
+func TestSendToAgentLargeState(t *testing.T) {
+	path, ch := listenAgent(t)
+	big := strings.Repeat("v", 1<<20)
+	st := specs.State{Version: specs.Version, ID: "c1", Pid: 7, Annotations: map[string]string{"big": big}}
+	conn := dialAgent(t, path)
+	if err := SendToAgent(conn, 0, st, ""); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(conn)
+	m := waitAgent(t, ch)
+	if m.state.State.Annotations["big"] != big {
+		t.Errorf("agent got an annotation of %d bytes, want %d", len(m.state.State.Annotations["big"]), len(big))
+	}
+}
+
 func TestSendToAgentErrors(t *testing.T) {
-	st, _ := json.Marshal(specs.State{Version: specs.Version, ID: "c1", Pid: 1})
-	missing := filepath.Join(t.TempDir(), "nobody.sock")
-	if err := SendToAgent(missing, 0, st, ""); err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, unix.ENOENT) {
-		t.Errorf("no agent: %v, want ENOENT naming %s", err, missing)
-	}
-	if err := SendToAgent(missing, 0, []byte("{"), ""); err == nil || !strings.Contains(err.Error(), "decode container state") {
-		t.Errorf("bad state: %v", err)
-	}
-	if err := SendToAgent(missing, -1, st, ""); err == nil || !strings.Contains(err.Error(), "invalid fd") {
+	st := specs.State{Version: specs.Version, ID: "c1", Pid: 1}
+	if err := SendToAgent(-1, -1, st, ""); err == nil || !strings.Contains(err.Error(), "invalid fd") {
 		t.Errorf("bad fd: %v", err)
 	}
-	nopid, _ := json.Marshal(specs.State{Version: specs.Version, ID: "c1"})
-	if err := SendToAgent(missing, 0, nopid, ""); err == nil || !strings.Contains(err.Error(), "invalid pid 0") {
+	if err := SendToAgent(-1, 0, specs.State{Version: specs.Version, ID: "c1"}, ""); err == nil || !strings.Contains(err.Error(), "invalid pid 0") {
 		t.Errorf("state without pid: %v", err)
+	}
+
+	// An agent that went away: EPIPE, not a SIGPIPE that kills the init.
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sp[0])
+	unix.Close(sp[1])
+	if err := SendToAgent(sp[0], 0, st, ""); !errors.Is(err, unix.EPIPE) {
+		t.Errorf("agent gone: %v, want EPIPE", err)
+	}
+
+	// An agent that accepts but never reads: the send ends with an error
+	// after agentTimeout instead of blocking the init (and the runtime
+	// waiting for it) forever.
+	defer func(d time.Duration) { agentTimeout = d }(agentTimeout)
+	agentTimeout = 200 * time.Millisecond
+	if sp, err = unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sp[0])
+	defer unix.Close(sp[1])
+	big := specs.State{Version: specs.Version, ID: "c1", Pid: 1, Annotations: map[string]string{"big": strings.Repeat("v", 8<<20)}}
+	done := make(chan error, 1)
+	go func() { done <- SendToAgent(sp[0], 0, big, "") }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, unix.EAGAIN) {
+			t.Errorf("agent that never reads: %v, want EAGAIN after the timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		unix.Shutdown(sp[1], unix.SHUT_RDWR) // end the send
+		<-done
+		t.Errorf("SendToAgent to an agent that never reads still blocked after 10s (timeout %v)", agentTimeout)
 	}
 }
 
@@ -159,7 +218,8 @@ func TestContainerProcessState(t *testing.T) {
 
 // TestNotifyAgentAnswers is the whole SCMP_ACT_NOTIFY path: the child
 // loads a filter that notifies on getppid, sends the listener fd to the
-// test (the agent) with SendToAgent, then calls getppid, which blocks
+// test (the agent) with SendToAgent over a connection it made, then calls
+// getppid, which blocks
 // until the agent answers with a value of its choosing.
 func TestNotifyAgentAnswers(t *testing.T) {
 	if err := actionSupported(specs.ActNotify); err != nil {

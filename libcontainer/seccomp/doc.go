@@ -11,8 +11,9 @@
 //   - Load runs in the container init as the last step before execve, on
 //     the locked OS thread, and installs the filter. It returns the
 //     SCMP_ACT_NOTIFY listener fd when the profile has one.
-//   - SendToAgent ships that fd to the seccomp agent at listenerPath with
-//     the runtime-spec's container-process-state message.
+//   - SendToAgent ships that fd, from the init, with the runtime-spec's
+//     container-process-state message, over the connection to the agent
+//     at listenerPath that the runtime made in its own mount namespace.
 //   - Features describes what this libseccomp and kernel support, for
 //     `hull features`.
 //

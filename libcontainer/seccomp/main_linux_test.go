@@ -147,13 +147,21 @@ func runOp(op string, notifyFd int, prof *specs.LinuxSeccomp) {
 			}
 		}
 	case "send":
-		st, _ := json.Marshal(specs.State{
+		st := specs.State{
 			Version: specs.Version, ID: "notify-test", Status: specs.StateCreating,
 			Pid: os.Getpid(), Bundle: "/bundles/notify-test",
-		})
-		if err := SendToAgent(prof.ListenerPath, notifyFd, st, prof.ListenerMetadata); err != nil {
+		}
+		conn, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err == nil {
+			err = unix.Connect(conn, &unix.SockaddrUnix{Name: prof.ListenerPath})
+		}
+		if err == nil {
+			err = SendToAgent(conn, notifyFd, st, prof.ListenerMetadata)
+		}
+		if err != nil {
 			fail(exitOp, "%s: %v", op, err)
 		}
+		unix.Close(conn)
 		unix.Close(notifyFd)
 		out("send=ok:0")
 	default:

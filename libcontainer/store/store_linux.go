@@ -422,3 +422,36 @@ func (h *Handle) Remove() error {
 	}
 	return nil
 }
+
+// ShimLockFile is the file hull-shim keeps in a container's state directory
+// for as long as it watches the container: it holds an exclusive flock on it
+// and releases it only once the init's exit is recorded in state.json (or
+// the shim died). `hull wait` takes a shared flock on it to sleep until then.
+// cmd/hull-shim (which must not link this package: it is small and has no
+// cgo) spells the same name; keep both in step.
+const ShimLockFile = "shim.lock"
+
+// WriteFileAtomic writes path (mode 0644) through a temporary file in its
+// directory and a rename, so that a reader polling for the file never
+// sees it half-written: pid files, hull-shim's exit file.
+func WriteFileAtomic(path string, data []byte) error {
+	dir, base := filepath.Split(path)
+	tmp, err := os.CreateTemp(dir, "."+base+".")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}

@@ -19,8 +19,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export VM_LANE_TESTS=integration
 export VM_LANE_RUN=${VM_LANE_RUN:-Checkpoint}
-export VM_LANE_EXTRA=$here/criu-payload.sh
+# runc v1.5.1's checkpoint.bats too (criu-suite-payload.sh), unless
+# CRIU_LANE_SUITE=0; CRIU_SUITE_RUNC=1 runs upstream runc on it first.
+if [ "${CRIU_LANE_SUITE:-1}" = 0 ]; then
+	export VM_LANE_EXTRA=$here/criu-payload.sh
+else
+	export VM_LANE_EXTRA=$here/criu-suite-payload.sh
+fi
 export VM_LANE_TEST_TIMEOUT=${VM_LANE_TEST_TIMEOUT:-20m}
 export VM_TIMEOUT=${VM_TIMEOUT:-1500}
-export VM_MODULES=${VM_MODULES-"overlay crc32c_generic crc32c-intel nf_tables nft_compat nft_ct nft_chain_nat nft_reject_inet nf_conntrack_netlink xt_tcpudp xt_conntrack xt_mark xt_comment unix_diag inet_diag tcp_diag udp_diag raw_diag af_packet_diag netlink_diag"}
+export VM_MODULES=${VM_MODULES-"overlay crc32c_generic crc32c-intel nf_tables nft_compat nft_ct nft_chain_nat nft_reject_inet nf_conntrack_netlink dummy xt_tcpudp xt_conntrack xt_mark xt_comment unix_diag inet_diag tcp_diag udp_diag raw_diag af_packet_diag netlink_diag"}
 exec "$here/lane.sh" "$@"

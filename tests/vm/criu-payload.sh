@@ -4,7 +4,7 @@
 #   tests/vm/criu-payload.sh PAYLOAD-DIR
 #
 # criu (Debian's, installed here if missing) as /payload/bin/criu, which
-# the guest finds in PATH; iptables-restore (Debian's xtables-nft-multi,
+# the guest finds in PATH; bin/hull-shim as /payload/hull-shim; iptables-restore (Debian's xtables-nft-multi,
 # with its extensions in /payload/xtables: XTABLES_LIBDIR in lane.env),
 # which criu runs to lock the network of a --tcp-established dump; GNU tar,
 # with which criu saves tmpfs contents. run.sh
@@ -17,6 +17,9 @@ payload=${1:?usage: criu-payload.sh PAYLOAD-DIR}
 vm_ensure_pkgs criu iptables
 mkdir -p "$payload/bin"
 install -m 755 "$(command -v criu)" "$payload/bin/criu"
+# hull-shim next to hull (lane.sh's make build made it): run -d and
+# restore -d go through it, as on a host.
+install -m 755 "$here/../../bin/hull-shim" "$payload/hull-shim"
 multi=$(readlink -f /usr/sbin/xtables-nft-multi)
 install -m 755 "$multi" "$payload/bin/xtables-nft-multi"
 for n in iptables iptables-restore iptables-save ip6tables ip6tables-restore ip6tables-save; do

@@ -41,7 +41,7 @@ smoke() {
 	(cd "$b" && /payload/hull spec) || return 1
 	sed -i 's/"terminal": true/"terminal": false/' "$b/config.json"
 	out=$(printf 'echo hello\necho "container cgroup: $(cat /proc/self/cgroup)"\n' |
-		/payload/hull --root /run/vm-lane-smoke run --bundle "$b" vm-lane-smoke 2>&1)
+		/payload/hull $HULL_SMOKE_ARGS --root /run/vm-lane-smoke run --bundle "$b" vm-lane-smoke 2>&1)
 	rc=$?
 	echo "$out"
 	rm -rf "$b"
@@ -79,7 +79,23 @@ for t in $TESTS; do
 	esac
 done
 
-left=$(find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null)
+# A lane's own steps (lane.env's EXTRA_STEPS: NAME=PROGRAM ..., added by its
+# VM_LANE_EXTRA), each counted as one.
+for s in ${EXTRA_STEPS:-}; do
+	note "=== ${s%%=*}: ${s#*=}"
+	start=$(uptime_s)
+	"${s#*=}"
+	record "${s%%=*}" $? "$start"
+done
+
+if [ -n "$HULL_TEST_SYSTEMD" ]; then
+	# Under systemd the tree is systemd's: only the tests' units count.
+	left=$(find /sys/fs/cgroup -mindepth 1 -type d -name '*hulltest*' 2>/dev/null)
+	units=$(systemctl list-units --all --no-legend --plain 'hulltest-*' 'hull-*.scope' 2>/dev/null)
+	[ -n "$units" ] && note "units left in the VM (for information): $(echo $units)"
+else
+	left=$(find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null)
+fi
 [ -n "$left" ] && note "cgroups left in the VM (for information): $(echo $left)"
 note "results:$results"
 note "$passed passed, $failed failed"

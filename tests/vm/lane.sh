@@ -82,8 +82,37 @@ for t in $tests; do
 	esac
 done
 
-install -m 755 "$here/lane-payload.sh" "$payload/run"
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; } # single-quoted for sh
+install -m 755 "$here/lane-payload.sh" "$payload/run"
+if [ -n "${VM_LANE_SYSTEMD:-}" ]; then
+	# systemd-lane.sh: systemd runs the payload (systemd-init.sh installs
+	# the unit).
+	install -m 755 "$here/systemd-payload.sh" "$payload/systemd-payload.sh"
+	install -m 644 "$here/hull-lane.service" "$payload/hull-lane.service"
+	# runc's own bats files for the systemd driver (systemd-suite.sh),
+	# from the runc-suite setup (../shared/runc-suite) and upstream runc.
+	if [ -n "${VM_SUITE_FILES:-}" ]; then
+		sdir=${RUNC_SUITE_DIR:-/var/tmp/runc-suite}
+		[ -d "$sdir/runc-v1.5.1/tests/integration" ] || vm_die "no runc suite in $sdir (run ../shared/runc-suite/setup.sh)"
+		mkdir -p "$payload/suite/bin" "$payload/suite/runc-v1.5.1/tests/cmd"
+		cp -aL "$sdir/runc-v1.5.1/tests/integration" "$payload/suite/runc-v1.5.1/tests/"
+		cp -aL "$sdir/runc-v1.5.1/tests/cmd/_bin" "$payload/suite/runc-v1.5.1/tests/cmd/"
+		cp -aL "$sdir/path" "$payload/suite/path"
+		cp bin/hull bin/hull-shim "$payload/suite/bin/"
+		if [ "${VM_SUITE_EXPECTED:-}" = 1 ]; then
+			runc_bin=${VM_SUITE_RUNC:-/tmp/runc-upstream/runc}
+			[ -x "$runc_bin" ] || vm_die "no upstream runc at $runc_bin (VM_SUITE_RUNC)"
+			cp "$runc_bin" "$payload/suite/bin/runc"
+		fi
+		install -m 755 "$here/systemd-suite.sh" "$payload/suite/run"
+		echo "SUITE_FILES=$(sq "$VM_SUITE_FILES")" >>"$payload/suite/env"
+		echo "SUITE_FILTER=$(sq "${VM_SUITE_FILTER:-}")" >>"$payload/suite/env"
+		# The expected list is committed (what upstream runc v1.5.1 passed
+		# in this VM); VM_SUITE_EXPECTED=1 runs runc too and prints it anew.
+		cp "$here/systemd-expected-runc-v1.5.1.txt" "$payload/suite/expected"
+		echo "SUITE_RUNTIMES=$(sq "$([ "${VM_SUITE_EXPECTED:-}" = 1 ] && echo "runc hull" || echo hull)")" >>"$payload/suite/env"
+	fi
+fi
 {
 	echo "TESTS=$(sq "$tests")"
 	echo "INTEGRATION_RUN=$(sq "${VM_LANE_RUN:-Cgroup|Resources|Pause|Update|Events|Ps|OOM}")"

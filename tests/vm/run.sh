@@ -34,6 +34,11 @@
 #   VM_INITRD=gzip  compress the initramfs (default: plain cpio, which the
 #              guest unpacks ~1.5 s faster under TCG)
 #   VM_KEEP=1  keep OUTDIR/initrd.cpio (and lane.sh's payload) afterwards
+#   VM_ROOTFS=DIR  the initramfs is a copy of DIR (a whole root file
+#              system, e.g. systemd-rootfs.sh's Debian) instead of the
+#              busybox one; busybox is then only at /hullvm/busybox
+#   VM_INIT=FILE   the guest's /init instead of init.sh (systemd-init.sh
+#              for VM_ROOTFS)
 #
 # Needs root. Installs qemu-system-x86, busybox-static, cpio, kmod (depmod)
 # and xz-utils if they are missing, and downloads Debian's current kernel
@@ -132,6 +137,15 @@ flock -u 9
 # --- the initramfs ---
 root=$out/initramfs
 rm -rf "$root" "$out/initrd.cpio" "$out/initrd.cpio.gz"
+if [ -n "${VM_ROOTFS:-}" ]; then
+	[ -d "$VM_ROOTFS" ] || vm_die "VM_ROOTFS=$VM_ROOTFS is not a directory"
+	cp -a "$VM_ROOTFS" "$root"
+	mkdir -p "$root"/{dev,proc,sys,tmp,run,root,etc/hullvm,newroot,payload,hullvm}
+	cp /bin/busybox "$root/hullvm/busybox"
+	[ -e "$root/dev/console" ] || mknod -m 600 "$root/dev/console" c 5 1
+	[ -e "$root/dev/null" ] || mknod -m 666 "$root/dev/null" c 1 3
+	install -m 755 "${VM_INIT:-$here/init.sh}" "$root/init"
+else
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc/hullvm,newroot,payload,lib,lib64}
 chmod 1777 "$root/tmp"
 chmod 700 "$root/root"
@@ -141,7 +155,7 @@ for a in $(/bin/busybox --list-full); do
 done
 mknod -m 600 "$root/dev/console" c 5 1
 mknod -m 666 "$root/dev/null" c 1 3
-install -m 755 "$here/init.sh" "$root/init"
+install -m 755 "${VM_INIT:-$here/init.sh}" "$root/init"
 cat >"$root/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 daemon:x:1:1:daemon:/usr/sbin:/bin/false
@@ -155,6 +169,7 @@ nogroup:x:65534:
 EOF
 printf '127.0.0.1 localhost hullvm\n::1 localhost\n' >"$root/etc/hosts"
 echo hullvm >"$root/etc/hostname"
+fi
 
 # Modules with their dependencies, dependencies first, in load order.
 declare -A seen=()

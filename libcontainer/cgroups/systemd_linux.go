@@ -1,0 +1,471 @@
+package cgroups
+
+// The systemd driver (--systemd-cgroup): the container's cgroup is a
+// transient unit of systemd's, a scope started over D-Bus with the init's
+// pid and Delegate=yes, in the slice the cgroupsPath names. Everything
+// systemd has no say in (freezing, statistics, signalling, the process
+// list, the files it has no property for) goes through the cgroupfs
+// manager on the scope's directories, as runc's driver does.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	sd "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+var systemdSelected bool
+
+// UseSystemd selects the driver of the managers New makes from now on:
+// systemd (hull --systemd-cgroup) or the cgroupfs one.
+func UseSystemd(on bool) { systemdSelected = on }
+
+// SystemdSelected tells whether UseSystemd(true) was called.
+func SystemdSelected() bool { return systemdSelected }
+
+// sdTimeout bounds every wait on systemd: a job that never completes (a
+// systemd that died, a stuck D-Bus) ends in an error, not a hang.
+const sdTimeout = 30 * time.Second
+
+// SavedUnit is what the state keeps of a systemd-managed cgroup.
+type SavedUnit struct {
+	Unit  string `json:"unit"`
+	Slice string `json:"slice"`
+}
+
+// sdManager is the systemd driver: the cgroupfs manager of the unit's
+// directories, plus the unit.
+type sdManager struct {
+	*manager
+	unit, slice string
+	scope       bool
+	// props are the org.systemd.property.* annotations, for the start.
+	props []sd.Property
+	// pending: Create was called, the unit starts with the init's pid
+	// (Apply); started: it did.
+	pending, started bool
+	// applied is what this process's earlier Sets wrote to the files.
+	applied *specs.LinuxResources
+}
+
+// overlay lays the fields r sets over base.
+func overlay(base, r *specs.LinuxResources) *specs.LinuxResources {
+	if base == nil {
+		return r
+	}
+	m := *base
+	if r.Devices != nil {
+		m.Devices = r.Devices
+	}
+	if r.Memory != nil {
+		m.Memory = r.Memory
+	}
+	if r.CPU != nil {
+		m.CPU = r.CPU
+	}
+	if r.Pids != nil {
+		m.Pids = r.Pids
+	}
+	if r.BlockIO != nil {
+		m.BlockIO = r.BlockIO
+	}
+	if r.HugepageLimits != nil {
+		m.HugepageLimits = r.HugepageLimits
+	}
+	if r.Network != nil {
+		m.Network = r.Network
+	}
+	if r.Rdma != nil {
+		m.Rdma = r.Rdma
+	}
+	if r.Unified != nil {
+		m.Unified = r.Unified
+	}
+	return &m
+}
+
+// NewSystemd makes the systemd manager of a new container.
+// cgroupsPath is in systemd's form, slice:prefix:name (empty: the
+// default); annotations may add unit properties.
+func NewSystemd(cgroupsPath, id string, annotations map[string]string) (Manager, error) {
+	if !isRunningSystemd() {
+		return nil, errors.New("systemd not running on this host, cannot use systemd cgroups manager")
+	}
+	u, err := parseSystemdPath(cgroupsPath, id)
+	if err != nil {
+		return nil, err
+	}
+	props, err := annotationProps(annotations)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := u.cgroupPath()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sdConn(); err != nil {
+		return nil, err
+	}
+	fm, err := New(dir, id)
+	if err != nil {
+		return nil, err
+	}
+	return &sdManager{manager: fm.(*manager), unit: u.unit(), slice: u.slice(), scope: !u.isSlice(), props: props}, nil
+}
+
+// isRunningSystemd is sd_booted(3): /run/systemd/system is a directory.
+func isRunningSystemd() bool {
+	fi, err := os.Lstat("/run/systemd/system")
+	return err == nil && fi.IsDir()
+}
+
+var (
+	sdMu   sync.Mutex
+	sdC    *sd.Conn
+	sdVerN = -2
+)
+
+// sdConn is the process's connection to systemd: the system bus, or
+// systemd's private socket when there is no bus (as root).
+func sdConn() (*sd.Conn, error) {
+	sdMu.Lock()
+	defer sdMu.Unlock()
+	if sdC != nil && sdC.Connected() {
+		return sdC, nil
+	}
+	// The context given to the dial stays the connection's (godbus
+	// closes the connection when it ends): the dial's own bound is a
+	// timer here.
+	type dialed struct {
+		c   *sd.Conn
+		err error
+	}
+	ch := make(chan dialed, 1)
+	go func() {
+		c, err := sd.NewWithContext(context.Background())
+		ch <- dialed{c, err}
+	}()
+	t := time.NewTimer(sdTimeout)
+	defer t.Stop()
+	var d dialed
+	select {
+	case d = <-ch:
+	case <-t.C:
+		d.err = fmt.Errorf("no answer in %s", sdTimeout)
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("systemd cgroup driver: connect to systemd over D-Bus (system bus, /run/systemd/private): %w", d.err)
+	}
+	sdC = d.c
+	return d.c, nil
+}
+
+// sdDo runs op on the connection, once more on a new connection if the
+// old one was closed under it (systemd re-executed, dbus restarted).
+func sdDo(op func(ctx context.Context, c *sd.Conn) error) error {
+	for try := 0; ; try++ {
+		c, err := sdConn()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), sdTimeout)
+		err = op(ctx, c)
+		cancel()
+		if err != nil && try == 0 && (errors.Is(err, dbus.ErrClosed) || !c.Connected()) {
+			sdMu.Lock()
+			if sdC == c {
+				sdC.Close()
+				sdC = nil
+			}
+			sdMu.Unlock()
+			continue
+		}
+		return err
+	}
+}
+
+// sdVersion is systemd's version number, -1 if unknown (then only the
+// properties every version takes are sent).
+func sdVersion() int {
+	sdMu.Lock()
+	v := sdVerN
+	sdMu.Unlock()
+	if v != -2 {
+		return v
+	}
+	v = -1
+	_ = sdDo(func(_ context.Context, c *sd.Conn) error {
+		s, err := c.GetManagerProperty("Version")
+		if err != nil {
+			return err
+		}
+		s, _ = strconv.Unquote(s)
+		s = strings.TrimLeft(s, `"v`)
+		if i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+			s = s[:i]
+		}
+		if n, err := strconv.Atoi(s); err == nil {
+			v = n
+		}
+		return nil
+	})
+	sdMu.Lock()
+	sdVerN = v
+	sdMu.Unlock()
+	return v
+}
+
+func isDbusError(err error, name string) bool {
+	var de dbus.Error
+	return errors.As(err, &de) && strings.Contains(de.Name, name)
+}
+
+// waitJob waits for a job's result on ch.
+func waitJob(ch <-chan string, what string) (string, error) {
+	t := time.NewTimer(sdTimeout)
+	defer t.Stop()
+	select {
+	case s := <-ch:
+		return s, nil
+	case <-t.C:
+		return "", fmt.Errorf("timed out after %s waiting for systemd to %s", sdTimeout, what)
+	}
+}
+
+func resetFailed(unit string) error {
+	return sdDo(func(ctx context.Context, c *sd.Conn) error { return c.ResetFailedUnitContext(ctx, unit) })
+}
+
+// startUnit starts the transient unit and waits for the job. A unit of
+// that name that exists already (left by a create that was killed) is
+// reset and the start tried once more, as runc does.
+func (m *sdManager) startUnit(pid int) error {
+	props := []sd.Property{sd.PropDescription("hull container " + m.unit)}
+	if m.scope {
+		props = append(props, sd.PropSlice(m.slice), prop("Delegate", true))
+	} else {
+		props = append(props, sd.PropWants(m.slice))
+	}
+	if pid > 0 {
+		props = append(props, prop("PIDs", []uint32{uint32(pid)}))
+	}
+	props = append(props,
+		prop("MemoryAccounting", true), prop("CPUAccounting", true),
+		prop("IOAccounting", true), prop("TasksAccounting", true),
+		prop("DefaultDependencies", false))
+	props = append(props, m.props...)
+	ch := make(chan string, 1)
+	for retry := true; ; retry = false {
+		err := sdDo(func(ctx context.Context, c *sd.Conn) error {
+			_, err := c.StartTransientUnitContext(ctx, m.unit, "replace", props, ch)
+			return err
+		})
+		if err == nil {
+			break
+		}
+		if retry && isDbusError(err, "org.freedesktop.systemd1.UnitExists") {
+			if rerr := resetFailed(m.unit); rerr != nil {
+				slog.Warn("reset a leftover unit", "unit", m.unit, "error", rerr)
+			}
+			continue
+		}
+		return fmt.Errorf("unable to start unit %q: %w", m.unit, err)
+	}
+	res, err := waitJob(ch, "create "+m.unit)
+	if err == nil && res != "done" {
+		err = fmt.Errorf("error creating systemd unit `%s`: got `%s`", m.unit, res)
+	}
+	if err != nil {
+		_ = resetFailed(m.unit)
+		return err
+	}
+	return nil
+}
+
+// stopUnit stops the unit and waits; a unit that is not there is fine.
+func (m *sdManager) stopUnit() error {
+	ch := make(chan string, 1)
+	err := sdDo(func(ctx context.Context, c *sd.Conn) error {
+		_, err := c.StopUnitContext(ctx, m.unit, "replace", ch)
+		return err
+	})
+	switch {
+	case err == nil:
+		res, werr := waitJob(ch, "stop "+m.unit)
+		if werr != nil {
+			return werr
+		}
+		if res != "done" {
+			slog.Warn("stop unit", "unit", m.unit, "result", res)
+		}
+	case isDbusError(err, "org.freedesktop.systemd1.NoSuchUnit"):
+	default:
+		return fmt.Errorf("unable to stop unit %q: %w", m.unit, err)
+	}
+	_ = resetFailed(m.unit)
+	return nil
+}
+
+// Create implements Manager: the unit starts only with the init's pid
+// (a scope cannot start empty), in Apply. The connection was checked by
+// NewSystemd.
+func (m *sdManager) Create() error {
+	m.pending = true
+	return nil
+}
+
+// OpenJoin implements Manager: before the unit exists there is nothing
+// to clone into (nil: the init is placed by Apply).
+func (m *sdManager) OpenJoin() (*Join, error) {
+	if m.pending && !m.started {
+		return nil, nil
+	}
+	return m.manager.OpenJoin()
+}
+
+// Apply implements Manager. For a new container it starts the unit with
+// pid in it, then makes the directories systemd does not (v1 hierarchies
+// it has no controller in, controllers it left off) and joins them. For
+// an existing container (exec) it is the cgroupfs placement.
+func (m *sdManager) Apply(pid int) error {
+	if m.pending && !m.started {
+		if err := m.startUnit(pid); err != nil {
+			return err
+		}
+		m.started = true
+		if err := m.manager.Create(); err != nil {
+			return err
+		}
+	}
+	return m.manager.Apply(pid)
+}
+
+// Set implements Manager: the limits are checked and written to the files
+// first (the cgroupfs manager validates everything before a write), then
+// given to systemd as unit properties so that a daemon-reload keeps them.
+func (m *sdManager) Set(r *specs.LinuxResources) error {
+	if r == nil {
+		return nil
+	}
+	props, files, err := resourceProps(r, m.mode == Unified, sdVersion())
+	if err != nil {
+		return err
+	}
+	// Everything is checked before systemd is told anything; then, as
+	// runc, the properties first and the files last, so that a file
+	// systemd has its own idea of (cpu.idle from CPUWeight=0, say) ends
+	// with the value asked for.
+	if err := validate(files, realHost); err != nil {
+		return err
+	}
+	// ... including what the cgroup's state rules out (checkBeforeUpdate:
+	// a MemoryMax below the usage would have systemd OOM-kill the
+	// container): the cgroupfs plan, without its writes.
+	if m.Exists() {
+		t := &txn{}
+		_, err := m.manager.plan(files, t)
+		t.finish()
+		if err != nil {
+			return err
+		}
+	}
+	// On v1, systemd rewrites the devices lists disruptively (deny all
+	// first): processes would see spurious EPERMs. Freeze around it.
+	thaw := false
+	if m.mode != Unified && r.Devices != nil {
+		if st, err := m.State(); err == nil && st == Thawed {
+			if err := m.Freeze(); err == nil {
+				thaw = true
+			}
+		}
+	}
+	if thaw {
+		defer m.Thaw()
+	}
+	if len(props) > 0 {
+		if err := sdDo(func(ctx context.Context, c *sd.Conn) error {
+			return c.SetUnitPropertiesContext(ctx, m.unit, true, props...)
+		}); err != nil {
+			return fmt.Errorf("unable to set unit properties of %s: %w", m.unit, err)
+		}
+	}
+	// A later Set (create sets the pids limit last) has systemd rewrite
+	// the unit's cgroup from its properties, undoing what only the files
+	// hold (cpu.max's period without a quota, say): the files of the
+	// earlier Sets are written again with it.
+	all := overlay(m.applied, files)
+	if err := m.manager.Set(all); err != nil {
+		return err
+	}
+	m.applied = all
+	return nil
+}
+
+// OOMKillCount implements Manager. A scope whose last process the OOM
+// killer took is gone with its cgroup at once; systemd then keeps the
+// unit, failed with the result oom-kill, until it is reset (Destroy): that
+// counts as one kill.
+func (m *sdManager) OOMKillCount() (uint64, error) {
+	n, err := m.manager.OOMKillCount()
+	if err == nil || m.Exists() {
+		return n, err
+	}
+	var res string
+	if perr := sdDo(func(ctx context.Context, c *sd.Conn) error {
+		p, err := c.GetUnitTypePropertyContext(ctx, m.unit, "Scope", "Result")
+		if err == nil {
+			res, _ = p.Value.Value().(string)
+		}
+		return err
+	}); perr != nil {
+		return 0, err
+	}
+	if res == "oom-kill" {
+		return 1, nil
+	}
+	return 0, err
+}
+
+// Destroy implements Manager: the unit is stopped (systemd kills what is
+// left and removes its cgroup), then what systemd does not remove (v1
+// hierarchies it does not manage, sub-cgroups) goes as with cgroupfs. A
+// systemd that cannot be reached does not keep the container: its cgroup
+// is removed directly and the scope ends when empty.
+func (m *sdManager) Destroy() error {
+	// What is left is killed first, as with cgroupfs: a stop would send
+	// SIGTERM and wait out the unit's TimeoutStopSec for processes that
+	// ignore it.
+	if m.Exists() && len(m.remaining()) > 0 {
+		_ = m.Thaw()
+		_ = m.Kill(unix.SIGKILL)
+		for deadline := time.Now().Add(5 * time.Second); len(m.remaining()) > 0 && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if err := m.stopUnit(); err != nil {
+		slog.Warn("systemd cgroup driver", "unit", m.unit, "error", err)
+	}
+	return m.manager.Destroy()
+}
+
+// Unit is the name of the container's unit.
+func (m *sdManager) Unit() string { return m.unit }
+
+// NewFor makes the manager of a new container with the selected driver
+// (see UseSystemd).
+func NewFor(cgroupsPath, id string, annotations map[string]string) (Manager, error) {
+	if systemdSelected {
+		return NewSystemd(cgroupsPath, id, annotations)
+	}
+	return New(cgroupsPath, id)
+}

@@ -1,0 +1,67 @@
+//go:build hullfaults
+
+package faults
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Point, in a test build (-tags hullfaults), stops the process at the
+// named stage when HULL_FAULT names it: it says so on stderr and sleeps,
+// for a test to SIGKILL it there. Release builds have no such code.
+func Point(stage string) {
+	if os.Getenv("HULL_FAULT") != stage {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "hull-fault: reached %s\n", stage)
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// Env passes HULL_FAULT on to the init, whose environment is made
+// anew.
+func Env() []string {
+	if v := os.Getenv("HULL_FAULT"); v != "" {
+		return []string{"HULL_FAULT=" + v}
+	}
+	return nil
+}
+
+// Migrate, with HULL_FAULT=init-migrate, tries to move the init's
+// goroutine off the process's main thread before Init locks it (busy
+// goroutines on every P while it sleeps in a syscall, up to half a second),
+// then says on
+// stderr which thread it runs on: "hull-fault: init on thread TID of PID".
+func Migrate() {
+	if os.Getenv("HULL_FAULT") != "init-migrate" {
+		return
+	}
+	stop := make(chan struct{})
+	for i := 0; i < 2*runtime.GOMAXPROCS(0); i++ {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					runtime.Gosched()
+				}
+			}
+		}()
+	}
+	// A blocking syscall hands the goroutine's P to another thread;
+	// back from it with every P busy, the goroutine is queued and run
+	// by whichever thread comes next.
+	for i := 0; i < 100 && unix.Gettid() == unix.Getpid(); i++ {
+		ts := unix.NsecToTimespec(int64(5 * time.Millisecond))
+		unix.Nanosleep(&ts, nil)
+	}
+	close(stop)
+	fmt.Fprintf(os.Stderr, "hull-fault: init on thread %d of %d\n", unix.Gettid(), unix.Getpid())
+}

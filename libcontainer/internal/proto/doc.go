@@ -1,0 +1,51 @@
+// Package proto is the protocol between the two sides of the clone: the
+// parent (hull create, run or exec; package process) and the process it
+// starts (preinit.c before the Go runtime, then package initproc). It
+// holds the messages, the InitConfig the parent sends, and the
+// environment names both sides (and preinit.c) read.
+//
+// The messages go over a SOCK_STREAM socketpair, each a frame: its length
+// as 4 bytes (big endian), then that many bytes of JSON. A stream has no
+// size limit per message (a datagram has about 208 KiB here), so a config
+// of any size (thousands of env vars, a large seccomp profile) gets
+// through. A child's error crosses as {"type":"error","error":S,"errno":E}
+// and becomes a *ChildError on the parent's side, which unwraps to the
+// errno: errors.Is(err, unix.EPERM) holds there as in the child.
+//
+// The exchange; on the left the parent's named steps
+// (process.Bootstrap.Start, the caller's placement, Child.Setup):
+//
+//	parent (process)                      child
+//	clone: the cgroup2 cgroup by CLONE_INTO_CGROUP, new namespaces
+//	  by Go's Cloneflags, or none when preinit.c makes or joins them
+//	                                      preinit.c, before the Go runtime:
+//	                                      "0" to each v1 tasks file, so
+//	                                      the process is in its cgroups
+//	enterNamespaces (preinit.c only: namespaces joined by path, a time ns)
+//	                             ◀ usermap{pid}   new user ns made
+//	  write uid_map/gid_map
+//	  usermap-done ▶
+//	                             ◀ pid{pid}       the process going on
+//	placeInit / placeExec (libcontainer): the pid recorded, cgroups
+//	  Apply if the clone could not place it, resources set
+//	sendConfig
+//	  config{InitConfig} ▶
+//	                                      initproc: namespaces, mounts
+//	serveUntilReady
+//	                             ◀ mount-source{mount}  (a source the
+//	                                      init cannot open: id-mapped)
+//	  mount-source-fd, the fd attached ▶
+//	                             ◀ hooks          (prestart, createRuntime
+//	                                      or createContainer hooks)
+//	  run prestart, createRuntime hooks
+//	  hooks-done ▶
+//	                             ◀ ready | error{error, errno}
+//
+// Any step of the child may instead send error{error, errno} and exit;
+// the parent reports that message. Every wait on either side ends when
+// the other side dies (its end of the socket closes). TERM, INT or HUP to
+// the parent before the process started kill the child: the command
+// cleans up and ends as runc's (process.AbortCatch). After ready, a
+// created init waits on exec.fifo for start (in a fresh, C-only image:
+// initproc's waitInC); errors from then on reach start through the fifo.
+package proto

@@ -1,9 +1,0 @@
-//go:build hullfaults
-
-package nsenter
-
-// In a test build, HULL_FAULT=cgjoin-fails makes the tasks writes of
-// nsenter.c fail, to reach the error path no real cgroup takes for root.
-
-// #cgo CFLAGS: -DHULL_FAULTS
-import "C"

@@ -1,0 +1,106 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/hullrt/hull/libcontainer/config"
+	"github.com/hullrt/hull/libcontainer/internal/proto"
+	"github.com/hullrt/hull/libcontainer/safepath"
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// mountCgroup handles a mount of type "cgroup". On a unified host it is a
+// cgroup2 mount. On a v1 or hybrid host it is, as runc makes it, a tmpfs
+// holding one mount per hierarchy: a fresh cgroup mount when the container
+// has a cgroup namespace (the kernel then shows only its subtree), otherwise
+// a bind mount of the container's own cgroup directory.
+func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.MountOpts) error {
+	dst, err := safepath.MkdirAll(root, m.Destination, 0o755)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dst)
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return unix.Mount("cgroup2", safepath.ProcPath(dst), "cgroup2", opts.Flags, strings.Join(opts.Data, ","))
+	}
+	if err := unix.Mount("tmpfs", safepath.ProcPath(dst), "tmpfs", opts.Flags&^unix.MS_RDONLY, "mode=755"); err != nil {
+		return fmt.Errorf("tmpfs for cgroup hierarchies: %w", err)
+	}
+	hiers, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") && strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/")
+		return !ok, false
+	})
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	cgroupns := config.HasNewNS(cfg.Spec, specs.CgroupNamespace)
+	seen := map[string]bool{}
+	for _, h := range hiers {
+		name := filepath.Base(h.Mountpoint)
+		// A hierarchy mounted twice on one place (a cgroup namespace's
+		// remount stacked on the host's) is bound once: a second bind
+		// would sit on the first one's root, the container's cgroup
+		// directory, which then cannot be removed while it stays mounted
+		// (without a mount namespace it stays).
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		sub, err := safepath.MkdirAll(root, filepath.Join(m.Destination, name), 0o755)
+		if err != nil {
+			return err
+		}
+		target := safepath.ProcPath(sub)
+		var data string
+		if h.FSType == "cgroup" {
+			var keep []string
+			for _, o := range strings.Split(h.VFSOptions, ",") {
+				if o != "rw" && o != "ro" {
+					keep = append(keep, o)
+				}
+			}
+			data = strings.Join(keep, ",")
+		}
+		err = errNoCgroupns
+		if cgroupns {
+			// A fresh mount shows the namespace's root: the
+			// container's cgroup.
+			err = unix.Mount("cgroup", target, h.FSType, opts.Flags, data)
+		}
+		if err != nil {
+			// Without a cgroup namespace (or where the kernel refuses
+			// a fresh mount, as in a nested cgroup namespace), bind
+			// the container's own directory, as the parent resolved
+			// it: the init still sees the host's mounts here.
+			src := cfg.CgroupDirs[h.Mountpoint]
+			if src == "" {
+				unix.Close(sub)
+				if errors.Is(err, errNoCgroupns) {
+					continue // a hierarchy the container has no cgroup in
+				}
+				return fmt.Errorf("cgroup hierarchy %s: %w", name, err)
+			}
+			err = unix.Mount(src, target, "", unix.MS_BIND|unix.MS_REC, "")
+			if err == nil && opts.Flags != 0 {
+				// Through a new fd: the old one is under the mount.
+				err = Remount(root, filepath.Join(m.Destination, name), opts.Flags, false)
+			}
+		}
+		unix.Close(sub)
+		if err != nil {
+			return fmt.Errorf("cgroup hierarchy %s: %w", name, err)
+		}
+	}
+	if opts.Flags&unix.MS_RDONLY != 0 {
+		return Remount(root, m.Destination, opts.Flags|unix.MS_RDONLY, false)
+	}
+	return nil
+}
+
+var errNoCgroupns = errors.New("no cgroup namespace")

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The systemd VM lane (make systemd): hull's systemd cgroup driver under a
+# real systemd. Our machines run no systemd; this boots Debian 12's own
+# systemd as PID 1 on a pure cgroup v2 host in the VM lane's qemu (run.sh),
+# from a Debian rootfs built once with mmdebstrap and cached
+# (systemd-rootfs.sh), and runs lane.sh's payload in it from a unit
+# (hull-lane.service, systemd-payload.sh) with HULL_TEST_SYSTEMD=1: the
+# integration suite then runs hull with --systemd-cgroup and systemd-form
+# cgroupsPaths (system.slice:hulltest:NAME), and the Systemd tests check
+# units, properties, daemon-reload, delete and a killed create.
+#
+#   tests/vm/systemd-lane.sh [OUTDIR]
+#
+# Environment: VM_LANE_RUN (default below), VM_TIMEOUT (default 900), and
+# lane.sh's and run.sh's.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+[ "$(id -u)" = 0 ] || vm_die "systemd-lane.sh needs root"
+t0=$(vm_now)
+rootfs=$("$here/systemd-rootfs.sh")
+vm_log "systemd rootfs: $rootfs (ready after $(vm_since "$t0")s)"
+export VM_ROOTFS=$rootfs
+export VM_INIT=$here/systemd-init.sh
+export VM_MODULES="${VM_MODULES:-overlay binfmt_misc}"
+export VM_APPEND="systemd.unified_cgroup_hierarchy=1 systemd.firstboot=off systemd.show_status=false ${VM_APPEND:-}"
+export VM_LANE_SYSTEMD=1
+export VM_LANE_RUN="${VM_LANE_RUN:-Systemd|Cgroup|Resources|Pause|Update|Events|Ps|OOM|TestExec|TestKill}"
+# runc v1.5.1's bats files that exercise the systemd driver, run against
+# upstream runc and hull in the VM (systemd-suite.sh); "" skips them.
+# Whole files take ~8 min per runtime under TCG: the default filter keeps
+# the tests that involve systemd itself and the cgroup ones that differ
+# under it. Left out until fixed: cgroups.bats "runc exec (cgroup v2 +
+# init process in non-root cgroup)" (runc's exec falls back to the init's
+# cgroup on EBUSY; hull's does not yet, with either driver).
+export VM_SUITE_FILES="${VM_SUITE_FILES-cgroups delete update dev run}"
+export VM_SUITE_FILTER="${VM_SUITE_FILTER-systemd|daemon-reload|--keep|update cgroup cpu limits|set cpu period with no quota|update cgroup v2 resources via unified map|CheckBeforeUpdate|runc delete|update cgroup v1/v2 common limits|pids.limit}"
+rc=0
+"$here/lane.sh" "$@" || rc=$?
+vm_log "systemd lane: exit $rc after $(vm_since "$t0")s"
+exit "$rc"
