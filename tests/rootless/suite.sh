@@ -18,7 +18,7 @@
 # Each file runs under script(1) (a tty, as in runc's CI) with a timeout;
 # after it, the containers the runtime still knows of are deleted and what
 # bats left in its session is killed by pid. TAP logs: LOGDIR/MODE/FILE.tap.
-# Output: "MODE FILE PASS FAIL SKIP" lines; the lane compares the passes
+# Output: "MODE FILE PASS FAIL SKIP SECONDS" lines; the lane compares the passes
 # ("MODE FILE: TEST") with the expected list.
 set -uo pipefail
 rt=$(readlink -f "${1:?usage: suite.sh RUNTIME SUITEDIR LOGDIR [FILE...]}")
@@ -72,6 +72,7 @@ for mode in ${ROOTLESS_MODES:-none idmap}; do
 	mkdir -p "$logdir/$mode"
 	for f in "${files[@]}"; do
 		tap=$logdir/$mode/$f.tap
+		start=$SECONDS
 		tmp=$(mktemp -d "${TMPDIR:-/tmp}/rsuite.XXXXXX")
 		chmod 0755 "$tmp"
 		SUITE_ONEFILE=1 script -qefc "$(printf '%q ' "$0" "$rt" "$W" "$logdir" "$f" "$tap" "$tmp")" /dev/null <&"$keep" >"$logdir/$mode/$f.script" 2>&1
@@ -85,6 +86,6 @@ for mode in ${ROOTLESS_MODES:-none idmap}; do
 		s=$(grep -cE '^ok [0-9]+ .*# skip' "$tap")
 		p=$(grep -E '^ok [0-9]+ ' "$tap" | grep -cvE '# skip')
 		fl=$(grep -cE '^not ok [0-9]+ ' "$tap")
-		printf "%-6s %-24s %4d %4d %4d\n" "$mode" "$f" "$p" "$fl" "$s"
+		printf "%-6s %-24s %4d %4d %4d %4ds\n" "$mode" "$f" "$p" "$fl" "$s" $((SECONDS - start))
 	done
 done
