@@ -184,6 +184,56 @@ func TestRootlessCgroupLimitRefused(t *testing.T) {
 	}
 }
 
+// With a cgroupsPath, a cgroup the user may not make is an error, in
+// runc's words (its suite matches "unable to apply cgroup configuration"
+// and "permission denied"), and the failed run leaves nothing.
+func TestRootlessCgroupsPathRefused(t *testing.T) {
+	needRootless(t)
+	t.Parallel()
+	e := newEnv(t)
+	path := fmt.Sprintf("/hull-rootless-refused-%d", os.Getpid())
+	r := e.run(func(s *specs.Spec) {
+		s.Process.Args = []string{"true"}
+		s.Linux.CgroupsPath = path
+	})
+	if r.Code != 1 || !strings.Contains(r.Stderr, "unable to apply cgroup configuration") || !strings.Contains(r.Stderr, "permission denied") {
+		t.Errorf("cgroupsPath %s without permission: %v, want exit 1 and runc's \"unable to apply cgroup configuration: ... permission denied\"", path, r)
+	}
+	for _, h := range []string{"pids", "memory", "freezer", "unified", ""} {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", h, path)); err == nil {
+			t.Errorf("cgroup %s left behind in /sys/fs/cgroup/%s", path, h)
+		}
+	}
+}
+
+// Without a cgroup and without a pid namespace of its own, a rootless
+// container is created with runc's warning (its suite matches "Such
+// configuration is strongly discouraged").
+func TestRootlessSharedPidnsWarning(t *testing.T) {
+	needRootless(t)
+	t.Parallel()
+	e := newEnv(t)
+	r := e.run(func(s *specs.Spec) {
+		s.Process.Args = []string{"true"}
+		var ns []specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type != specs.PIDNamespace {
+				ns = append(ns, n)
+			}
+		}
+		s.Linux.Namespaces = ns
+		// a user cannot mount a proc of the host's pid namespace
+		for i, m := range s.Mounts {
+			if m.Type == "proc" {
+				s.Mounts[i] = specs.Mount{Destination: m.Destination, Type: "none", Source: "/proc", Options: []string{"rbind", "nosuid", "nodev", "noexec"}}
+			}
+		}
+	})
+	if r.Code != 0 || !strings.Contains(r.Stderr, "Such configuration is strongly discouraged") {
+		t.Errorf("rootless, no cgroup, no pid namespace: %v, want exit 0 and runc's warning \"... Such configuration is strongly discouraged ...\"", r)
+	}
+}
+
 // A hull binary the user owns (and so could the container's root) runs
 // from a sealed copy; no error, no warning.
 func TestRootlessOwnBinary(t *testing.T) {
