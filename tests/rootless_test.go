@@ -234,6 +234,48 @@ func TestRootlessSharedPidnsWarning(t *testing.T) {
 	}
 }
 
+// Without a cgroup namespace and without cgroups of its own (the user may
+// make none), a rootless container on a v1 or hybrid host still sees real
+// cgroupfs under /sys/fs/cgroup, read-only: the cgroups its init is in,
+// bound as runc binds them. Before, the hierarchies' directories stayed
+// empty, and /sys's rbind showed the host's mounts (rw) through them.
+func TestRootlessCgroupMountWithoutCgroupns(t *testing.T) {
+	needRootless(t)
+	t.Parallel()
+	if _, err := os.Stat("/sys/fs/cgroup/pids/tasks"); err != nil {
+		t.Skipf("needs a cgroup v1 pids hierarchy: %v", err)
+	}
+	e := newEnv(t)
+	script := `cat /sys/fs/cgroup/pids/tasks >/dev/null && echo pids=ok; ` +
+		`for f in $(grep /sys/fs/cgroup /proc/mounts | awk '{print $2}' | uniq); do test -e $f && grep -w $f /proc/mounts | tail -n1; done`
+	out := e.mustRun(all(withShell(script), func(s *specs.Spec) {
+		var ns []specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type != specs.CgroupNamespace {
+				ns = append(ns, n)
+			}
+		}
+		s.Linux.Namespaces = ns
+	}))
+	if !strings.Contains(out, "pids=ok") {
+		t.Errorf("no /sys/fs/cgroup/pids/tasks in the container: %q", out)
+	}
+	n := 0
+	for _, l := range lines(out) {
+		f := strings.Fields(l)
+		if len(f) < 4 || !strings.HasPrefix(f[1], "/sys/fs/cgroup") {
+			continue
+		}
+		n++
+		if !strings.HasPrefix(f[3], "ro,") && f[3] != "ro" {
+			t.Errorf("%s is not read-only: %q", f[1], l)
+		}
+	}
+	if n < 2 {
+		t.Errorf("%d /sys/fs/cgroup mounts seen, want the tmpfs and the hierarchies: %q", n, out)
+	}
+}
+
 // A hull binary the user owns (and so could the container's root) runs
 // from a sealed copy; no error, no warning.
 func TestRootlessOwnBinary(t *testing.T) {
