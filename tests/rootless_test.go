@@ -276,6 +276,22 @@ func TestRootlessCgroupMountWithoutCgroupns(t *testing.T) {
 	}
 }
 
+// A /dev/ptmx in linux.devices, redundant with the default one (runc's
+// dev.bats): the container's ptmx stays its devpts's, also in a user
+// namespace, where binding the host's node over the pts/ptmx link failed
+// ("too many levels of symbolic links").
+func TestRootlessRedundantPtmx(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.run(func(s *specs.Spec) {
+		s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{Path: "/dev/ptmx", Type: "c", Major: 5, Minor: 2})
+		s.Process.Args = []string{"sh", "-c", "ls -lLn /dev/ptmx; readlink /dev/ptmx"}
+	})
+	if r.Code != 0 || !strings.Contains(r.Stdout, "5,   2") || !strings.Contains(r.Stdout, "pts/ptmx") {
+		t.Errorf("redundant /dev/ptmx device: %v, want exit 0, a 5,2 node through the link pts/ptmx", r)
+	}
+}
+
 // A hull binary the user owns (and so could the container's root) runs
 // from a sealed copy; no error, no warning.
 func TestRootlessOwnBinary(t *testing.T) {
