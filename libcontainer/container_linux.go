@@ -383,7 +383,13 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		}
 	}()
 	if err := cg.Create(); err != nil {
-		return c, fmt.Errorf("container %s: create cgroup: %w", o.ID, err)
+		// runc's wording, which its suite matches.
+		return c, fmt.Errorf("container %s: unable to apply cgroup configuration: %w", o.ID, err)
+	}
+	if cgroups.LostAny(cg) && !privatePidns(spec) {
+		slog.Warn("Creating a rootless container with no cgroup and no private pid namespace. " +
+			"Such configuration is strongly discouraged (as it is impossible to properly kill all container's processes) " +
+			"and will result in an error in a future runc version.")
 	}
 	st.Cgroup = cgroups.Save(cg) // less what a rootless create left out
 	faults.Point("after-cgroup")
@@ -601,4 +607,18 @@ func OwnerName(root, id string) string {
 		return u.Username
 	}
 	return "#" + strconv.Itoa(int(uid))
+}
+
+// privatePidns tells whether the config makes a new pid namespace (a pid
+// entry without a path).
+func privatePidns(spec *specs.Spec) bool {
+	if spec.Linux == nil {
+		return false
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.PIDNamespace && ns.Path == "" {
+			return true
+		}
+	}
+	return false
 }

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/hullrt/hull/libcontainer/userns"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // SetRootless applies the global --rootless flag (auto, true or false) as
@@ -72,14 +74,24 @@ func validateRootless(s *specs.Spec, euid int) error {
 			return errors.New("rootless containers requires at least one GID mapping")
 		}
 	}
+	uids, gids := s.Linux.UIDMappings, s.Linux.GIDMappings
+	if user.Path != "" && len(uids) == 0 && len(gids) == 0 {
+		// Joined by path: the namespace's own maps (runc reads them
+		// too); unknown when no process of ours is in it, and then the
+		// kernel has the last word on the mount.
+		var ok bool
+		if uids, gids, ok = nsMaps(user.Path); !ok {
+			return nil
+		}
+	}
 	for _, m := range s.Mounts {
 		for _, o := range m.Options {
-			kind, maps := "", s.Linux.UIDMappings
+			kind, maps := "", uids
 			v, ok := strings.CutPrefix(o, "uid=")
 			if ok {
 				kind = "uid"
 			} else if v, ok = strings.CutPrefix(o, "gid="); ok {
-				kind, maps = "gid", s.Linux.GIDMappings
+				kind, maps = "gid", gids
 			} else {
 				continue
 			}
@@ -96,6 +108,60 @@ func validateRootless(s *specs.Spec, euid int) error {
 		}
 	}
 	return nil
+}
+
+// nsMaps reads the id maps of the user namespace at path (a
+// /proc/PID/ns/user link, or a file a namespace is bound to) from a process
+// in it: PID's, or one found in /proc with the same namespace.
+func nsMaps(path string) (uids, gids []specs.LinuxIDMapping, ok bool) {
+	var want unix.Stat_t
+	if err := unix.Stat(path, &want); err != nil {
+		return nil, nil, false
+	}
+	same := func(pid string) bool {
+		var st unix.Stat_t
+		return unix.Stat("/proc/"+pid+"/ns/user", &st) == nil && st.Dev == want.Dev && st.Ino == want.Ino
+	}
+	pid := ""
+	if f := strings.Split(filepath.Clean(path), "/"); len(f) == 5 && f[1] == "proc" && f[3] == "ns" && same(f[2]) {
+		pid = f[2]
+	} else if ents, err := os.ReadDir("/proc"); err == nil {
+		for _, e := range ents {
+			if _, err := strconv.Atoi(e.Name()); err == nil && same(e.Name()) {
+				pid = e.Name()
+				break
+			}
+		}
+	}
+	if pid == "" {
+		return nil, nil, false
+	}
+	uids, err1 := readIDMap("/proc/" + pid + "/uid_map")
+	gids, err2 := readIDMap("/proc/" + pid + "/gid_map")
+	return uids, gids, err1 == nil && err2 == nil
+}
+
+// readIDMap parses a /proc/PID/uid_map or gid_map.
+func readIDMap(p string) ([]specs.LinuxIDMapping, error) {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var maps []specs.LinuxIDMapping
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 {
+			continue
+		}
+		in, err1 := strconv.ParseUint(f[0], 10, 32)
+		out, err2 := strconv.ParseUint(f[1], 10, 32)
+		n, err3 := strconv.ParseUint(f[2], 10, 32)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, fmt.Errorf("%s: bad line %q", p, l)
+		}
+		maps = append(maps, specs.LinuxIDMapping{ContainerID: uint32(in), HostID: uint32(out), Size: uint32(n)})
+	}
+	return maps, nil
 }
 
 func mapped(maps []specs.LinuxIDMapping, id uint32) bool {

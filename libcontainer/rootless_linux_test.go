@@ -1,6 +1,8 @@
 package libcontainer
 
 import (
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,5 +75,48 @@ func TestValidateRootless(t *testing.T) {
 		if err := validateRootless(s, 0); err != nil {
 			t.Errorf("%s: refused for root: %v", name, err)
 		}
+	}
+}
+
+// Joining a user namespace by path, without maps in the config: a uid= or
+// gid= mount option is checked against the namespace's own maps (runc's
+// run.bats "joining existing container namespaces", userns.bats "join other
+// container userns"), not refused for want of maps in the config.
+func TestValidateRootlessJoinedUserns(t *testing.T) {
+	join := func(path string) *specs.Spec {
+		s := config.Default()
+		config.ToRootless(s)
+		s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+		for i := range s.Linux.Namespaces {
+			if s.Linux.Namespaces[i].Type == specs.UserNamespace {
+				s.Linux.Namespaces[i].Path = path
+			}
+		}
+		// as runc's suite has it in its idmap mode
+		for i := range s.Mounts {
+			if s.Mounts[i].Type == "devpts" {
+				s.Mounts[i].Options = append(s.Mounts[i].Options, "gid=5")
+			}
+		}
+		return s
+	}
+	// our own user namespace (the test's: the initial one maps every id)
+	b, err := os.ReadFile("/proc/self/gid_map")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(b)); len(f) < 3 || f[0] != "0" {
+		t.Skipf("our gid_map does not start at 0: %q", b)
+	} else if n, _ := strconv.Atoi(f[2]); n <= 5 {
+		t.Skipf("gid 5 is not mapped in our user namespace: %q", b)
+	}
+	s := join("/proc/self/ns/user")
+	if err := validateRootless(s, 1000); err != nil {
+		t.Errorf("joined user namespace mapping gid 5, gid=5 mount option: %v, want no error", err)
+	}
+	// a namespace file no process of ours is in (here: none at all) is
+	// left to the kernel
+	if err := validateRootless(join("/nonexistent/ns/user"), 1000); err != nil {
+		t.Errorf("unknown joined user namespace: %v, want no error", err)
 	}
 }

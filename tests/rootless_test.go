@@ -184,6 +184,114 @@ func TestRootlessCgroupLimitRefused(t *testing.T) {
 	}
 }
 
+// With a cgroupsPath, a cgroup the user may not make is an error, in
+// runc's words (its suite matches "unable to apply cgroup configuration"
+// and "permission denied"), and the failed run leaves nothing.
+func TestRootlessCgroupsPathRefused(t *testing.T) {
+	needRootless(t)
+	t.Parallel()
+	e := newEnv(t)
+	path := fmt.Sprintf("/hull-rootless-refused-%d", os.Getpid())
+	r := e.run(func(s *specs.Spec) {
+		s.Process.Args = []string{"true"}
+		s.Linux.CgroupsPath = path
+	})
+	if r.Code != 1 || !strings.Contains(r.Stderr, "unable to apply cgroup configuration") || !strings.Contains(r.Stderr, "permission denied") {
+		t.Errorf("cgroupsPath %s without permission: %v, want exit 1 and runc's \"unable to apply cgroup configuration: ... permission denied\"", path, r)
+	}
+	for _, h := range []string{"pids", "memory", "freezer", "unified", ""} {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", h, path)); err == nil {
+			t.Errorf("cgroup %s left behind in /sys/fs/cgroup/%s", path, h)
+		}
+	}
+}
+
+// Without a cgroup and without a pid namespace of its own, a rootless
+// container is created with runc's warning (its suite matches "Such
+// configuration is strongly discouraged").
+func TestRootlessSharedPidnsWarning(t *testing.T) {
+	needRootless(t)
+	t.Parallel()
+	e := newEnv(t)
+	r := e.run(func(s *specs.Spec) {
+		s.Process.Args = []string{"true"}
+		var ns []specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type != specs.PIDNamespace {
+				ns = append(ns, n)
+			}
+		}
+		s.Linux.Namespaces = ns
+		// a user cannot mount a proc of the host's pid namespace
+		for i, m := range s.Mounts {
+			if m.Type == "proc" {
+				s.Mounts[i] = specs.Mount{Destination: m.Destination, Type: "none", Source: "/proc", Options: []string{"rbind", "nosuid", "nodev", "noexec"}}
+			}
+		}
+	})
+	if r.Code != 0 || !strings.Contains(r.Stderr, "Such configuration is strongly discouraged") {
+		t.Errorf("rootless, no cgroup, no pid namespace: %v, want exit 0 and runc's warning \"... Such configuration is strongly discouraged ...\"", r)
+	}
+}
+
+// Without a cgroup namespace and without cgroups of its own (the user may
+// make none), a rootless container on a v1 or hybrid host still sees real
+// cgroupfs under /sys/fs/cgroup, read-only: the cgroups its init is in,
+// bound as runc binds them. Before, the hierarchies' directories stayed
+// empty, and /sys's rbind showed the host's mounts (rw) through them.
+func TestRootlessCgroupMountWithoutCgroupns(t *testing.T) {
+	needRootless(t)
+	t.Parallel()
+	if _, err := os.Stat("/sys/fs/cgroup/pids/tasks"); err != nil {
+		t.Skipf("needs a cgroup v1 pids hierarchy: %v", err)
+	}
+	e := newEnv(t)
+	script := `cat /sys/fs/cgroup/pids/tasks >/dev/null && echo pids=ok; ` +
+		`for f in $(grep /sys/fs/cgroup /proc/mounts | awk '{print $2}' | uniq); do test -e $f && grep -w $f /proc/mounts | tail -n1; done`
+	out := e.mustRun(all(withShell(script), func(s *specs.Spec) {
+		var ns []specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type != specs.CgroupNamespace {
+				ns = append(ns, n)
+			}
+		}
+		s.Linux.Namespaces = ns
+	}))
+	if !strings.Contains(out, "pids=ok") {
+		t.Errorf("no /sys/fs/cgroup/pids/tasks in the container: %q", out)
+	}
+	n := 0
+	for _, l := range lines(out) {
+		f := strings.Fields(l)
+		if len(f) < 4 || !strings.HasPrefix(f[1], "/sys/fs/cgroup") {
+			continue
+		}
+		n++
+		if !strings.HasPrefix(f[3], "ro,") && f[3] != "ro" {
+			t.Errorf("%s is not read-only: %q", f[1], l)
+		}
+	}
+	if n < 2 {
+		t.Errorf("%d /sys/fs/cgroup mounts seen, want the tmpfs and the hierarchies: %q", n, out)
+	}
+}
+
+// A /dev/ptmx in linux.devices, redundant with the default one (runc's
+// dev.bats): the container's ptmx stays its devpts's, also in a user
+// namespace, where binding the host's node over the pts/ptmx link failed
+// ("too many levels of symbolic links").
+func TestRootlessRedundantPtmx(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.run(func(s *specs.Spec) {
+		s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{Path: "/dev/ptmx", Type: "c", Major: 5, Minor: 2})
+		s.Process.Args = []string{"sh", "-c", "ls -lLn /dev/ptmx; readlink /dev/ptmx"}
+	})
+	if r.Code != 0 || !strings.Contains(r.Stdout, "5,   2") || !strings.Contains(r.Stdout, "pts/ptmx") {
+		t.Errorf("redundant /dev/ptmx device: %v, want exit 0, a 5,2 node through the link pts/ptmx", r)
+	}
+}
+
 // A hull binary the user owns (and so could the container's root) runs
 // from a sealed copy; no error, no warning.
 func TestRootlessOwnBinary(t *testing.T) {

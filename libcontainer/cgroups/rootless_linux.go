@@ -80,3 +80,10 @@ func (m *manager) hasV1(c string) bool { _, ok := m.v1[c]; return ok }
 
 // devicesIgnored: the device rules of linux.resources are not applied.
 func (m *manager) devicesIgnored() bool { return m.rootless }
+
+// LostAny tells whether a rootless Create left out a hierarchy it could
+// not make the container's cgroup in (runc's cgroups.ErrRootless).
+func LostAny(mg Manager) bool {
+	m, ok := mg.(*manager)
+	return ok && len(m.lost) > 0
+}

@@ -3,6 +3,7 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -79,6 +80,12 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 			// the container's own directory, as the parent resolved
 			// it: the init still sees the host's mounts here.
 			src := cfg.CgroupDirs[h.Mountpoint]
+			if src == "" && errors.Is(err, errNoCgroupns) {
+				// No cgroup of its own here (a rootless container
+				// that may not make one): the cgroup the init is
+				// in, as runc binds whatever /proc/self/cgroup names.
+				src = ownCgroupDir(h)
+			}
 			if src == "" {
 				unix.Close(sub)
 				if errors.Is(err, errNoCgroupns) {
@@ -104,3 +111,50 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 }
 
 var errNoCgroupns = errors.New("no cgroup namespace")
+
+// ownCgroupDir is the directory, below hierarchy h's mount point, of the
+// cgroup this process is in there ("" when /proc/self/cgroup names none,
+// or one outside what h shows).
+func ownCgroupDir(h *mountinfo.Info) string {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return ""
+	}
+	return cgroupDirIn(string(b), h)
+}
+
+// cgroupDirIn finds hierarchy h's line in a /proc/PID/cgroup text
+// ("ID:CONTROLLERS:PATH"; cgroup2's is "0::PATH") and makes its path a
+// directory below h's mount point.
+func cgroupDirIn(procCgroup string, h *mountinfo.Info) string {
+	opts := map[string]bool{}
+	for _, o := range strings.Split(h.VFSOptions, ",") {
+		opts[o] = true
+	}
+	for _, line := range strings.Split(procCgroup, "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) != 3 {
+			continue
+		}
+		match := false
+		if h.FSType == "cgroup2" {
+			match = f[0] == "0" && f[1] == ""
+		} else {
+			for _, c := range strings.Split(f[1], ",") {
+				if c != "" && opts[c] {
+					match = true
+					break
+				}
+			}
+		}
+		if !match {
+			continue
+		}
+		rel, err := filepath.Rel(h.Root, f[2])
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return ""
+		}
+		return filepath.Join(h.Mountpoint, rel)
+	}
+	return ""
+}

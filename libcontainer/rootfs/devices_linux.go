@@ -56,6 +56,17 @@ func createDefaultDevices(root int, userns bool) error {
 	return nil
 }
 
+// isSymlinkIn tells whether path, below root, is a symlink.
+func isSymlinkIn(root int, path string) bool {
+	fd, err := safepath.Open(root, path, unix.O_PATH|unix.O_NOFOLLOW)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
+}
+
 func symlinkIn(root int, target, link string) error {
 	dir, err := safepath.MkdirAll(root, filepath.Dir(link), 0o755)
 	if err != nil {

@@ -87,6 +87,13 @@ func Prepare(cfg *proto.InitConfig, conn proto.Conn, beforePivot func() error, l
 		}
 	}
 	for i, d := range spec.Linux.Devices {
+		if !bindDev && filepath.Clean(d.Path) == "/dev/ptmx" && isSymlinkIn(root, "/dev/ptmx") {
+			// The container's ptmx is its devpts's (the pts/ptmx
+			// link made with the default devices), as runc has it:
+			// in a user namespace the bind over that link is
+			// refused.
+			continue
+		}
 		if err := createDevice(root, d, bindNodes); err != nil {
 			return fmt.Errorf("linux.devices[%d]: %s: %w", i, d.Path, err)
 		}

@@ -11,7 +11,8 @@
 # installs newuidmap/newgidmap (Debian's uidmap) if missing, builds the test
 # binary as root and runs it as that user with HULL_TEST_ROOTLESS=1. Tests
 # that need root skip themselves, each with its reason. Then rootless podman
-# drives the same runtime as that user (podman.sh).
+# drives the same runtime as that user (podman.sh), then runc's suite runs
+# in its rootless modes as that user (suite.sh).
 #
 # Whatever happens (a failure, ^C, TERM), the trap kills the user's processes
 # (by pid, those with its uid), removes its home and the lane's temp dir, and
@@ -60,11 +61,13 @@ cleanup() {
 	local rc=$? f pids n
 	trap - EXIT INT TERM HUP
 	set +e
-	if [ -n "$testpid" ] && kill -0 "$testpid" 2>/dev/null; then
-		# timeout passes TERM on to the tests, and kills them 10 s later.
-		kill -TERM "$testpid" 2>/dev/null
-		wait "$testpid" 2>/dev/null
-	fi
+	for p in $testpid; do
+		if kill -0 "$p" 2>/dev/null; then
+			# timeout passes TERM on to the tests, and kills them 10 s later.
+			kill -TERM "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+		fi
+	done
 	if [ -n "$uid" ]; then
 		# The user's processes (containers, shims a test left): by pid,
 		# only those with its uid; again until none is left.
@@ -192,5 +195,146 @@ if [ "${HULL_ROOTLESS_PODMAN:-1}" != 0 ]; then
 		[ "$pfail" -gt 0 ] || pfail=1
 	fi
 fi
-echo "rootless lane: $pass passed, $skip skipped, $fail failed (go test exit $rc); podman: $ppass passed, $pfail failed"
-[ "$rc" = 0 ] && [ "$prc" = 0 ]
+
+# runc v1.5.1's suite in its rootless modes (suite.sh, as the user), in the
+# run.sh work dir HULL_ROOTLESS_SUITE_DIR (default /var/tmp/runc-suite, made
+# by ../shared/runc-suite/setup.sh; HULL_ROOTLESS_SUITE=0 leaves it out).
+# Every "MODE FILE: TEST" of expected-runc-v1.5.1.txt must pass;
+# HULL_ROOTLESS_SUITE_EXPECTED=1 writes that list from this runtime's passes
+# instead (upstream runc v1.5.1: lane.sh /tmp/runc-upstream/runc).
+# For iteration: HULL_ROOTLESS_SUITE_FILES (a regex on file names),
+# HULL_ROOTLESS_SUITE_MODES ("none idmap"), HULL_ROOTLESS_SUITE_SERIAL=1
+# (one mode after the other), HULL_ROOTLESS_SUITE_LOG (the logs' dir).
+# HULL_ROOTLESS_SUITE_TIMEOUT: seconds per file (default 240: a guard
+# against a hang; the two modes at once on a busy machine take some files
+# past run.sh's 120).
+src=0
+spass=0
+sfail=0
+sdir=${HULL_ROOTLESS_SUITE_DIR:-/var/tmp/runc-suite}
+expected=$here/expected-runc-v1.5.1.txt
+if [ "${HULL_ROOTLESS_SUITE:-1}" != 0 ]; then
+	if [ ! -r "$sdir/runc-v1.5.1/tests/integration/helpers.bash" ]; then
+		echo "rootless lane: no runc suite in $sdir (../shared/runc-suite/setup.sh makes it)" >&2
+		src=2
+		sfail=1
+	else
+		slog=${HULL_ROOTLESS_SUITE_LOG:-/tmp/hull-rootless-suite}
+		rm -rf "$slog"
+		install -d -m 0755 -o "$uid" -g "$gid" "$slog"
+		# @generic: every file but runc's own (checkpoint debug help version).
+		# HULL_ROOTLESS_SUITE_FILES (a regex on the file names) limits it,
+		# for iteration; the comparison then covers those files only.
+		files=$(cd "$sdir/runc-v1.5.1/tests/integration" && ls *.bats | sed 's/\.bats$//' | grep -vxE 'checkpoint|debug|help|version' |
+			grep -E "${HULL_ROOTLESS_SUITE_FILES:-.}")
+		# spec.bats "spec validator" builds runtime-spec's validate.go as
+		# the user: with a cold Go build cache that is minutes (the
+		# standard packages it needs; over the file's timeout on a busy
+		# machine). The user's GOCACHE starts as a copy of one kept in
+		# the suite dir, filled here once by the same build as root.
+		gocache=$sdir/rootless-gocache
+		if [ ! -d "$gocache" ]; then
+			echo "rootless lane: filling $gocache (once per suite dir)"
+			fill=$(mktemp -d)
+			(
+				cd "$fill" &&
+					export PATH=/usr/local/go/bin:$PATH GIT_CONFIG_COUNT=1 \
+						GIT_CONFIG_KEY_0="url.$sdir/runtime-spec.git.insteadOf" \
+						GIT_CONFIG_VALUE_0=https://github.com/opencontainers/runtime-spec.git \
+						GOCACHE=$gocache.new GOMODCACHE=$fill/gomod GOPROXY=file://$sdir/gomod/cache/download \
+						GOSUMDB=off GOTOOLCHAIN=local GOFLAGS=-buildvcs=false &&
+					ref=$(awk '$1 == "github.com/opencontainers/runtime-spec" {print $2}' "$sdir/runc-v1.5.1/go.mod") &&
+					git clone -q https://github.com/opencontainers/runtime-spec.git &&
+					cd runtime-spec && git reset -q --hard "$ref" && cd schema &&
+					go mod init runtime-spec && go mod tidy && go build ./validate.go
+			) >"$work/gocache-fill.log" 2>&1 && mv "$gocache.new" "$gocache" ||
+				{ echo "rootless lane: could not fill $gocache (spec validator starts cold):" >&2; tail -5 "$work/gocache-fill.log" >&2; }
+			chmod -R u+w "$fill" 2>/dev/null
+			rm -rf "$fill" "$gocache.new"
+		fi
+		if [ -d "$gocache" ]; then
+			cp -a "$gocache" "$home/gocache"
+			chown -R "$uid:$gid" "$home/gocache"
+		fi
+		# root's clone of runtime-spec, read by the user's git only when
+		# named safe in its global config (written here, not by the two
+		# suite.sh at once).
+		"${asuser[@]}" git config --global --add safe.directory "$sdir/runtime-spec.git" || true
+		# The two modes share nothing (each test has its own dirs and
+		# --root): they run at the same time, one suite.sh each, unless
+		# HULL_ROOTLESS_SUITE_SERIAL=1.
+		modes=${HULL_ROOTLESS_SUITE_MODES:-none idmap}
+		echo "rootless lane: runc suite (rootless modes: $modes) as $user, logs in $slog"
+		sstart=$SECONDS
+		testpid=
+		for m in $modes; do
+			# shellcheck disable=SC2086
+			timeout -k 10 60m "${asuser[@]}" ROOTLESS_MODES="$m" TIMEOUT="${HULL_ROOTLESS_SUITE_TIMEOUT:-240}" "$here/suite.sh" "$work/bin/$name" "$sdir" "$slog" $files >"$slog/summary-$m.txt" 2>&1 &
+			if [ "${HULL_ROOTLESS_SUITE_SERIAL:-0}" = 1 ]; then
+				testpid=$!
+				wait "$testpid" || src=$?
+				testpid=
+			else
+				testpid="$testpid $!"
+			fi
+		done
+		for p in $testpid; do
+			wait "$p" || src=$?
+		done
+		testpid=
+		for m in $modes; do cat "$slog/summary-$m.txt"; done | tee "$slog/summary.txt"
+		echo "rootless lane: runc suite took $((SECONDS - sstart))s"
+		got=$work/suite-passes.txt
+		for tap in "$slog"/*/*.tap; do
+			m=$(basename "$(dirname "$tap")")
+			f=$(basename "$tap" .tap)
+			sed -nE '/# skip/d; s/^ok [0-9]+ (.*)$/\1/p' "$tap" | sed "s|^|$m $f: |"
+		done | sort -u >"$got"
+		if [ "${HULL_ROOTLESS_SUITE_EXPECTED:-0}" = 1 ]; then
+			{
+				echo "# runc v1.5.1's suite, rootless modes, tests upstream runc passes here as the rootless lane's user:"
+				echo "# HULL_ROOTLESS_SUITE_EXPECTED=1 tests/rootless/lane.sh $hull ($("$hull" --version | head -1), $(date -u +%Y-%m-%d))"
+				cat "$got"
+			} >"$expected"
+			spass=$(wc -l <"$got")
+			echo "rootless lane: wrote $spass tests to $expected"
+		else
+			want=$work/suite-expected.txt
+			# the expected passes of the files that ran
+			grep -v '^#' "$expected" | awk -v fl="$(echo $files)" 'BEGIN {n = split(fl, a, " "); for (i = 1; i <= n; i++) ran[a[i] ":"] = 1} $2 in ran' | sort -u >"$want"
+			# The runc-suite lane's exclusions (tests/runc-suite/excluded.txt:
+			# tests that grep runc's own --debug lines or its name; the
+			# behaviour each checks is in hull's own tests) hold here too,
+			# in both modes, when the runtime is not runc.
+			excl=$work/suite-excluded.txt
+			: >"$excl"
+			case "$(basename "$hull")" in
+			runc*) ;;
+			*)
+				grep -v '^#' "$top/tests/runc-suite/excluded.txt" | cut -f1 | grep . |
+					while IFS= read -r t; do for m in $modes; do echo "$m $t"; done; done | sort -u |
+					comm -12 - "$want" >"$excl"
+				;;
+			esac
+			nexcl=$(wc -l <"$excl")
+			if [ "$nexcl" -gt 0 ]; then
+				echo "rootless lane: $nexcl expected tests excluded as in the runc-suite lane (tests/runc-suite/excluded.txt):"
+				while IFS= read -r t; do
+					if grep -qxF "$t" "$got"; then echo "  passed: $t"; else echo "  failed: $t"; fi
+				done <"$excl"
+				comm -23 "$want" "$excl" >"$want.kept"
+				mv "$want.kept" "$want"
+			fi
+			missing=$(comm -23 "$want" "$got")
+			spass=$(comm -12 "$want" "$got" | wc -l)
+			sfail=$(printf '%s' "$missing" | grep -c . || true)
+			extra=$(comm -13 "$want" "$got" | comm -23 - "$excl")
+			[ -z "$extra" ] || printf 'rootless lane: passes that upstream runc does not here:\n%s\n' "$extra"
+			if [ -n "$missing" ]; then
+				printf 'rootless lane: expected passes that failed (logs: %s):\n%s\n' "$slog" "$missing"
+			fi
+		fi
+	fi
+fi
+echo "rootless lane: $pass passed, $skip skipped, $fail failed (go test exit $rc); podman: $ppass passed, $pfail failed; runc suite (rootless): $spass passed, $sfail failed${nexcl:+ ($nexcl excluded)}"
+[ "$rc" = 0 ] && [ "$prc" = 0 ] && [ "$sfail" = 0 ]
