@@ -1,8 +1,14 @@
 package shim
 
 import (
+	"os"
+	"path/filepath"
+	"sync"
+	"unsafe"
+
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	"github.com/hullrt/hull/libcontainer/store"
+	"golang.org/x/sys/unix"
 )
 
 // oomWatch tells whether the OOM killer killed a process in the
@@ -10,9 +16,20 @@ import (
 // (cgroups.Manager.OOMKillCount: memory.events on cgroup2,
 // memory.oom_control on v1) when the container starts and again when it
 // has exited. The cgroup is the one hull recorded in state.json.
+//
+// On cgroup2 it also reads the count each time memory.events changes
+// (inotify), while the cgroup is still there: under the systemd driver
+// the scope, with its cgroup, goes as soon as its last process is gone,
+// which is before the shim has reaped the OOM-killed init. The last
+// count seen that way stands in for a read that finds no cgroup.
 type oomWatch struct {
 	cg   cgroups.Manager
 	base uint64
+
+	mu     sync.Mutex
+	seen   uint64 // the highest count read since the start
+	events *os.File
+	done   chan struct{}
 }
 
 // watchOOM starts a watch on the container's cgroup; nil if its state
@@ -26,18 +43,89 @@ func (s *shim) watchOOM() *oomWatch {
 }
 
 func newOOMWatch(cg cgroups.Manager) *oomWatch {
+	w := &oomWatch{cg: cg}
+	// The inotify watch first: a change between the first read and the
+	// watch would otherwise go unseen.
+	if d := cg.Path(""); d != "" {
+		w.watchEvents(filepath.Join(d, "memory.events"))
+	}
 	n, err := cg.OOMKillCount()
 	if err != nil {
+		w.close()
 		return nil
 	}
-	return &oomWatch{cg: cg, base: n}
+	w.base = n
+	w.note(n)
+	return w
 }
 
-// killed reports whether the count grew since the start.
+// watchEvents reads the count each time the kernel says path changed,
+// until the watch ends (the cgroup is removed: IN_IGNORED) or close.
+func (w *oomWatch) watchEvents(path string) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return
+	}
+	if _, err := unix.InotifyAddWatch(fd, path, unix.IN_MODIFY); err != nil {
+		unix.Close(fd)
+		return
+	}
+	// Non-blocking and through os.File: the runtime's poller waits, and
+	// Close wakes the reader.
+	w.events, w.done = os.NewFile(uintptr(fd), "inotify "+path), make(chan struct{})
+	go func() {
+		defer close(w.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := w.events.Read(buf)
+			if err != nil {
+				return
+			}
+			gone := false
+			for off := 0; off+unix.SizeofInotifyEvent <= n; {
+				ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				if ev.Mask&unix.IN_IGNORED != 0 {
+					gone = true
+				}
+				off += unix.SizeofInotifyEvent + int(ev.Len)
+			}
+			if c, err := w.cg.OOMKillCount(); err == nil {
+				w.note(c)
+			}
+			if gone {
+				return
+			}
+		}
+	}()
+}
+
+func (w *oomWatch) note(n uint64) {
+	w.mu.Lock()
+	if n > w.seen {
+		w.seen = n
+	}
+	w.mu.Unlock()
+}
+
+func (w *oomWatch) close() {
+	if w.events != nil {
+		w.events.Close()
+		<-w.done
+		w.events = nil
+	}
+}
+
+// killed reports whether the count grew since the start, and ends the
+// watch.
 func (w *oomWatch) killed() bool {
 	if w == nil {
 		return false
 	}
-	n, err := w.cg.OOMKillCount()
-	return err == nil && n > w.base
+	if n, err := w.cg.OOMKillCount(); err == nil {
+		w.note(n)
+	}
+	w.close()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen > w.base
 }
