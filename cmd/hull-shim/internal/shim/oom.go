@@ -3,7 +3,10 @@ package shim
 import (
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
@@ -26,10 +29,10 @@ type oomWatch struct {
 	cg   cgroups.Manager
 	base uint64
 
-	mu     sync.Mutex
-	seen   uint64 // the highest count read since the start
-	events *os.File
-	done   chan struct{}
+	mu         sync.Mutex
+	seen       uint64 // the highest count read since the start
+	events     *os.File
+	done, stop chan struct{}
 }
 
 // watchOOM starts a watch on the container's cgroup; nil if its state
@@ -59,8 +62,13 @@ func newOOMWatch(cg cgroups.Manager) *oomWatch {
 	return w
 }
 
-// watchEvents reads the count each time the kernel says path changed,
-// until the watch ends (the cgroup is removed: IN_IGNORED) or close.
+// watchEvents reads the count in path each time the kernel says it
+// changed, until the watch ends (the cgroup is removed: IN_IGNORED) or
+// close. The kernel tells at most every 20 ms (a change within 20 ms of
+// the last one is told when that time is up), and memory.events changes
+// often right before an OOM kill (max, oom): after each change the file
+// is read every 2 ms for 25 ms, so that an oom_kill counted meanwhile is
+// read at once, not when the cgroup may be gone already.
 func (w *oomWatch) watchEvents(path string) {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
@@ -72,7 +80,7 @@ func (w *oomWatch) watchEvents(path string) {
 	}
 	// Non-blocking and through os.File: the runtime's poller waits, and
 	// Close wakes the reader.
-	w.events, w.done = os.NewFile(uintptr(fd), "inotify "+path), make(chan struct{})
+	w.events, w.done, w.stop = os.NewFile(uintptr(fd), "inotify "+path), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(w.done)
 		buf := make([]byte, 4096)
@@ -89,14 +97,44 @@ func (w *oomWatch) watchEvents(path string) {
 				}
 				off += unix.SizeofInotifyEvent + int(ev.Len)
 			}
-			if c, err := w.cg.OOMKillCount(); err == nil {
-				w.note(c)
+			for end := time.Now().Add(25 * time.Millisecond); ; {
+				c, ok, err := readOOMKill(path)
+				if err != nil {
+					return // the cgroup is gone
+				}
+				if ok {
+					w.note(c)
+				}
+				if gone || time.Now().After(end) {
+					break
+				}
+				select {
+				case <-w.stop:
+					return
+				case <-time.After(2 * time.Millisecond):
+				}
 			}
 			if gone {
 				return
 			}
 		}
 	}()
+}
+
+// readOOMKill reads the oom_kill count of a cgroup2 memory.events file;
+// ok is false if the file has none. err: the file cannot be read.
+func readOOMKill(path string) (n uint64, ok bool, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, found := strings.CutPrefix(l, "oom_kill "); found {
+			n, perr := strconv.ParseUint(v, 10, 64)
+			return n, perr == nil, nil
+		}
+	}
+	return 0, false, nil
 }
 
 func (w *oomWatch) note(n uint64) {
@@ -109,6 +147,7 @@ func (w *oomWatch) note(n uint64) {
 
 func (w *oomWatch) close() {
 	if w.events != nil {
+		close(w.stop)
 		w.events.Close()
 		<-w.done
 		w.events = nil
