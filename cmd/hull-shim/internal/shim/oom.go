@@ -155,16 +155,20 @@ func (w *oomWatch) close() {
 }
 
 // killed reports whether the count grew since the start, and ends the
-// watch.
-func (w *oomWatch) killed() bool {
+// watch. logf is told when the count could not be read after the exit.
+func (w *oomWatch) killed(logf func(string, ...any)) bool {
 	if w == nil {
 		return false
 	}
-	if n, err := w.cg.OOMKillCount(); err == nil {
+	n, err := w.cg.OOMKillCount()
+	if err == nil {
 		w.note(n)
 	}
 	w.close()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err != nil && logf != nil {
+		logf("OOM kill count after the exit: %v; %d at the start, %d read from memory.events since", err, w.base, w.seen)
+	}
 	return w.seen > w.base
 }

@@ -59,7 +59,7 @@ func TestOOMWatchCountSeenBeforeCgroupGoes(t *testing.T) {
 	if err := os.Remove(events); err != nil {
 		t.Fatal(err)
 	}
-	if !w.killed() {
+	if !w.killed(t.Logf) {
 		t.Error("killed() = false after an OOM kill counted before the cgroup went, want true")
 	}
 }
@@ -76,7 +76,7 @@ func TestOOMWatchNoKill(t *testing.T) {
 		t.Fatal("newOOMWatch: nil for a readable memory.events")
 	}
 	os.Remove(events)
-	if w.killed() {
+	if w.killed(t.Logf) {
 		t.Error("killed() = true with the count unchanged, want false")
 	}
 }
