@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -386,7 +387,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	}
 	child, err := process.WithInitialAffinity(proc, p.Start)
 	if err == nil {
-		if perr := placeExec(child.Pid, child.InCgroup, cg, subDirs, pidfdSock); perr != nil {
+		if perr := placeExec(child.Pid, child.InCgroup, cg, subDirs, len(cgArgs) > 0, c.st.Pid, pidfdSock); perr != nil {
 			err = child.Fail(perr)
 		} else {
 			err = child.Setup()
@@ -434,7 +435,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 // cgroup (or the --cgroup sub-cgroups) if the clone could not (inCgroup),
 // before it runs anything of the user's (it waits for its config). cg is
 // nil for a container without a cgroup.
-func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, pidfdSock *process.PidfdSocket) error {
+func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, subAsked bool, initPid int, pidfdSock *process.PidfdSocket) error {
 	faults.Point("exec-after-clone")
 	if err := pidfdSock.Open(pid); err != nil {
 		return err
@@ -444,7 +445,19 @@ func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, pid
 	}
 	if !inCgroup {
 		if err := cg.Apply(pid); err != nil {
-			return fmt.Errorf("put process in the container's cgroup: %w", err)
+			// As runc: on cgroup2, a container cgroup that refuses the
+			// process (its init moved to a sub-cgroup and enabled
+			// controllers for its children: EBUSY) sends it to the
+			// init's own cgroup, unless exec --cgroup asked for a place.
+			// A sub-cgroup asked for is where the process goes anyway:
+			// the container's own cgroup2 directory may refuse it first.
+			switch {
+			case subAsked && len(subDirs) > 0 && errors.Is(err, unix.EBUSY):
+			case !subAsked && joinInitCgroup(pid, initPid):
+				return nil
+			default:
+				return fmt.Errorf("put process in the container's cgroup: %w", err)
+			}
 		}
 	}
 	for _, d := range subDirs {
@@ -453,4 +466,15 @@ func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, pid
 		}
 	}
 	return nil
+}
+
+// joinInitCgroup puts pid in the cgroup2 cgroup the container's init
+// (initPid) is in, as /proc/INITPID/cgroup says; false if there is none
+// (not a unified host) or the write fails (the init may have moved on).
+func joinInitCgroup(pid, initPid int) bool {
+	d := cgroups.ProcessCgroup2Dir(initPid)
+	if d == "" {
+		return false
+	}
+	return os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0) == nil
 }

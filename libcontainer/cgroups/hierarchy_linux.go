@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -182,4 +183,26 @@ func innerPath(cgroupsPath, id string) (string, error) {
 		return "", fmt.Errorf("linux.cgroupsPath %q names the hierarchy root, not a cgroup of its own", cgroupsPath)
 	}
 	return clean, nil
+}
+
+// ProcessCgroup2Dir is the cgroup2 directory pid is in, from
+// /proc/PID/cgroup, on a unified host only ("" elsewhere or when it
+// cannot be read). An exec falls back to it when the container's cgroup
+// refuses a process: its init moved to a sub-cgroup and enabled
+// controllers in the container cgroup's subtree_control (cgroup2's "no
+// internal processes" rule), or it left that cgroup altogether.
+func ProcessCgroup2Dir(pid int) string {
+	if pid <= 0 || DetectMode() != Unified {
+		return ""
+	}
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	o, err := parseOwnCgroups(f)
+	if err != nil || !o.hasV2 || !strings.HasPrefix(o.v2, "/") {
+		return ""
+	}
+	return filepath.Join(cgroupRoot, o.v2)
 }

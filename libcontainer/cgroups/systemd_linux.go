@@ -428,12 +428,12 @@ func (m *sdManager) OOMKillCount() (uint64, error) {
 		}
 		return err
 	}); perr != nil {
-		return 0, err
+		return 0, fmt.Errorf("%w; unit %s: %w", err, m.unit, perr)
 	}
 	if res == "oom-kill" {
 		return 1, nil
 	}
-	return 0, err
+	return 0, fmt.Errorf("%w; unit %s: Result %q", err, m.unit, res)
 }
 
 // Destroy implements Manager: the unit is stopped (systemd kills what is

@@ -30,11 +30,10 @@ export VM_LANE_RUN="${VM_LANE_RUN:-Systemd|Cgroup|Resources|Pause|Update|Events|
 # upstream runc and hull in the VM (systemd-suite.sh); "" skips them.
 # Whole files take ~8 min per runtime under TCG: the default filter keeps
 # the tests that involve systemd itself and the cgroup ones that differ
-# under it. Left out until fixed: cgroups.bats "runc exec (cgroup v2 +
-# init process in non-root cgroup)" (runc's exec falls back to the init's
-# cgroup on EBUSY; hull's does not yet, with either driver).
+# under it, among them cgroups.bats "runc exec (cgroup v2 + init process
+# in non-root cgroup)" (the exec falls back to the init's cgroup on EBUSY).
 export VM_SUITE_FILES="${VM_SUITE_FILES-cgroups delete update dev run}"
-export VM_SUITE_FILTER="${VM_SUITE_FILTER-systemd|daemon-reload|--keep|update cgroup cpu limits|set cpu period with no quota|update cgroup v2 resources via unified map|CheckBeforeUpdate|runc delete|update cgroup v1/v2 common limits|pids.limit}"
+export VM_SUITE_FILTER="${VM_SUITE_FILTER-systemd|daemon-reload|--keep|update cgroup cpu limits|set cpu period with no quota|update cgroup v2 resources via unified map|CheckBeforeUpdate|runc delete|update cgroup v1/v2 common limits|pids.limit|init process in non-root cgroup}"
 rc=0
 "$here/lane.sh" "$@" || rc=$?
 vm_log "systemd lane: exit $rc after $(vm_since "$t0")s"

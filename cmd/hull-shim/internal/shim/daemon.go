@@ -425,7 +425,7 @@ func (s *shim) finish(ws unix.WaitStatus) {
 	case ws.Signaled():
 		code = 128 + int(ws.Signal())
 	}
-	oom := s.oom.killed()
+	oom := s.oom.killed(s.logf)
 	unix.Close(s.pidfd)
 	if !s.out.wait(drainGrace) {
 		s.logf("output still open %v after the init exited; not waiting for it", drainGrace)

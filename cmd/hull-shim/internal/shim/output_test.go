@@ -115,15 +115,15 @@ func TestOOMCounter(t *testing.T) {
 	if w == nil || w.base != 2 {
 		t.Fatalf("watch = %+v; want a base of 2", w)
 	}
-	if w.killed() {
+	if w.killed(nil) {
 		t.Error("killed without a new OOM kill")
 	}
 	os.WriteFile(f, []byte("oom_kill 3\n"), 0o644)
-	if !w.killed() {
+	if !w.killed(nil) {
 		t.Error("not killed after the counter grew")
 	}
 	var none *oomWatch
-	if none.killed() {
+	if none.killed(nil) {
 		t.Error("a missing watch reports a kill")
 	}
 	if newOOMWatch(cgroups.Load(&cgroups.Saved{Mode: cgroups.Unified, Unified: t.TempDir()})) != nil {
