@@ -708,3 +708,113 @@ func drain(f *os.File) {
 		}
 	}
 }
+
+// TestCheckpointLazyPages: checkpoint --lazy-pages with a page server and
+// --status-fd, criu's lazy-pages daemon, restore --lazy-pages as a new
+// container (its own cgroup: the checkpointed one lives until the last
+// page is fetched), as runc's checkpoint.bats does it. The restored
+// counter goes on; the checkpoint then ends and the old container is gone.
+func TestCheckpointLazyPages(t *testing.T) {
+	needCriuWorks(t)
+	if out, err := exec.Command("criu", "check", "--feature", "uffd-noncoop").CombinedOutput(); err != nil {
+		t.Skipf("criu check --feature uffd-noncoop: %v: %s (lazy pages need userfaultfd with non-cooperative events in this kernel)", err, bytes.TrimSpace(out))
+	}
+	e := newEnv(t)
+	vol := e.mkdir("vol")
+	bundle := counterBundle(e, vol)
+	id := e.newID()
+	p := newPipes(t)
+	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
+		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
+	}
+	waitCount(t, vol, 3)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	img := e.mkdir("image")
+	work := e.mkdir("work")
+	sr, sw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*cmdTimeout)
+	defer cancel()
+	var ckOut bytes.Buffer
+	ck := exec.CommandContext(ctx, runtimeBin, "--root", e.root, "checkpoint", "--lazy-pages",
+		"--page-server", fmt.Sprintf("127.0.0.1:%d", port), "--status-fd", "3", "--manage-cgroups-mode", "ignore",
+		"--work-path", work, "--image-path", img, id)
+	ck.ExtraFiles = []*os.File{sw}
+	ck.Stdout, ck.Stderr = &ckOut, &ckOut
+	if err := ck.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sw.Close()
+	ckDone := make(chan error, 1)
+	go func() { ckDone <- ck.Wait() }()
+	// criu writes \0 to the status fd once the page server is ready.
+	ready := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, 1)
+		n, _ := sr.Read(b)
+		ready <- b[:n]
+	}()
+	select {
+	case b := <-ready:
+		if len(b) != 1 || b[0] != 0 {
+			<-ckDone
+			criuLog(t, work)
+			t.Fatalf("--status-fd: read %q, want a \\0 (checkpoint: %s)", b, ckOut.String())
+		}
+	case err := <-ckDone:
+		criuLog(t, work)
+		t.Fatalf("checkpoint --lazy-pages ended before it was ready: %v: %s", err, ckOut.String())
+	case <-time.After(cmdTimeout):
+		t.Fatalf("no status from checkpoint --lazy-pages after %v", cmdTimeout)
+	}
+	if _, err := os.Stat(filepath.Join(img, "inventory.img")); err != nil {
+		t.Fatalf("checkpoint --lazy-pages ready, but: %v", err)
+	}
+	at := readCount(t, vol)
+	var lpOut bytes.Buffer
+	lp := exec.CommandContext(ctx, "criu", "lazy-pages", "--page-server", "--address", "127.0.0.1", "--port", strconv.Itoa(port), "-D", img)
+	lp.Stdout, lp.Stderr = &lpOut, &lpOut
+	if err := lp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lpDone := make(chan error, 1)
+	go func() { lpDone <- lp.Wait() }()
+	// The restored container: another id and cgroup, the same rootfs
+	// content and volume.
+	id2 := e.newID()
+	bundle2 := counterBundle(e, vol)
+	p2 := newPipes(t)
+	if code := e.rtPipes(p2, "restore", "-d", "--lazy-pages", "--manage-cgroups-mode", "ignore", "--work-path", img, "--image-path", img, "--bundle", bundle2, id2); code != 0 {
+		criuLog(t, img, work)
+		t.Fatalf("restore --lazy-pages: exit %d: %s", code, p2.stderr())
+	}
+	if s := e.state(id2); s.Status != "running" {
+		t.Errorf("restored: status %q, want running", s.Status)
+	}
+	if r := e.rt("exec", id2, "echo", "ok"); r.Code != 0 || r.Stdout != "ok\n" {
+		t.Errorf("exec in the restored container: %v", r)
+	}
+	waitCount(t, vol, at+3)
+	for name, c := range map[string]chan error{"checkpoint --lazy-pages": ckDone, "criu lazy-pages": lpDone} {
+		select {
+		case err := <-c:
+			if err != nil {
+				criuLog(t, work)
+				t.Errorf("%s: %v: %s%s", name, err, ckOut.String(), lpOut.String())
+			}
+		case <-time.After(cmdTimeout):
+			t.Fatalf("%s still runs %v after the restore", name, cmdTimeout)
+		}
+	}
+	e.assertNotExist(id)
+	checkLog(t, vol, 0)
+	e.mustRT("delete", "-f", id2)
+}
