@@ -257,6 +257,7 @@ type pipes struct {
 	inW          *os.File
 	inR, outW    *os.File
 	errW         *os.File
+	devNullIn    bool // stdin is the host's /dev/null (podman's conmon does that)
 	mu           sync.Mutex
 	out, errb    bytes.Buffer
 	outRd, errRd *os.File
@@ -316,6 +317,14 @@ func (e *env) rtPipes(p *pipes, args ...string) int {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runtimeBin, append([]string{"--root", e.root}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = p.inR, p.outW, p.errW
+	if p.devNullIn {
+		null, err := os.Open(os.DevNull)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		defer null.Close()
+		cmd.Stdin = null
+	}
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		e.t.Fatalf("%s: timed out after %v", strings.Join(args, " "), cmdTimeout)
@@ -817,4 +826,58 @@ func TestCheckpointLazyPages(t *testing.T) {
 	e.assertNotExist(id)
 	checkLog(t, vol, 0)
 	e.mustRT("delete", "-f", id2)
+}
+
+// TestCheckpointDevNullStdin: a container whose stdin is the host's
+// /dev/null (what podman's conmon gives a container run without -i),
+// outside the container's mount namespace, checkpoints and restores (with
+// the restore's /dev/null in its place).
+func TestCheckpointDevNullStdin(t *testing.T) {
+	needCriuWorks(t)
+	e := newEnv(t)
+	vol := e.mkdir("vol")
+	bundle := counterBundle(e, vol)
+	id := e.newID()
+	p := newPipes(t)
+	p.devNullIn = true
+	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
+		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
+	}
+	waitCount(t, vol, 3)
+	img := filepath.Join(e.base, "image")
+	e.mustCR(img, "checkpoint", "--image-path", img, id)
+	at := readCount(t, vol)
+	p2 := newPipes(t)
+	p2.devNullIn = true
+	if code := e.rtPipes(p2, "restore", "-d", "--bundle", bundle, "--image-path", img, id); code != 0 {
+		criuLog(t, img)
+		t.Fatalf("restore: exit %d: %s", code, p2.stderr())
+	}
+	waitCount(t, vol, at+3)
+	checkLog(t, vol, 0)
+	if r := e.rt("exec", id, "sh", "-c", "readlink /proc/1/fd/0"); r.Code != 0 || r.Stdout != "/dev/null\n" {
+		t.Errorf("the restored init's stdin: %v, want /dev/null", r)
+	}
+	e.mustRT("delete", "-f", id)
+}
+
+// TestDevNullStdioReopened: stdio that is the caller's /dev/null (the
+// host's, on a mount outside the container) is reopened on the
+// container's own /dev/null, as runc does: the fd's mount is one of the
+// container's (criu could not dump it otherwise). create gets the host's
+// /dev/null as stdin (e.rt), which the init inherits, as under conmon.
+func TestDevNullStdioReopened(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	vol := e.mkdir("vol")
+	script := `m=$(sed -n 's/^mnt_id:[[:space:]]*//p' /proc/$$/fdinfo/0); if grep -q "^$m " /proc/$$/mountinfo; then echo "in the container: $(readlink /proc/$$/fd/0)"; else echo "fd 0 ($(readlink /proc/$$/fd/0)) is on mount $m, not one of the container's"; fi > /vol/out`
+	bundle := e.newBundle(all(withShell(script), withMount(specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"rbind", "rw"}})))
+	id, _ := e.create(bundle)
+	e.mustRT("start", id)
+	e.waitStatus(id, "stopped")
+	e.mustRT("delete", id)
+	b, err := os.ReadFile(filepath.Join(vol, "out"))
+	if err != nil || string(b) != "in the container: /dev/null\n" {
+		t.Errorf("stdin /dev/null: %q %v, want it reopened on the container's /dev/null", b, err)
+	}
 }

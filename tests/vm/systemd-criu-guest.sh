@@ -39,8 +39,8 @@ if [ -n "${SD_CRIU_RUN:-}" ]; then
 	fi
 fi
 
-podman_part() {
-	local T=/tmp/sd-criu-podman img=localhost/hullbox:latest o rc st c1 c2 n
+podman_part() { # podman_part RUNTIME
+	local rt=$1 T=/tmp/sd-criu-podman img=localhost/hullbox:latest o rc st c1 c2 n
 	rm -rf "$T"
 	mkdir -p "$T/tmp"
 	export TMPDIR=$T/tmp
@@ -48,7 +48,7 @@ podman_part() {
 	# boot with another storage driver is refused), vfs storage; the
 	# cgroup manager is podman's default as root under systemd: systemd,
 	# so hull runs with --systemd-cgroup.
-	P() { podman --root "$T/root" --runroot "$T/runroot" --tmpdir "$T/tmp" --runtime /payload/hull \
+	P() { podman --root "$T/root" --runroot "$T/runroot" --tmpdir "$T/tmp" --runtime "$rt" \
 		--storage-driver vfs --events-backend file "$@"; }
 	o=$(P load -i "$D/hullbox.tar" 2>&1)
 	rc=$?
@@ -77,6 +77,11 @@ podman_part() {
 	c1=$(P logs c1 2>/dev/null | tail -1)
 	if [ $rc = 0 ] && [ "$st" = exited ] && [ -n "$c1" ]; then ok "podman container checkpoint (status $st, counter at $c1)"; else
 		ko "podman container checkpoint" "rc=$rc status=$st counter=$c1" "$o"
+		# criu's usual complaint: an fd on a mount outside the container.
+		pid=$(P inspect -f '{{.State.Pid}}' c1)
+		echo "SD-CRIU: debug: fd 0 of $pid: $(readlink /proc/$pid/fd/0); $(grep mnt_id /proc/$pid/fdinfo/0)"
+		mid=$(awk '/mnt_id/ { print $2 }' /proc/$pid/fdinfo/0)
+		echo "SD-CRIU: debug: host mountinfo: $(awk -v m="$mid" '$1 == m' /proc/self/mountinfo); container's: $(awk -v m="$mid" '$1 == m' /proc/$pid/mountinfo)"
 	fi
 	if [ -n "$(hull_state "$cid")" ]; then ko "hull still lists $cid after the checkpoint" "$(hull_state "$cid")"; fi
 	if systemctl is-active -q "libpod-$cid.scope"; then ko "libpod-$cid.scope still active after the checkpoint"; fi
@@ -131,7 +136,10 @@ hull_state() {
 	find /run -maxdepth 4 -type f -name state.json -path "*/$1/*" 2>/dev/null
 }
 if [ "${SD_CRIU_PODMAN:-1}" != 0 ]; then
-	podman_part
+	for rt in ${SD_CRIU_PODMAN_RUNTIMES:-/payload/hull}; do
+		echo "SD-CRIU: podman --runtime $rt"
+		podman_part "$rt"
+	done
 fi
 echo "SD-CRIU: $pass passed, $fail failed"
 [ "$fail" = 0 ]

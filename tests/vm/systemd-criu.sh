@@ -29,6 +29,12 @@ if [ "${SD_CRIU_PODMAN:-1}" != 0 ]; then
 	vm_ensure_pkgs busybox-static file
 	"$repo/tests/callers/mkimage.sh" "$d/hullbox.tar" localhost/hullbox:latest
 fi
+# SD_CRIU_RUNC=1: upstream runc (RUNC_UPSTREAM, default
+# /tmp/runc-upstream/runc) goes in too, and podman runs it first.
+if [ "${SD_CRIU_RUNC:-0}" = 1 ]; then
+	install -m 755 "${RUNC_UPSTREAM:-/tmp/runc-upstream/runc}" "$d/runc"
+	echo "export SD_CRIU_PODMAN_RUNTIMES='/payload/systemd-criu/runc /payload/hull'" >>"$payload/lane.env"
+fi
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 {
 	echo "export SD_CRIU_RUN=$(sq "${SD_CRIU_RUN-TestCheckpointSystemd}")"
