@@ -463,6 +463,9 @@ func TestCheckpointRestoreShellJob(t *testing.T) {
 }
 
 func TestCheckpointRestoreCgroupModes(t *testing.T) {
+	if testSystemd {
+		t.Skip("--systemd-cgroup: TestCheckpointSystemd runs each mode, with the unit's checks")
+	}
 	needCriuWorks(t)
 	for _, mode := range []string{"soft", "full", "ignore"} {
 		t.Run(mode, func(t *testing.T) {

@@ -25,6 +25,14 @@ ko() {
 }
 echo "SD-CRIU: criu $(criu --version | awk '/^Version/ { print $2 }'); criu check: $(criu check 2>&1 | tail -1)"
 
+# The lane's own integration run (lane.env's INTEGRATION_RUN, with
+# HULL_TEST_CRIU_REQUIRED=1 from systemd-criu.sh) may have run them already
+# (its default matches TestCheckpointSystemd): then they are not run twice.
+lane_run=$(. /payload/lane.env && case " $TESTS " in *" integration "*) echo "$INTEGRATION_RUN" ;; esac)
+if [ -n "${SD_CRIU_RUN:-}" ] && [ -n "$lane_run" ] && echo "$SD_CRIU_RUN" | grep -Eq -- "$lane_run"; then
+	echo "SD-CRIU: hull's $SD_CRIU_RUN ran in the lane's integration run (-test.run '$lane_run'): not again"
+	SD_CRIU_RUN=
+fi
 if [ -n "${SD_CRIU_RUN:-}" ]; then
 	log=/tmp/sd-criu-hull.log
 	{

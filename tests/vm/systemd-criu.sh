@@ -13,8 +13,9 @@
 # lib.sh, the criu lane's list).
 #
 # Environment (passed to the guest): SD_CRIU_RUN, the -test.run of hull's
-# checkpoint tests there (default TestCheckpointSystemd; "" skips them;
-# TestCheckpointLazyPages and the others run in the criu lane); SD_CRIU_PODMAN=0
+# checkpoint tests there (default TestCheckpointSystemd, not run again if
+# the lane's VM_LANE_RUN matched it; "" skips them; TestCheckpointLazyPages
+# and the others run in the criu lane); SD_CRIU_PODMAN=0
 # skips the podman part.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +39,9 @@ fi
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 {
 	echo "export SD_CRIU_RUN=$(sq "${SD_CRIU_RUN-TestCheckpointSystemd}")"
+	# The lane's own integration run matches the checkpoint tests it
+	# names (TestCheckpointSystemd, ...): criu must work there too.
+	echo "export HULL_TEST_CRIU_REQUIRED=1"
 	echo "export SD_CRIU_PODMAN=$(sq "${SD_CRIU_PODMAN:-1}")"
 	echo "export EXTRA_STEPS=\"\${EXTRA_STEPS:-} systemd-criu=/payload/systemd-criu/run\""
 } >>"$payload/lane.env"
