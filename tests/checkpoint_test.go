@@ -464,7 +464,7 @@ func TestCheckpointRestoreShellJob(t *testing.T) {
 
 func TestCheckpointRestoreCgroupModes(t *testing.T) {
 	if testSystemd {
-		t.Skip("--systemd-cgroup: TestCheckpointSystemd runs each mode, with the unit's checks")
+		t.Skip("--systemd-cgroup: TestCheckpointScopeUnit runs each mode, with the unit's checks")
 	}
 	needCriuWorks(t)
 	for _, mode := range []string{"soft", "full", "ignore"} {

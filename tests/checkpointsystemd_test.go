@@ -38,7 +38,7 @@ func sdUnitState(t *testing.T, unit, when string, memMax int64) {
 	}
 }
 
-func TestCheckpointSystemd(t *testing.T) {
+func TestCheckpointScopeUnit(t *testing.T) {
 	needSystemd(t)
 	needCriuWorks(t)
 	const mem = 96 << 20

@@ -27,7 +27,10 @@ echo "SD-CRIU: criu $(criu --version | awk '/^Version/ { print $2 }'); criu chec
 
 # The lane's own integration run (lane.env's INTEGRATION_RUN, with
 # HULL_TEST_CRIU_REQUIRED=1 from systemd-criu.sh) may have run them already
-# (its default matches TestCheckpointSystemd): then they are not run twice.
+# (its VM_LANE_RUN matches them): then they are not run twice. The default
+# VM_LANE_RUN matches no checkpoint test but TestCheckpointRestoreCgroupModes
+# ("Cgroup"), which skips under --systemd-cgroup, so that the lane's
+# integration run keeps its time and timeout.
 lane_run=$(. /payload/lane.env && case " $TESTS " in *" integration "*) echo "$INTEGRATION_RUN" ;; esac)
 if [ -n "${SD_CRIU_RUN:-}" ] && [ -n "$lane_run" ] && echo "$SD_CRIU_RUN" | grep -Eq -- "$lane_run"; then
 	echo "SD-CRIU: hull's $SD_CRIU_RUN ran in the lane's integration run (-test.run '$lane_run'): not again"

@@ -13,7 +13,7 @@
 # lib.sh, the criu lane's list).
 #
 # Environment (passed to the guest): SD_CRIU_RUN, the -test.run of hull's
-# checkpoint tests there (default TestCheckpointSystemd, not run again if
+# checkpoint tests there (default TestCheckpointScopeUnit, not run again if
 # the lane's VM_LANE_RUN matched it; "" skips them; TestCheckpointLazyPages
 # and the others run in the criu lane); SD_CRIU_PODMAN=0
 # skips the podman part.
@@ -38,11 +38,11 @@ if [ "${SD_CRIU_RUNC:-0}" = 1 ]; then
 fi
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 {
-	echo "export SD_CRIU_RUN=$(sq "${SD_CRIU_RUN-TestCheckpointSystemd}")"
-	# The lane's own integration run matches the checkpoint tests it
-	# names (TestCheckpointSystemd, ...): criu must work there too.
+	echo "export SD_CRIU_RUN=$(sq "${SD_CRIU_RUN-TestCheckpointScopeUnit}")"
+	# Should the lane's own integration run match checkpoint tests,
+	# criu must work there too.
 	echo "export HULL_TEST_CRIU_REQUIRED=1"
 	echo "export SD_CRIU_PODMAN=$(sq "${SD_CRIU_PODMAN:-1}")"
 	echo "export EXTRA_STEPS=\"\${EXTRA_STEPS:-} systemd-criu=/payload/systemd-criu/run\""
 } >>"$payload/lane.env"
-vm_log "checkpoint/restore step added to the systemd payload (hull tests: ${SD_CRIU_RUN-TestCheckpointSystemd}; podman: ${SD_CRIU_PODMAN:-1})"
+vm_log "checkpoint/restore step added to the systemd payload (hull tests: ${SD_CRIU_RUN-TestCheckpointScopeUnit}; podman: ${SD_CRIU_PODMAN:-1})"
