@@ -257,6 +257,7 @@ type pipes struct {
 	inW          *os.File
 	inR, outW    *os.File
 	errW         *os.File
+	devNullIn    bool // stdin is the host's /dev/null (podman's conmon does that)
 	mu           sync.Mutex
 	out, errb    bytes.Buffer
 	outRd, errRd *os.File
@@ -316,6 +317,14 @@ func (e *env) rtPipes(p *pipes, args ...string) int {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runtimeBin, append([]string{"--root", e.root}, args...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = p.inR, p.outW, p.errW
+	if p.devNullIn {
+		null, err := os.Open(os.DevNull)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		defer null.Close()
+		cmd.Stdin = null
+	}
 	err := cmd.Run()
 	if ctx.Err() != nil {
 		e.t.Fatalf("%s: timed out after %v", strings.Join(args, " "), cmdTimeout)
@@ -454,6 +463,9 @@ func TestCheckpointRestoreShellJob(t *testing.T) {
 }
 
 func TestCheckpointRestoreCgroupModes(t *testing.T) {
+	if testSystemd {
+		t.Skip("--systemd-cgroup: TestCheckpointScopeUnit runs each mode, with the unit's checks")
+	}
 	needCriuWorks(t)
 	for _, mode := range []string{"soft", "full", "ignore"} {
 		t.Run(mode, func(t *testing.T) {
@@ -735,5 +747,169 @@ func drain(f *os.File) {
 		if _, err := f.Read(buf); err != nil {
 			return
 		}
+	}
+}
+
+// TestCheckpointLazyPages: checkpoint --lazy-pages with a page server and
+// --status-fd, criu's lazy-pages daemon, restore --lazy-pages as a new
+// container (its own cgroup: the checkpointed one lives until the last
+// page is fetched), as runc's checkpoint.bats does it. The restored
+// counter goes on; the checkpoint then ends and the old container is gone.
+func TestCheckpointLazyPages(t *testing.T) {
+	needCriuWorks(t)
+	if out, err := exec.Command("criu", "check", "--feature", "uffd-noncoop").CombinedOutput(); err != nil {
+		t.Skipf("criu check --feature uffd-noncoop: %v: %s (lazy pages need userfaultfd with non-cooperative events in this kernel)", err, bytes.TrimSpace(out))
+	}
+	e := newEnv(t)
+	vol := e.mkdir("vol")
+	bundle := counterBundle(e, vol)
+	id := e.newID()
+	p := newPipes(t)
+	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
+		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
+	}
+	waitCount(t, vol, 3)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	img := e.mkdir("image")
+	work := e.mkdir("work")
+	sr, sw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*cmdTimeout)
+	defer cancel()
+	var ckOut bytes.Buffer
+	ck := exec.CommandContext(ctx, runtimeBin, "--root", e.root, "checkpoint", "--lazy-pages",
+		"--page-server", fmt.Sprintf("127.0.0.1:%d", port), "--status-fd", "3", "--manage-cgroups-mode", "ignore",
+		"--work-path", work, "--image-path", img, id)
+	ck.ExtraFiles = []*os.File{sw}
+	ck.Stdout, ck.Stderr = &ckOut, &ckOut
+	if err := ck.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sw.Close()
+	ckDone := make(chan error, 1)
+	go func() { ckDone <- ck.Wait() }()
+	// criu writes \0 to the status fd once the page server is ready.
+	ready := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, 1)
+		n, _ := sr.Read(b)
+		ready <- b[:n]
+	}()
+	select {
+	case b := <-ready:
+		if len(b) != 1 || b[0] != 0 {
+			<-ckDone
+			criuLog(t, work)
+			t.Fatalf("--status-fd: read %q, want a \\0 (checkpoint: %s)", b, ckOut.String())
+		}
+	case err := <-ckDone:
+		criuLog(t, work)
+		t.Fatalf("checkpoint --lazy-pages ended before it was ready: %v: %s", err, ckOut.String())
+	case <-time.After(cmdTimeout):
+		t.Fatalf("no status from checkpoint --lazy-pages after %v", cmdTimeout)
+	}
+	if _, err := os.Stat(filepath.Join(img, "inventory.img")); err != nil {
+		t.Fatalf("checkpoint --lazy-pages ready, but: %v", err)
+	}
+	at := readCount(t, vol)
+	var lpOut bytes.Buffer
+	lp := exec.CommandContext(ctx, "criu", "lazy-pages", "--page-server", "--address", "127.0.0.1", "--port", strconv.Itoa(port), "-D", img)
+	lp.Stdout, lp.Stderr = &lpOut, &lpOut
+	if err := lp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lpDone := make(chan error, 1)
+	go func() { lpDone <- lp.Wait() }()
+	// The restored container: another id and cgroup, the same rootfs
+	// content and volume.
+	id2 := e.newID()
+	bundle2 := counterBundle(e, vol)
+	p2 := newPipes(t)
+	if code := e.rtPipes(p2, "restore", "-d", "--lazy-pages", "--manage-cgroups-mode", "ignore", "--work-path", img, "--image-path", img, "--bundle", bundle2, id2); code != 0 {
+		criuLog(t, img, work)
+		t.Fatalf("restore --lazy-pages: exit %d: %s", code, p2.stderr())
+	}
+	if s := e.state(id2); s.Status != "running" {
+		t.Errorf("restored: status %q, want running", s.Status)
+	}
+	if r := e.rt("exec", id2, "echo", "ok"); r.Code != 0 || r.Stdout != "ok\n" {
+		t.Errorf("exec in the restored container: %v", r)
+	}
+	waitCount(t, vol, at+3)
+	for name, c := range map[string]chan error{"checkpoint --lazy-pages": ckDone, "criu lazy-pages": lpDone} {
+		select {
+		case err := <-c:
+			if err != nil {
+				criuLog(t, work)
+				t.Errorf("%s: %v: %s%s", name, err, ckOut.String(), lpOut.String())
+			}
+		case <-time.After(cmdTimeout):
+			t.Fatalf("%s still runs %v after the restore", name, cmdTimeout)
+		}
+	}
+	e.assertNotExist(id)
+	checkLog(t, vol, 0)
+	e.mustRT("delete", "-f", id2)
+}
+
+// TestCheckpointDevNullStdin: a container whose stdin is the host's
+// /dev/null (what podman's conmon gives a container run without -i),
+// outside the container's mount namespace, checkpoints and restores (with
+// the restore's /dev/null in its place).
+func TestCheckpointDevNullStdin(t *testing.T) {
+	needCriuWorks(t)
+	e := newEnv(t)
+	vol := e.mkdir("vol")
+	bundle := counterBundle(e, vol)
+	id := e.newID()
+	p := newPipes(t)
+	p.devNullIn = true
+	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
+		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
+	}
+	waitCount(t, vol, 3)
+	img := filepath.Join(e.base, "image")
+	e.mustCR(img, "checkpoint", "--image-path", img, id)
+	at := readCount(t, vol)
+	p2 := newPipes(t)
+	p2.devNullIn = true
+	if code := e.rtPipes(p2, "restore", "-d", "--bundle", bundle, "--image-path", img, id); code != 0 {
+		criuLog(t, img)
+		t.Fatalf("restore: exit %d: %s", code, p2.stderr())
+	}
+	waitCount(t, vol, at+3)
+	checkLog(t, vol, 0)
+	if r := e.rt("exec", id, "sh", "-c", "readlink /proc/1/fd/0"); r.Code != 0 || r.Stdout != "/dev/null\n" {
+		t.Errorf("the restored init's stdin: %v, want /dev/null", r)
+	}
+	e.mustRT("delete", "-f", id)
+}
+
+// TestDevNullStdioReopened: stdio that is the caller's /dev/null (the
+// host's, on a mount outside the container) is reopened on the
+// container's own /dev/null, as runc does: the fd's mount is one of the
+// container's (criu could not dump it otherwise). create gets the host's
+// /dev/null as stdin (e.rt), which the init inherits, as under conmon.
+func TestDevNullStdioReopened(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	vol := e.mkdir("vol")
+	script := `m=$(sed -n 's/^mnt_id:[[:space:]]*//p' /proc/$$/fdinfo/0); if grep -q "^$m " /proc/$$/mountinfo; then echo "in the container: $(readlink /proc/$$/fd/0)"; else echo "fd 0 ($(readlink /proc/$$/fd/0)) is on mount $m, not one of the container's"; fi > /vol/out`
+	bundle := e.newBundle(all(withShell(script), withMount(specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"rbind", "rw"}})))
+	id, _ := e.create(bundle)
+	e.mustRT("start", id)
+	e.waitStatus(id, "stopped")
+	e.mustRT("delete", id)
+	b, err := os.ReadFile(filepath.Join(vol, "out"))
+	if err != nil || string(b) != "in the container: /dev/null\n" {
+		t.Errorf("stdin /dev/null: %q %v, want it reopened on the container's /dev/null", b, err)
 	}
 }

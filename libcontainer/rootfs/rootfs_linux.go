@@ -3,7 +3,9 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/hullrt/hull/libcontainer/config"
@@ -117,7 +119,47 @@ func Prepare(cfg *proto.InitConfig, conn proto.Conn, beforePivot func() error, l
 			return fmt.Errorf("set propagation of the container's / to %#x: %w", prop, err)
 		}
 	}
+	if !bindDev {
+		if err := reopenDevNull(); err != nil {
+			return fmt.Errorf("error reopening /dev/null inside container: %w", err)
+		}
+	}
 	return nil
+}
+
+// reopenDevNull points the stdio fds that are the null device (the
+// caller's /dev/null, on a mount of the host: podman's conmon gives a
+// container without -i that as stdin) at the container's own /dev/null,
+// as runc does: criu cannot dump a file on a mount outside the
+// container's namespace ("Can't lookup mount=N for fd=0 path=/dev/null").
+func reopenDevNull() error {
+	null, err := unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(null)
+	var st unix.Stat_t
+	if err := unix.Fstat(null, &st); err != nil {
+		return err
+	}
+	if !isDevNull(&st) {
+		return errors.New("container's /dev/null is invalid")
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Fstat(fd, &st); err != nil {
+			return &os.PathError{Op: "fstat", Path: "fd " + strconv.Itoa(fd), Err: err}
+		}
+		if isDevNull(&st) {
+			if err := unix.Dup3(null, fd, 0); err != nil {
+				return fmt.Errorf("dup /dev/null onto fd %d: %w", fd, err)
+			}
+		}
+	}
+	return nil
+}
+
+func isDevNull(st *unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == unix.Mkdev(1, 3)
 }
 
 // LateRemount is a read-only tmpfs (or /dev) mount: mounted writable, so

@@ -17,6 +17,7 @@
 # VM_TIMEOUT defaults to 1500 s (TCG on shared cores).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 export VM_LANE_TESTS=integration
 export VM_LANE_RUN=${VM_LANE_RUN:-Checkpoint}
 # runc v1.5.1's checkpoint.bats too (criu-suite-payload.sh), unless
@@ -28,5 +29,5 @@ else
 fi
 export VM_LANE_TEST_TIMEOUT=${VM_LANE_TEST_TIMEOUT:-20m}
 export VM_TIMEOUT=${VM_TIMEOUT:-1500}
-export VM_MODULES=${VM_MODULES-"overlay crc32c_generic crc32c-intel nf_tables nft_compat nft_ct nft_chain_nat nft_reject_inet nf_conntrack_netlink dummy xt_tcpudp xt_conntrack xt_mark xt_comment unix_diag inet_diag tcp_diag udp_diag raw_diag af_packet_diag netlink_diag"}
+export VM_MODULES=${VM_MODULES-"overlay $VM_CRIU_MODULES"}
 exec "$here/lane.sh" "$@"

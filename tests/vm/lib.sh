@@ -39,3 +39,8 @@ vm_now() { date +%s.%N | cut -c1-13; }
 
 # vm_since T0 prints the seconds elapsed since vm_now returned T0.
 vm_since() { awk -v a="$1" -v b="$(vm_now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# VM_CRIU_MODULES: the modules criu 3.17.1 needs on the VM's 6.1 kernel
+# (criu-lane.sh explains each; systemd-lane.sh loads them too for its
+# checkpoint step, systemd-criu.sh).
+VM_CRIU_MODULES="crc32c_generic crc32c-intel nf_tables nft_compat nft_ct nft_chain_nat nft_reject_inet nf_conntrack_netlink dummy xt_tcpudp xt_conntrack xt_mark xt_comment unix_diag inet_diag tcp_diag udp_diag raw_diag af_packet_diag netlink_diag"

@@ -22,9 +22,10 @@ rootfs=$("$here/systemd-rootfs.sh")
 vm_log "systemd rootfs: $rootfs (ready after $(vm_since "$t0")s)"
 export VM_ROOTFS=$rootfs
 export VM_INIT=$here/systemd-init.sh
-export VM_MODULES="${VM_MODULES:-overlay binfmt_misc}"
+export VM_MODULES="${VM_MODULES:-overlay binfmt_misc $VM_CRIU_MODULES}"
 export VM_APPEND="systemd.unified_cgroup_hierarchy=1 systemd.firstboot=off systemd.show_status=false ${VM_APPEND:-}"
 export VM_LANE_SYSTEMD=1
+export VM_LANE_EXTRA="${VM_LANE_EXTRA:-} $here/systemd-criu.sh" # checkpoint/restore, podman's too
 export VM_LANE_RUN="${VM_LANE_RUN:-Systemd|Cgroup|Resources|Pause|Update|Events|Ps|OOM|TestExec|TestKill}"
 # runc v1.5.1's bats files that exercise the systemd driver, run against
 # upstream runc and hull in the VM (systemd-suite.sh); "" skips them.
