@@ -20,8 +20,9 @@
 #
 # Environment: VM_LANE_RUN (default 'Cgroup|Resources|Pause|Update|Events|Ps|OOM'),
 # VM_LANE_TESTS (the test binaries, default 'cgroups integration'),
-# VM_LANE_EXTRA (a program run with the payload directory before the boot,
-# to add files to it and lines to its lane.env, which the guest sources),
+# VM_LANE_EXTRA (programs, space-separated, each run with the payload
+# directory before the boot, to add files to it and lines to its lane.env,
+# which the guest sources),
 # VM_LANE_TEST_TIMEOUT (go test -test.timeout per binary, default 6m), and
 # run.sh's (VM_TIMEOUT, default 900 s for the whole VM, VM_CACHE, ...).
 # Logs: OUTDIR (default a new /tmp/hull-vm-lane.XXXXXX)/console.log.
@@ -119,9 +120,10 @@ fi
 	echo "TEST_TIMEOUT=$(sq "${VM_LANE_TEST_TIMEOUT:-6m}")"
 } >"$payload/lane.env"
 # A lane built on this one adds to the payload (and to lane.env) here.
-if [ -n "${VM_LANE_EXTRA:-}" ]; then
-	"$VM_LANE_EXTRA" "$payload" || vm_die "VM_LANE_EXTRA $VM_LANE_EXTRA failed"
-fi
+# VM_LANE_EXTRA may name several programs (space-separated), run in order.
+for x in ${VM_LANE_EXTRA:-}; do
+	"$x" "$payload" || vm_die "VM_LANE_EXTRA $x failed"
+done
 vm_log "payload built in $(vm_since "$t0")s: $(du -sm "$payload" | cut -f1) MiB in $payload"
 
 rc=0
