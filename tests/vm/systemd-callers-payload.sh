@@ -6,9 +6,9 @@
 #
 # systemd-callers.sh as /payload/callers/run, crictl (the callers lane's
 # pinned build, cached in /var/cache/hull-cri/VERSION by
-# tests/callers/cri.sh; built here the same way if missing), and two
-# busybox OCI archives made by tests/callers/mkimage.sh (the workload image
-# and a pause image for the pod), so that nothing is pulled in the guest.
+# tests/callers/cri.sh; built here the same way if missing), and
+# a busybox OCI archive made by tests/callers/mkimage.sh (the pod's
+# sandbox image and the containers'), so that nothing is pulled in the guest.
 # containerd, ctr, podman and conmon are the rootfs's (systemd-rootfs.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +27,8 @@ fi
 mkdir -p "$payload/callers/bin"
 install -m 755 "$crictl" "$payload/callers/bin/crictl"
 install -m 755 "$here/systemd-callers.sh" "$payload/callers/run"
-"$here/../callers/mkimage.sh" "$payload/callers/hullbox.tar" docker.io/library/hullbox:latest
-"$here/../callers/mkimage.sh" "$payload/callers/hullpause.tar" docker.io/library/hullpause:latest '["/bin/sleep","2147483647"]'
+# one image: the pod's sandbox runs its Cmd (a sleep), the containers
+# their own commands
+"$here/../callers/mkimage.sh" "$payload/callers/hullbox.tar" docker.io/library/hullbox:latest '["/bin/sleep","2147483647"]'
 echo "EXTRA_STEPS=\"\${EXTRA_STEPS:-} callers=/payload/callers/run\"" >>"$payload/lane.env"
-vm_log "callers step added to the payload: crictl $ver, busybox and pause images"
+vm_log "callers step added to the payload: crictl $ver, a busybox image"
