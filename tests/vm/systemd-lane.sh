@@ -11,7 +11,9 @@
 #
 #   tests/vm/systemd-lane.sh [OUTDIR]
 #
-# Environment: VM_LANE_RUN (default below), VM_TIMEOUT (default 900), and
+# Environment: VM_LANE_RUN (default below), VM_TIMEOUT (default 1500),
+# SD_LANE_CALLERS=0 (no callers step), SD_LANE_INITRD=1 (the rootfs in the
+# initramfs, not a disk), and
 # lane.sh's and run.sh's.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,6 +32,9 @@ export VM_INIT=$here/systemd-init.sh
 export VM_MODULES="${VM_MODULES:-overlay binfmt_misc}"
 export VM_APPEND="systemd.unified_cgroup_hierarchy=1 systemd.firstboot=off systemd.show_status=false ${VM_APPEND:-}"
 export VM_LANE_SYSTEMD=1
+# TCG on shared cores: the whole lane has taken up to ~10 min in the guest
+# on a loaded machine.
+export VM_TIMEOUT=${VM_TIMEOUT:-1500}
 # The callers step (systemd-callers.sh): containerd's CRI + crictl and
 # podman with the systemd driver; SD_LANE_CALLERS=0 leaves it out.
 if [ "${SD_LANE_CALLERS:-1}" != 0 ]; then

@@ -21,6 +21,12 @@ echo "VM-LANE: boot: $(dmesg | grep -m1 -iE 'Trying to unpack rootfs|Unpacking i
 # one before
 journalctl -b -q -o short-monotonic --no-pager 2>/dev/null |
 	awk -F'[][]' '{ t = $2 + 0; if (t - p >= 2) printf "VM-LANE: boot: +%.1fs to %s\n", t - p, $0; p = t }' | cut -c1-200
+# and the units that took longest to start (systemd-analyze blame needs a
+# finished boot; this unit is part of it)
+systemctl show -p Id -p InactiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic '*' 2>/dev/null |
+	awk -F= '$1 == "Id" { id = $2 } $1 == "InactiveExitTimestampMonotonic" { s = $2 }
+		$1 == "ActiveEnterTimestampMonotonic" { if (s > 0 && $2 > s) printf "%.1f %s\n", ($2 - s) / 1e6, id }' |
+	sort -rn | head -8 | tr '\n' ' ' | sed 's/^/VM-LANE: boot: slowest units (s): /; s/$/\n/'
 export HULL_TEST_SYSTEMD=1 HULL_SMOKE_ARGS=--systemd-cgroup
 cd /payload && ./run
 rc=$?
