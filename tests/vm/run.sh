@@ -193,9 +193,10 @@ mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc/hullvm
 chmod 1777 "$root/tmp"
 chmod 700 "$root/root"
 cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list-full); do
-	[ -e "$root/$a" ] || [ -L "$root/$a" ] || ln -s /bin/busybox "$root/$a"
-done
+# every applet as a symlink at its full path, by busybox itself in one
+# process (an ln per applet took 45 s on a loaded machine); existing files
+# are kept
+chroot "$root" /bin/busybox --install -s
 mknod -m 600 "$root/dev/console" c 5 1
 mknod -m 666 "$root/dev/null" c 1 3
 install -m 755 "${VM_INIT:-$here/init.sh}" "$root/init"

@@ -35,6 +35,9 @@ export VM_LANE_SYSTEMD=1
 # TCG on shared cores: the whole lane has taken up to ~10 min in the guest
 # on a loaded machine.
 export VM_TIMEOUT=${VM_TIMEOUT:-1500}
+# The integration tests took 6 min (lane.sh's -test.timeout) with 6 other
+# VMs on the machine; 2 m 45 s to 4 m on a quieter one.
+export VM_LANE_TEST_TIMEOUT=${VM_LANE_TEST_TIMEOUT:-15m}
 # The callers step (systemd-callers.sh): containerd's CRI + crictl and
 # podman with the systemd driver; SD_LANE_CALLERS=0 leaves it out.
 if [ "${SD_LANE_CALLERS:-1}" != 0 ]; then
