@@ -262,24 +262,30 @@ else
 	install -m 755 "$payload" "$root/payload/run"
 fi
 [ -x "$root/payload/run" ] || vm_die "the payload has no executable run"
-# (the ELF magic read by bash itself: a head | od per file cost ~0.3 s each
-# on a loaded machine, 30 s for the systemd lane's payload)
+# (the ELF magic read by bash itself, and one ldd for all the files: a
+# head | od and an ldd per file cost ~30 s on a loaded machine)
+elfs=()
 while IFS= read -r -d '' f; do
 	magic=
 	IFS= read -r -N 4 magic <"$f" 2>/dev/null || true
-	[ "$magic" = $'\x7fELF' ] || continue
-	for lib in $(ldd "$f" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
-		if [ -n "$disk" ]; then
-			# the guest's root is the disk: the library must be there
-			[ -e "$VM_ROOTFS$lib" ] || [ -e "$VM_ROOTFS/usr$lib" ] ||
-				vm_die "${f#"$root"} needs $lib, which $VM_ROOTFS lacks"
-			continue
-		fi
-		[ -e "$root$lib" ] && continue
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done
+	[ "$magic" = $'\x7fELF' ] && elfs+=("$f")
 done < <(find "$root/payload" -type f -print0)
+libs=
+if [ ${#elfs[@]} -gt 0 ]; then
+	# (with several files ldd heads each one's list with "FILE:")
+	libs=$(ldd "${elfs[@]}" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\// && $i !~ /:$/) print $i }' | sort -u || true)
+fi
+for lib in $libs; do
+	if [ -n "$disk" ]; then
+		# the guest's root is the disk: the library must be there
+		[ -e "$VM_ROOTFS$lib" ] || [ -e "$VM_ROOTFS/usr$lib" ] ||
+			vm_die "the payload needs $lib, which $VM_ROOTFS lacks"
+		continue
+	fi
+	[ -e "$root$lib" ] && continue
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
 
 initrd=$out/initrd.cpio
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$initrd"
