@@ -53,9 +53,12 @@ cp bin/hull "$payload/hull"
 # Every main package of the module, for the suite's own `go build`s in the
 # guest (guest-go.sh stands in for go there).
 # Named by import path with / as %: a package can be a prefix of another.
+# In the background, while the test binaries build (each link is serial).
 mkdir -p "$payload/gobin"
+gopids=()
 for p in $(go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...); do
-	go build -o "$payload/gobin/${p//\//%}" "$p" || vm_die "$p does not build"
+	{ go build -o "$payload/gobin/${p//\//%}" "$p" || { echo "VM-LANE: FAIL: $p does not build"; exit 1; }; } &
+	gopids+=($!)
 done
 install -D -m 755 "$here/guest-go.sh" "$payload/bin/go"
 
@@ -81,6 +84,10 @@ for t in $tests; do
 	integration) testbin integration tests ;;
 	*) vm_die "VM_LANE_TESTS: unknown test binary $t" ;;
 	esac
+done
+
+for pid in "${gopids[@]}"; do
+	wait "$pid" || vm_die "a main package does not build (above)"
 done
 
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; } # single-quoted for sh
@@ -120,7 +127,7 @@ fi
 	echo "TEST_TIMEOUT=$(sq "${VM_LANE_TEST_TIMEOUT:-6m}")"
 } >"$payload/lane.env"
 # A lane built on this one adds to the payload (and to lane.env) here.
-# VM_LANE_EXTRA may name several programs (space-separated), run in turn.
+# VM_LANE_EXTRA may name several programs (space-separated), run in order.
 for x in ${VM_LANE_EXTRA:-}; do
 	"$x" "$payload" || vm_die "VM_LANE_EXTRA $x failed"
 done

@@ -39,6 +39,15 @@
 #              busybox one; busybox is then only at /hullvm/busybox
 #   VM_INIT=FILE   the guest's /init instead of init.sh (systemd-init.sh
 #              for VM_ROOTFS)
+#   VM_ROOTFS_DISK=1  with VM_ROOTFS: DIR is not copied into the initramfs
+#              but made (once, cached as DIR.ext4) an ext4 image that the
+#              guest gets as a virtio disk, /dev/vda, with snapshot=on (its
+#              writes go to a throwaway overlay; the image is never
+#              changed); the initramfs is the busybox one, with the
+#              modules for the disk (virtio_pci virtio_blk ext4), busybox
+#              also at /hullvm/busybox and /etc/hullvm/rootdisk, and the
+#              init (VM_INIT) mounts the disk. The payload's ELF files must
+#              then find their shared libraries in DIR.
 #
 # Needs root. Installs qemu-system-x86, busybox-static, cpio, kmod (depmod)
 # and xz-utils if they are missing, and downloads Debian's current kernel
@@ -62,6 +71,11 @@ cache=${VM_CACHE:-/var/cache/hull-vm}
 timeout_s=${VM_TIMEOUT:-900}
 modules=${VM_MODULES-overlay}
 t0=$(vm_now)
+disk=
+if [ -n "${VM_ROOTFS:-}" ] && [ -n "${VM_ROOTFS_DISK:-}" ]; then
+	[ -d "$VM_ROOTFS" ] || vm_die "VM_ROOTFS=$VM_ROOTFS is not a directory"
+	modules="crc32c_generic virtio_pci virtio_blk ext4 $modules"
+fi
 
 # vmlinux_of BZIMAGE OUT extracts the uncompressed kernel (an ELF file) of
 # BZIMAGE, if it has the PVH entry note that lets qemu boot it directly:
@@ -134,10 +148,39 @@ if [ -f "$kernel/vmlinux" ] && [ -z "${VM_BZIMAGE:-}" ]; then
 fi
 flock -u 9
 
+# --- the root disk (VM_ROOTFS_DISK): DIR.ext4, made once ---
+if [ -n "${VM_ROOTFS:-}" ] && [ -n "${VM_ROOTFS_DISK:-}" ]; then
+	src=$(readlink -f "$VM_ROOTFS")
+	disk=$src.ext4
+	if [ ! -f "$disk.ok" ]; then
+		exec 7>"$src.ext4.lock"
+		flock 7
+		if [ ! -f "$disk.ok" ]; then
+			td=$(vm_now)
+			# the files, and 1.5 GiB free for what the guest writes (a
+			# sparse file: the free space costs nothing here)
+			size=$(($(du -sm "$src" | cut -f1) + 1536))
+			rm -f "$disk.tmp"
+			mkfs.ext4 -q -F -L hullroot -O ^has_journal -E lazy_itable_init=0 -d "$src" "$disk.tmp" "${size}M" >&2 ||
+				vm_die "mkfs.ext4 -d $src failed"
+			# mount points of the init's (the payload; /etc/hullvm)
+			for d in payload etc/hullvm; do
+				[ -d "$src/$d" ] || debugfs -w -R "mkdir $d" "$disk.tmp" >/dev/null 2>&1 ||
+					vm_die "debugfs mkdir $d in $disk.tmp failed"
+			done
+			mv "$disk.tmp" "$disk"
+			touch "$disk.ok"
+			vm_log "root disk $disk made in $(vm_since "$td")s (${size} MiB, $(du -m "$disk" | cut -f1) MiB used)"
+		fi
+		flock -u 7
+		exec 7>&-
+	fi
+fi
+
 # --- the initramfs ---
 root=$out/initramfs
 rm -rf "$root" "$out/initrd.cpio" "$out/initrd.cpio.gz"
-if [ -n "${VM_ROOTFS:-}" ]; then
+if [ -n "${VM_ROOTFS:-}" ] && [ -z "$disk" ]; then
 	[ -d "$VM_ROOTFS" ] || vm_die "VM_ROOTFS=$VM_ROOTFS is not a directory"
 	cp -a "$VM_ROOTFS" "$root"
 	mkdir -p "$root"/{dev,proc,sys,tmp,run,root,etc/hullvm,newroot,payload,hullvm}
@@ -150,9 +193,10 @@ mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,root,etc/hullvm
 chmod 1777 "$root/tmp"
 chmod 700 "$root/root"
 cp /bin/busybox "$root/bin/busybox"
-for a in $(/bin/busybox --list-full); do
-	[ -e "$root/$a" ] || [ -L "$root/$a" ] || ln -s /bin/busybox "$root/$a"
-done
+# every applet as a symlink at its full path, by busybox itself in one
+# process (an ln per applet took 45 s on a loaded machine); existing files
+# are kept
+chroot "$root" /bin/busybox --install -s
 mknod -m 600 "$root/dev/console" c 5 1
 mknod -m 666 "$root/dev/null" c 1 3
 install -m 755 "${VM_INIT:-$here/init.sh}" "$root/init"
@@ -169,6 +213,11 @@ nogroup:x:65534:
 EOF
 printf '127.0.0.1 localhost hullvm\n::1 localhost\n' >"$root/etc/hosts"
 echo hullvm >"$root/etc/hostname"
+if [ -n "$disk" ]; then
+	mkdir -p "$root/hullvm"
+	ln -s /bin/busybox "$root/hullvm/busybox"
+	echo /dev/vda >"$root/etc/hullvm/rootdisk"
+fi
 fi
 
 # Modules with their dependencies, dependencies first, in load order.
@@ -213,14 +262,30 @@ else
 	install -m 755 "$payload" "$root/payload/run"
 fi
 [ -x "$root/payload/run" ] || vm_die "the payload has no executable run"
+# (the ELF magic read by bash itself, and one ldd for all the files: a
+# head | od and an ldd per file cost ~30 s on a loaded machine)
+elfs=()
 while IFS= read -r -d '' f; do
-	[ "$(head -c 4 "$f" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
-	for lib in $(ldd "$f" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
-		[ -e "$root$lib" ] && continue
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done
+	magic=
+	IFS= read -r -N 4 magic <"$f" 2>/dev/null || true
+	[ "$magic" = $'\x7fELF' ] && elfs+=("$f")
 done < <(find "$root/payload" -type f -print0)
+libs=
+if [ ${#elfs[@]} -gt 0 ]; then
+	# (with several files ldd heads each one's list with "FILE:")
+	libs=$(ldd "${elfs[@]}" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\// && $i !~ /:$/) print $i }' | sort -u || true)
+fi
+for lib in $libs; do
+	if [ -n "$disk" ]; then
+		# the guest's root is the disk: the library must be there
+		[ -e "$VM_ROOTFS$lib" ] || [ -e "$VM_ROOTFS/usr$lib" ] ||
+			vm_die "the payload needs $lib, which $VM_ROOTFS lacks"
+		continue
+	fi
+	[ -e "$root$lib" ] && continue
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
 
 initrd=$out/initrd.cpio
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$initrd"
@@ -229,7 +294,11 @@ if [ "${VM_INITRD:-cpio}" = gzip ]; then
 	initrd=$initrd.gz
 fi
 rm -rf "$root"
-vm_log "kernel $krel ($(basename "$kernel")/$(basename "$image")); initramfs $(basename "$initrd") $(du -m "$initrd" | cut -f1) MiB; modules: ${modlist[*]:-none}; built in $(vm_since "$t0")s"
+vm_log "kernel $krel ($(basename "$kernel")/$(basename "$image")); initramfs $(basename "$initrd") $(du -m "$initrd" | cut -f1) MiB${disk:+; root disk $disk}; modules: ${modlist[*]:-none}; built in $(vm_since "$t0")s"
+drive=()
+# snapshot=on: the guest's writes go to a temporary overlay, the image is
+# only read (several VMs can share it).
+[ -n "$disk" ] && drive=(-drive "file=$disk,format=raw,if=virtio,snapshot=on,cache=unsafe")
 
 # --- boot ---
 nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
@@ -241,7 +310,7 @@ tboot=$(vm_now)
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \
 	-nodefaults -no-user-config -machine pc -accel tcg,thread=multi -cpu max \
 	-smp "${VM_SMP:-2}" -m "${VM_MEM:-2048}" -display none -no-reboot \
-	-serial "file:$raw" -kernel "$image" -initrd "$initrd" \
+	-serial "file:$raw" -kernel "$image" -initrd "$initrd" "${drive[@]}" \
 	-append "$append" </dev/null >"$out/qemu.log" 2>&1 &
 vm_pid=$!
 trap 'kill "$vm_pid" 2>/dev/null || true' EXIT
