@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"errors"
 	"os"
-	"os/exec"
 
 	"github.com/hullrt/hull/libcontainer/config"
 )
@@ -43,33 +42,13 @@ func (r *Runtime) RestoreWithShim(o ShimRestoreOpts) (int, error) {
 		// terminal to a socket of its own.
 		return 0, errNoShim
 	}
-	args := []string{"--id", o.ID, "--bundle", o.Bundle, "--root", r.store.Root, "--runtime", self,
-		"--stdin-fd", "0", "--stdout-fd", "1", "--stderr-fd", "2", "--direct-stdio", "--restore"}
-	for _, a := range o.GlobalArgs {
-		args = append(args, "--runtime-arg", a)
-	}
-	if o.PidFile != "" {
-		args = append(args, "--pid-file", o.PidFile)
-	}
-	if o.ConsoleSocket != "" {
-		args = append(args, "--console-socket", o.ConsoleSocket)
-	}
+	args := append(r.shimArgs(self, o.ID, o.Bundle, o.GlobalArgs, o.PidFile, o.ConsoleSocket), "--restore")
 	// The restore the shim runs must not go through a shim again.
 	args = append(args, "--create-arg", "--in-shim")
 	for _, a := range o.RestoreArgs {
 		args = append(args, "--create-arg", a)
 	}
-	cmd := exec.Command(shim, args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode(), errShimFailed
-	}
-	if err != nil {
-		return 0, errNoShim
-	}
-	return 0, nil
+	return runShim(shim, args)
 }
 
 // IsNoShim tells that RestoreWithShim found no hull-shim to use.

@@ -36,17 +36,7 @@ func (r *Runtime) runWithShim(o RunOpts) (int, error) {
 	if err != nil {
 		return 0, errNoShim
 	}
-	args := []string{"--id", o.ID, "--bundle", o.Bundle, "--root", r.store.Root, "--runtime", self,
-		"--stdin-fd", "0", "--stdout-fd", "1", "--stderr-fd", "2", "--direct-stdio"}
-	for _, a := range o.GlobalArgs {
-		args = append(args, "--runtime-arg", a)
-	}
-	if o.PidFile != "" {
-		args = append(args, "--pid-file", o.PidFile)
-	}
-	if o.ConsoleSocket != "" {
-		args = append(args, "--console-socket", o.ConsoleSocket)
-	}
+	args := r.shimArgs(self, o.ID, o.Bundle, o.GlobalArgs, o.PidFile, o.ConsoleSocket)
 	// create's errors are then run's, as runc run -d says them.
 	args = append(args, "--create-arg", "--as-run")
 	if o.NoPivot {
@@ -63,12 +53,35 @@ func (r *Runtime) runWithShim(o RunOpts) (int, error) {
 	if o.NoNewKeyring {
 		args = append(args, "--create-arg", "--no-new-keyring")
 	}
+	return runShim(shim, args)
+}
+
+// shimArgs are hull-shim's flags for a container whose stdio is the
+// caller's fds themselves.
+func (r *Runtime) shimArgs(self, id, bundle string, global []string, pidFile, consoleSocket string) []string {
+	args := []string{"--id", id, "--bundle", bundle, "--root", r.store.Root, "--runtime", self,
+		"--stdin-fd", "0", "--stdout-fd", "1", "--stderr-fd", "2", "--direct-stdio"}
+	for _, a := range global {
+		args = append(args, "--runtime-arg", a)
+	}
+	if pidFile != "" {
+		args = append(args, "--pid-file", pidFile)
+	}
+	if consoleSocket != "" {
+		args = append(args, "--console-socket", consoleSocket)
+	}
+	return args
+}
+
+// runShim runs hull-shim in the foreground until the container runs (or
+// failed: the shim printed hull's error already, and its exit code is
+// returned with errShimFailed).
+func runShim(shim string, args []string) (int, error) {
 	cmd := exec.Command(shim, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		// The shim printed hull's error already.
 		return ee.ExitCode(), errShimFailed
 	}
 	if err != nil {
