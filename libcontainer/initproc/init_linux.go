@@ -76,6 +76,11 @@ func Init() {
 	if !cfg.Exec {
 		fifo = fifoPath(cfg)
 	}
+	// Whether it will wait in a fresh image is decided before ready too:
+	// the decision reads /proc/self/auxv (staticBinary), an fd runc's
+	// idle init never shows (TestIdleInitFds saw it once, open, right
+	// after create returned).
+	inC := waitsInC(cfg) && staticBinary()
 	if err := conn.Send(&proto.Message{Type: proto.MsgReady}); err != nil {
 		os.Exit(1)
 	}
@@ -99,7 +104,7 @@ func Init() {
 	// the Go runtime exists: an idle created container then costs about
 	// a megabyte and one thread instead of a Go runtime. Returns only if
 	// that exec is impossible (no /proc in the container); then wait here.
-	if waitsInC(cfg) {
+	if inC {
 		waitInC(cfg, fifo)
 		// The exec failed: wait here, under the process's rlimits.
 		if others, _ := splitRlimits(cfg.Spec.Process.Rlimits); len(others) > 0 {

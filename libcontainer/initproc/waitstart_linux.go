@@ -37,12 +37,11 @@ func waitsInC(cfg *proto.InitConfig) bool {
 // new image holds no more than runc's idle init does (create.bats checks
 // its fds): the config in a pipe, exec.fifo as an O_PATH fd that the
 // constructor reopens through /proc/self/fd, the seccomp agent's socket.
+//
+// The caller checked staticBinary first: a dynamically linked hull would
+// load the container's own dynamic loader and libc into this still
+// privileged process.
 func waitInC(cfg *proto.InitConfig, fifo int) {
-	// A dynamically linked hull would load the container's own dynamic
-	// loader and libc into this still privileged process: never.
-	if !staticBinary() {
-		return
-	}
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return
