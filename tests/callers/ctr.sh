@@ -116,6 +116,10 @@ inner() {
 	if [ $rc -eq 0 ] && [ "$o" = from-host ] && [ "$(cat "$T/vol/out" 2>&1)" = in ] && [ ! -e "$T/rovol/g" ]; then ok "--read-only rootfs, rw and ro bind mounts"; else ko "--read-only rootfs, rw and ro bind mounts" "rc=$rc" "$o" "vol/out: $(cat "$T/vol/out" 2>&1)"; fi
 	o=$(C run "${RB[@]}" --cgroup /hullctr/l1 -d --log-uri "file://$T/l1.log" "$img" l1 sh -c 'echo to-stdout; echo to-stderr >&2' 2>&1); rc=$?
 	for i in $(seq 50); do [ "$(C task ls | awk '$1=="l1"{print $3}')" = STOPPED ] && break; sleep 0.1; done
+	# the shim copies the two pipes into the file on its own goroutines,
+	# which may still be at work when the task is reported stopped (CI saw
+	# the stdout line without the stderr one): wait for both, up to 5 s
+	for i in $(seq 50); do grep -qx to-stderr "$T/l1.log" 2>/dev/null && grep -qx to-stdout "$T/l1.log" && break; sleep 0.1; done
 	C task delete l1 >/dev/null 2>&1; C container rm l1 >/dev/null 2>&1
 	if [ $rc -eq 0 ] && grep -qx to-stdout "$T/l1.log" && grep -qx to-stderr "$T/l1.log"; then ok "--log-uri file:// gets stdout and stderr"; else ko "--log-uri file:// gets stdout and stderr" "rc=$rc" "$o" "log: $(cat "$T/l1.log" 2>&1)"; fi
 
