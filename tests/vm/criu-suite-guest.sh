@@ -11,6 +11,13 @@ s=/payload/runc-suite
 integ=$s/runc-v1.5.1/tests/integration
 export PATH=$s/bin:/payload/bats/bin:/payload/bin:/bin:/sbin:/usr/bin:/usr/sbin
 export BATS_ROOT=/payload/bats
+# The comparisons below need comm and a sort in the same collation; the
+# guest's busybox has no comm (the lists then compared as empty, and a
+# missing test could not fail the step).
+export LC_ALL=C
+for b in comm sort; do
+	command -v $b >/dev/null || { echo "criu-suite: FAIL: no $b in the guest's PATH ($PATH)"; exit 1; }
+done
 timeout_s=${CRIU_SUITE_TIMEOUT:-480}
 # bash's <(...) and the tests' /proc/self/fd games want /dev/fd (devtmpfs
 # has none).

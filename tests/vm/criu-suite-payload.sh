@@ -52,7 +52,7 @@ echo "go (criu suite stub): only 'go env GOARCH' works here, not: go $*" >&2
 exit 1
 EOS
 chmod 755 "$s/bin/go"
-for b in bash jq ip mktemp stat find gawk; do
+for b in bash jq ip mktemp stat find gawk comm sort; do
 	install -m 755 "$(readlink -f "$(command -v "$b")")" "$s/bin/$b"
 done
 # helpers.bash's update_config: awk 'BEGIN{RS="";getline<"-";...}', which
