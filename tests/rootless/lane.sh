@@ -41,6 +41,14 @@ case "$(basename "$hull")" in
 *hull*) [ -x "$(dirname "$hull")/hull-shim" ] || { echo "rootless lane: no hull-shim beside $hull" >&2; exit 2; } ;;
 esac
 
+# One lane at a time on a machine: each restores /etc as it found it, so
+# two at once would drop each other's user (or leave one behind). The lock
+# goes with the process holding it; a lane that waits half an hour gives up.
+exec 9>>/run/lock/hull-rootless-lane.lock
+if ! flock -n 9; then
+	echo "rootless lane: another rootless lane runs on this machine (lock /run/lock/hull-rootless-lane.lock): waiting for it"
+	flock -w 1800 9 || { echo "rootless lane: the other rootless lane still runs after 30 min: giving up" >&2; exit 2; }
+fi
 etcfiles="passwd group shadow gshadow subuid subgid passwd- group- shadow- gshadow- subuid- subgid-"
 user=hullrl$$
 work=$(mktemp -d /tmp/hull-rootless.XXXXXX)
