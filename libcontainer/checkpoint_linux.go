@@ -157,7 +157,8 @@ func (c *Container) Checkpoint(cl *criu.Client, o *criu.Opts) error {
 	}
 	stateDir := c.rt.store.Dir(c.ID())
 	_, err = cl.Run(&criu.Call{
-		Req: &rpc.CriuReq{Type: &t, Opts: ro},
+		Req:     &rpc.CriuReq{Type: &t, Opts: ro},
+		Started: c.recordCriu,
 		Notify: func(n *rpc.CriuNotify, _ []*os.File) error {
 			switch n.GetScript() {
 			case "post-dump":
@@ -176,6 +177,7 @@ func (c *Container) Checkpoint(cl *criu.Client, o *criu.Opts) error {
 			return nil
 		},
 	})
+	c.forgetCriu()
 	if ro.StatusFd != nil {
 		unix.Close(int(*ro.StatusFd))
 	}

@@ -750,6 +750,68 @@ func drain(f *os.File) {
 	}
 }
 
+// lazyCheckpoint is a checkpoint --lazy-pages (with a page server on
+// loopback and --status-fd) that is ready: criu has dumped the container
+// and waits for its restore side.
+type lazyCheckpoint struct {
+	cmd  *exec.Cmd
+	port int
+	done chan error // the checkpoint's exit
+	out  *bytes.Buffer
+}
+
+// startLazyCheckpoint starts checkpoint --lazy-pages of id and waits until
+// criu says (on the status fd) that its page server is ready.
+func startLazyCheckpoint(t *testing.T, e *env, id, img, work string, global ...string) *lazyCheckpoint {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	sr, sw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*cmdTimeout)
+	lz := &lazyCheckpoint{port: port, done: make(chan error, 1), out: new(bytes.Buffer)}
+	args := append(append([]string{"--root", e.root}, global...), "checkpoint", "--lazy-pages",
+		"--page-server", fmt.Sprintf("127.0.0.1:%d", port), "--status-fd", "3", "--manage-cgroups-mode", "ignore",
+		"--work-path", work, "--image-path", img, id)
+	lz.cmd = exec.CommandContext(ctx, runtimeBin, args...)
+	lz.cmd.ExtraFiles = []*os.File{sw}
+	lz.cmd.Stdout, lz.cmd.Stderr = lz.out, lz.out
+	if err := lz.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	sw.Close()
+	go func() { lz.done <- lz.cmd.Wait(); cancel() }()
+	// criu writes \0 to the status fd once the page server is ready.
+	ready := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, 1)
+		n, _ := sr.Read(b)
+		ready <- b[:n]
+	}()
+	select {
+	case b := <-ready:
+		if len(b) != 1 || b[0] != 0 {
+			<-lz.done
+			criuLog(t, work)
+			t.Fatalf("--status-fd: read %q, want a \\0 (checkpoint: %s)", b, lz.out.String())
+		}
+	case err := <-lz.done:
+		criuLog(t, work)
+		t.Fatalf("checkpoint --lazy-pages ended before it was ready: %v: %s", err, lz.out.String())
+	case <-time.After(cmdTimeout):
+		t.Fatalf("no status from checkpoint --lazy-pages after %v", cmdTimeout)
+	}
+	return lz
+}
+
 // TestCheckpointLazyPages: checkpoint --lazy-pages with a page server and
 // --status-fd, criu's lazy-pages daemon, restore --lazy-pages as a new
 // container (its own cgroup: the checkpointed one lives until the last
@@ -769,53 +831,12 @@ func TestCheckpointLazyPages(t *testing.T) {
 		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
 	}
 	waitCount(t, vol, 3)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	img := e.mkdir("image")
 	work := e.mkdir("work")
-	sr, sw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sr.Close()
+	lz := startLazyCheckpoint(t, e, id, img, work)
+	port, ckDone, ckOut := lz.port, lz.done, lz.out
 	ctx, cancel := context.WithTimeout(context.Background(), 3*cmdTimeout)
 	defer cancel()
-	var ckOut bytes.Buffer
-	ck := exec.CommandContext(ctx, runtimeBin, "--root", e.root, "checkpoint", "--lazy-pages",
-		"--page-server", fmt.Sprintf("127.0.0.1:%d", port), "--status-fd", "3", "--manage-cgroups-mode", "ignore",
-		"--work-path", work, "--image-path", img, id)
-	ck.ExtraFiles = []*os.File{sw}
-	ck.Stdout, ck.Stderr = &ckOut, &ckOut
-	if err := ck.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sw.Close()
-	ckDone := make(chan error, 1)
-	go func() { ckDone <- ck.Wait() }()
-	// criu writes \0 to the status fd once the page server is ready.
-	ready := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, 1)
-		n, _ := sr.Read(b)
-		ready <- b[:n]
-	}()
-	select {
-	case b := <-ready:
-		if len(b) != 1 || b[0] != 0 {
-			<-ckDone
-			criuLog(t, work)
-			t.Fatalf("--status-fd: read %q, want a \\0 (checkpoint: %s)", b, ckOut.String())
-		}
-	case err := <-ckDone:
-		criuLog(t, work)
-		t.Fatalf("checkpoint --lazy-pages ended before it was ready: %v: %s", err, ckOut.String())
-	case <-time.After(cmdTimeout):
-		t.Fatalf("no status from checkpoint --lazy-pages after %v", cmdTimeout)
-	}
 	if _, err := os.Stat(filepath.Join(img, "inventory.img")); err != nil {
 		t.Fatalf("checkpoint --lazy-pages ready, but: %v", err)
 	}
@@ -858,6 +879,20 @@ func TestCheckpointLazyPages(t *testing.T) {
 	e.assertNotExist(id)
 	checkLog(t, vol, 0)
 	e.mustRT("delete", "-f", id2)
+}
+
+// TestCheckpointLazyDelete: while checkpoint --lazy-pages waits for its
+// restore side (criu's page server is up, the container's tasks are
+// ptrace-stopped by criu, and the checkpoint holds the container's lock),
+// delete fails at once as for a running container, and delete -f returns
+// in bounded time: criu ended, the checkpoint failed, and nothing left
+// (state dir, cgroup, init, criu).
+func TestCheckpointLazyDelete(t *testing.T) {
+	needCriuWorks(t)
+	if out, err := exec.Command("criu", "check", "--feature", "uffd-noncoop").CombinedOutput(); err != nil {
+		t.Skipf("criu check --feature uffd-noncoop: %v: %s (lazy pages need userfaultfd with non-cooperative events in this kernel)", err, bytes.TrimSpace(out))
+	}
+	lazyDelete(t)
 }
 
 // TestCheckpointDevNullStdin: a container whose stdin is the host's
