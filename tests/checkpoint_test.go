@@ -341,6 +341,44 @@ func counterBundle(e *env, vol string, extra ...func(*specs.Spec)) string {
 	return e.newBundle(all(ms...))
 }
 
+// counter is a counter container (counterBundle) that run -d started.
+type counter struct {
+	id, bundle, vol string
+}
+
+// runCounter runs a counter container (counterBundle with extra) with
+// run -d on p's pipes (new ones if p is nil) and waits until it has
+// counted past 3.
+func runCounter(t *testing.T, e *env, p *pipes, extra ...func(*specs.Spec)) counter {
+	t.Helper()
+	vol := e.mkdir("vol")
+	c := counter{id: e.newID(), bundle: counterBundle(e, vol, extra...), vol: vol}
+	if p == nil {
+		p = newPipes(t)
+	}
+	if code := e.rtPipes(p, "run", "-d", "--bundle", c.bundle, c.id); code != 0 {
+		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
+	}
+	waitCount(t, vol, 3)
+	return c
+}
+
+// checkpointImage checkpoints id with args into the image directory
+// <base>/image, which it returns; on failure, it logs criu's log (from
+// --work-path if args have it) and fails the test.
+func (e *env) checkpointImage(id string, args ...string) string {
+	e.t.Helper()
+	img := filepath.Join(e.base, "image")
+	logDir := img
+	for i, a := range args {
+		if a == "--work-path" && i+1 < len(args) {
+			logDir = args[i+1]
+		}
+	}
+	e.mustCR(logDir, append(append([]string{"checkpoint"}, args...), "--image-path", img, id)...)
+	return img
+}
+
 func readCount(t *testing.T, vol string) int {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(vol, "count"))
@@ -405,18 +443,12 @@ func checkLog(t *testing.T, vol string, allowRestartAt int) {
 // counts on from where it was, state/exec/kill/delete work on it.
 func roundTrip(t *testing.T, e *env, ckArgs, rsArgs []string, extra ...func(*specs.Spec)) {
 	t.Helper()
-	vol := e.mkdir("vol")
-	bundle := counterBundle(e, vol, extra...)
-	id := e.newID()
-	p := newPipes(t)
-	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-	}
+	c := runCounter(t, e, nil, extra...)
+	id, bundle, vol := c.id, c.bundle, c.vol
 	before := e.state(id)
 	waitCount(t, vol, 5)
-	img := filepath.Join(e.base, "image")
 	work := filepath.Join(e.base, "work")
-	e.mustCR(work, append(append([]string{"checkpoint", "--image-path", img, "--work-path", work}, ckArgs...), id)...)
+	img := e.checkpointImage(id, append([]string{"--work-path", work}, ckArgs...)...)
 	e.assertNotExist(id)
 	at := readCount(t, vol)
 	time.Sleep(300 * time.Millisecond)
@@ -478,16 +510,9 @@ func TestCheckpointRestoreCgroupModes(t *testing.T) {
 	// the restore fails with criu's reason and leaves nothing.
 	t.Run("strict", func(t *testing.T) {
 		e := newEnv(t)
-		vol := e.mkdir("vol")
-		bundle := counterBundle(e, vol)
-		id := e.newID()
-		p := newPipes(t)
-		if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-			t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-		}
-		waitCount(t, vol, 3)
-		img := filepath.Join(e.base, "image")
-		e.mustCR(img, "checkpoint", "--manage-cgroups-mode", "strict", "--image-path", img, id)
+		c := runCounter(t, e, nil)
+		id, bundle := c.id, c.bundle
+		img := e.checkpointImage(id, "--manage-cgroups-mode", "strict")
 		e.assertNotExist(id)
 		p2 := newPipes(t)
 		code := e.rtPipes(p2, "restore", "-d", "--manage-cgroups-mode", "strict", "--bundle", bundle, "--image-path", img, id)
@@ -575,20 +600,13 @@ func TestCheckpointPreDump(t *testing.T) {
 	e := newEnv(t)
 	parent := e.mkdir("parent")
 	roundTripPre := func() {
-		vol := e.mkdir("vol")
-		bundle := counterBundle(e, vol)
-		id := e.newID()
-		p := newPipes(t)
-		if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-			t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-		}
-		waitCount(t, vol, 3)
+		c := runCounter(t, e, nil)
+		id, bundle, vol := c.id, c.bundle, c.vol
 		e.mustCR(parent, "checkpoint", "--pre-dump", "--image-path", parent, id)
 		if s := e.state(id); s.Status != "running" {
 			t.Fatalf("after --pre-dump: status %q, want running", s.Status)
 		}
-		img := filepath.Join(e.base, "image")
-		e.mustCR(img, "checkpoint", "--parent-path", "../parent", "--image-path", img, id)
+		img := e.checkpointImage(id, "--parent-path", "../parent")
 		if fi, err := os.Lstat(filepath.Join(img, "parent")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 			t.Errorf("image/parent: %v, want criu's symlink to the pre-dump", err)
 		}
@@ -823,14 +841,8 @@ func TestCheckpointLazyPages(t *testing.T) {
 		t.Skipf("criu check --feature uffd-noncoop: %v: %s (lazy pages need userfaultfd with non-cooperative events in this kernel)", err, bytes.TrimSpace(out))
 	}
 	e := newEnv(t)
-	vol := e.mkdir("vol")
-	bundle := counterBundle(e, vol)
-	id := e.newID()
-	p := newPipes(t)
-	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-	}
-	waitCount(t, vol, 3)
+	c := runCounter(t, e, nil)
+	id, vol := c.id, c.vol
 	img := e.mkdir("image")
 	work := e.mkdir("work")
 	lz := startLazyCheckpoint(t, e, id, img, work)
@@ -902,17 +914,11 @@ func TestCheckpointLazyDelete(t *testing.T) {
 func TestCheckpointDevNullStdin(t *testing.T) {
 	needCriuWorks(t)
 	e := newEnv(t)
-	vol := e.mkdir("vol")
-	bundle := counterBundle(e, vol)
-	id := e.newID()
 	p := newPipes(t)
 	p.devNullIn = true
-	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-	}
-	waitCount(t, vol, 3)
-	img := filepath.Join(e.base, "image")
-	e.mustCR(img, "checkpoint", "--image-path", img, id)
+	c := runCounter(t, e, p)
+	id, bundle, vol := c.id, c.bundle, c.vol
+	img := e.checkpointImage(id)
 	at := readCount(t, vol)
 	p2 := newPipes(t)
 	p2.devNullIn = true

@@ -106,17 +106,11 @@ func TestCheckpointHangingCriuDelete(t *testing.T) {
 func lazyDelete(t *testing.T, global ...string) {
 	t.Helper()
 	e := newEnv(t)
-	vol := e.mkdir("vol")
-	bundle := counterBundle(e, vol)
-	id := e.newID()
-	p := newPipes(t)
-	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-	}
+	c := runCounter(t, e, nil)
+	id, vol := c.id, c.vol
 	initPid := e.state(id).Pid
 	e.trackPid(initPid)
 	initStart, _ := procStartTime(initPid)
-	waitCount(t, vol, 3)
 	lz := startLazyCheckpoint(t, e, id, e.mkdir("image"), e.mkdir("work"), global...)
 	var criuPids []procRef
 	for _, pid := range childrenOf(lz.cmd.Process.Pid) {
