@@ -485,6 +485,38 @@ func TestCheckpointRestoreCounter(t *testing.T) {
 	roundTrip(t, e, nil, nil)
 }
 
+// TestCheckpointCgroupV1Mounts: on a v1 or hybrid host (the criu lane's
+// hybrid boot: v1 controllers, cgroup2 on /sys/fs/cgroup/unified), the
+// container's cgroup mount (the default spec's /sys/fs/cgroup, ro) is a
+// tmpfs of per-hierarchy bind mounts of the container's cgroup directories
+// without a cgroup namespace (criu must take them as external mounts),
+// and fresh cgroup mounts with one (runc's checkpoint.bats "checkpoint and
+// restore (cgroupns)"): both round trips work.
+func TestCheckpointCgroupV1Mounts(t *testing.T) {
+	needCriuWorks(t)
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil || st.Type == unix.CGROUP2_SUPER_MAGIC {
+		t.Skip("/sys/fs/cgroup is cgroup2 (a unified host): a container's cgroup mount is a cgroup2 mount; the criu lane's hybrid boot runs this")
+	}
+	cgroupMount := func(s *specs.Spec) {
+		for _, m := range s.Mounts {
+			if m.Type == "cgroup" {
+				return
+			}
+		}
+		t.Fatalf("the spec has no cgroup mount: %v", s.Mounts)
+	}
+	for name, ns := range map[string]func(*specs.Spec){
+		"no-cgroupns": withoutNamespace(specs.CgroupNamespace),
+		"cgroupns":    withNamespace(specs.CgroupNamespace, ""),
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			roundTrip(t, e, nil, nil, cgroupMount, ns)
+		})
+	}
+}
+
 // TestCheckpointRestoreShellJob: --shell-job at checkpoint. (A restore
 // with --shell-job needs a terminal on criu's stdin, the job's: criu
 // stores fd 0 as the session's tty; restore -d with pipes has none.)
