@@ -115,3 +115,29 @@ func (r *Runtime) lockForDelete(id string, force bool) (*store.Handle, error) {
 		time.Sleep(delay)
 	}
 }
+
+// checkpointWait is how long a command waits for the lock that a
+// checkpoint's criu keeps (a --lazy-pages dump until its restore side has
+// every page) before it fails.
+const checkpointWait = 10 * time.Second
+
+// lockCommand takes the lock of id for a command (kill, pause, exec...):
+// it waits for another holder as Lock does, but at most checkpointWait
+// while a checkpoint's criu runs, then fails naming that criu.
+func (r *Runtime) lockCommand(id string) (*store.Handle, error) {
+	var since time.Time
+	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
+		h, err := r.store.TryLock(id)
+		if !errors.Is(err, store.ErrBusy) {
+			return h, err
+		}
+		if run, ok := r.checkpointCriu(id); !ok {
+			since = time.Time{}
+		} else if since.IsZero() {
+			since = time.Now()
+		} else if time.Since(since) > checkpointWait {
+			return nil, fmt.Errorf("container %s is being checkpointed: its criu (pid %d) has held it for %v (a --lazy-pages checkpoint waits for its restore side; delete --force ends it)", id, run.Pid, checkpointWait)
+		}
+		time.Sleep(delay)
+	}
+}

@@ -71,13 +71,14 @@ func notExist(id string) error {
 }
 
 // Load reads container id. With lock, it takes the container's lock first
-// and holds it until Close. A damaged state.json is an error: only delete
+// (giving up on one that a checkpoint's criu keeps: lockCommand) and holds
+// it until Close. A damaged state.json is an error: only delete
 // (LoadForDelete) may act on such a container.
 func (r *Runtime) Load(id string, lock bool) (*Container, error) {
 	if !lock {
 		return r.load(id, nil, false)
 	}
-	return r.load(id, r.store.Lock, false)
+	return r.load(id, r.lockCommand, false)
 }
 
 // LoadForDelete locks container id like Load, and for a damaged state.json

@@ -936,7 +936,7 @@ func TestCheckpointLazyDelete(t *testing.T) {
 	if out, err := exec.Command("criu", "check", "--feature", "uffd-noncoop").CombinedOutput(); err != nil {
 		t.Skipf("criu check --feature uffd-noncoop: %v: %s (lazy pages need userfaultfd with non-cooperative events in this kernel)", err, bytes.TrimSpace(out))
 	}
-	lazyDelete(t)
+	lazyDelete(t, false)
 }
 
 // TestCheckpointDevNullStdin: a container whose stdin is the host's

@@ -96,14 +96,15 @@ func TestCheckpointHangingCriuDelete(t *testing.T) {
 	if !isHull {
 		t.Skip("hull's delete ends the criu of a checkpoint that holds the container; runc has no lock to wait for and leaves that criu")
 	}
-	lazyDelete(t, "--criu", fakeCriu(t))
+	lazyDelete(t, true, "--criu", fakeCriu(t))
 }
 
 // lazyDelete runs a counter, checkpoints it with --lazy-pages (global:
 // the runtime's global flags) and, while the checkpoint waits on its criu,
-// runs delete, then delete -f: both must return in bounded time, and
-// nothing be left: criu, the checkpoint, the init, the state.
-func lazyDelete(t *testing.T, global ...string) {
+// runs (with others) kill, then delete, then delete -f: each
+// must return in bounded time, and nothing be left: criu, the checkpoint,
+// the init, the state.
+func lazyDelete(t *testing.T, others bool, global ...string) {
 	t.Helper()
 	e := newEnv(t)
 	c := runCounter(t, e, nil)
@@ -119,6 +120,19 @@ func lazyDelete(t *testing.T, global ...string) {
 	}
 	if len(criuPids) != 1 {
 		t.Fatalf("checkpoint --lazy-pages (pid %d) is ready with children %v, want its criu", lz.cmd.Process.Pid, criuPids)
+	}
+	if others {
+		// Commands that take the lock give up after 10 s, naming criu.
+		for _, args := range [][]string{{"kill", id, "KILL"}} {
+			start := time.Now()
+			r := e.rt(args...)
+			if r.Code == 0 || !strings.Contains(r.Stderr, "is being checkpointed") || !strings.Contains(r.Stderr, "criu (pid ") {
+				t.Errorf("%s during checkpoint --lazy-pages: %v, want a failure naming the checkpoint's criu", strings.Join(args, " "), r)
+			}
+			if d := time.Since(start); d > 15*time.Second {
+				t.Errorf("%s during checkpoint --lazy-pages took %v", strings.Join(args, " "), d)
+			}
+		}
 	}
 	start := time.Now()
 	r := e.rt("delete", id)
