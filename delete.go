@@ -27,7 +27,7 @@ var deleteCommand = &cli.Command{
 				return err
 			}
 		}
-		c, err := r.LoadForDelete(id)
+		c, err := r.LoadForDelete(id, ctx.Bool("force"))
 		if err != nil {
 			// runc: a forced delete of a missing container succeeds.
 			if ctx.Bool("force") && errors.Is(err, libcontainer.ErrNotExist) {

@@ -14,6 +14,7 @@ import (
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/criu"
 	"github.com/hullrt/hull/libcontainer/safepath"
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -157,7 +158,8 @@ func (c *Container) Checkpoint(cl *criu.Client, o *criu.Opts) error {
 	}
 	stateDir := c.rt.store.Dir(c.ID())
 	_, err = cl.Run(&criu.Call{
-		Req: &rpc.CriuReq{Type: &t, Opts: ro},
+		Req:     &rpc.CriuReq{Type: &t, Opts: ro},
+		Started: c.recordCriu,
 		Notify: func(n *rpc.CriuNotify, _ []*os.File) error {
 			switch n.GetScript() {
 			case "post-dump":
@@ -176,6 +178,7 @@ func (c *Container) Checkpoint(cl *criu.Client, o *criu.Opts) error {
 			return nil
 		},
 	})
+	c.forgetCriu()
 	if ro.StatusFd != nil {
 		unix.Close(int(*ro.StatusFd))
 	}
@@ -297,6 +300,10 @@ type extMount struct{ key, source string }
 func (c *Container) extMounts(spec *specs.Spec, rootfs, bundle string, dump bool) []extMount {
 	var ms []extMount
 	for _, m := range spec.Mounts {
+		if m.Type == "cgroup" {
+			ms = append(ms, c.cgroupBinds(spec, rootfs, m, dump)...)
+			continue
+		}
 		if !config.IsBind(m) {
 			continue
 		}
@@ -319,6 +326,50 @@ func (c *Container) extMounts(spec *specs.Spec, rootfs, bundle string, dump bool
 		}
 	} else if len(spec.Linux.MaskedPaths) > 0 {
 		ms = append(ms, extMount{"/dev/null", "/dev/null"})
+	}
+	return ms
+}
+
+// cgroupBinds: on a v1 or hybrid host, a mount of type "cgroup" of a
+// container without a cgroup namespace of its own is a tmpfs holding, per
+// hierarchy, a bind mount of the container's cgroup directory
+// (rootfs.mountCgroup). Their sources are outside the container: criu
+// takes them as external mounts keyed by their place in the container,
+// and restore binds the new container's directories there (runc's
+// getCgroupMounts). On a unified host, or with a cgroup namespace, the
+// mounts are cgroup mounts of the container's own, which criu dumps and
+// restores itself.
+func (c *Container) cgroupBinds(spec *specs.Spec, rootfs string, m specs.Mount, dump bool) []extMount {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil || st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return nil
+	}
+	if config.HasNewNS(spec, specs.CgroupNamespace) {
+		return nil
+	}
+	hiers, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") && strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/")
+		return !ok, false
+	})
+	if err != nil {
+		slog.Warn("cgroup hierarchies not declared to criu", "id", c.ID(), "error", err)
+		return nil
+	}
+	dirs := cgroupDirs(c.st.Cgroup)
+	dest := inRoot(rootfs, m.Destination)
+	seen := map[string]bool{}
+	var ms []extMount
+	for _, h := range hiers {
+		name := filepath.Base(h.Mountpoint)
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		src := dirs[h.Mountpoint]
+		if src == "" && !dump {
+			continue // no cgroup of the container there: nothing to bind
+		}
+		ms = append(ms, extMount{filepath.Join(dest, name), src})
 	}
 	return ms
 }

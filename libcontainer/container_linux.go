@@ -71,26 +71,48 @@ func notExist(id string) error {
 }
 
 // Load reads container id. With lock, it takes the container's lock first
-// and holds it until Close. A damaged state.json is an error: only delete
+// (giving up on one that a checkpoint's criu keeps: lockCommand) and holds
+// it until Close. A damaged state.json is an error: only delete
 // (LoadForDelete) may act on such a container.
 func (r *Runtime) Load(id string, lock bool) (*Container, error) {
-	return r.load(id, lock, false)
+	if !lock {
+		return r.load(id, nil, false)
+	}
+	return r.load(id, r.lockCommand, false)
 }
 
 // LoadForDelete locks container id like Load, and for a damaged state.json
 // falls back on the recovery record (the init and its cgroups), so that
 // delete --force can still kill and remove them.
-func (r *Runtime) LoadForDelete(id string) (*Container, error) {
-	return r.load(id, true, true)
+//
+// A checkpoint holding the lock while its criu runs (a --lazy-pages dump
+// waits for its restore side) makes delete fail as for a running container,
+// and delete --force end that criu first (lockForDelete). With force, a
+// criu left by a checkpoint that was killed is ended too.
+func (r *Runtime) LoadForDelete(id string, force bool) (*Container, error) {
+	if err := store.ValidateID(id); err != nil {
+		return nil, err
+	}
+	c, err := r.load(id, func(id string) (*store.Handle, error) { return r.lockForDelete(id, force) }, true)
+	if err != nil {
+		return nil, err
+	}
+	if force {
+		if _, err := r.endCheckpoint(id); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
-func (r *Runtime) load(id string, lock, recover bool) (*Container, error) {
+func (r *Runtime) load(id string, lock func(string) (*store.Handle, error), recover bool) (*Container, error) {
 	if err := store.ValidateID(id); err != nil {
 		return nil, err
 	}
 	c := &Container{rt: r}
-	if lock {
-		h, err := r.store.Lock(id)
+	if lock != nil {
+		h, err := lock(id)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, notExist(id)

@@ -332,7 +332,9 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 		return 0, nil
 	}
 	code = r.forwardAndWait(pid, sigs, false)
-	if c, err := r.Load(o.ID, true); err == nil {
+	// Waits for any holder: a checkpoint of this container ends soon
+	// after its init does.
+	if c, err := r.load(o.ID, r.store.Lock, false); err == nil {
 		err = c.Destroy(true)
 		c.Close()
 		if err != nil {

@@ -71,7 +71,9 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 		relay.Stop()
 	}
 	if !o.Keep {
-		if c, err := r.Load(o.ID, true); err == nil {
+		// Waits for any holder: a checkpoint of this container ends soon
+		// after its init does.
+		if c, err := r.load(o.ID, r.store.Lock, false); err == nil {
 			err = c.Destroy(true)
 			c.Close()
 			if err != nil {

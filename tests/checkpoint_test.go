@@ -341,6 +341,44 @@ func counterBundle(e *env, vol string, extra ...func(*specs.Spec)) string {
 	return e.newBundle(all(ms...))
 }
 
+// counter is a counter container (counterBundle) that run -d started.
+type counter struct {
+	id, bundle, vol string
+}
+
+// runCounter runs a counter container (counterBundle with extra) with
+// run -d on p's pipes (new ones if p is nil) and waits until it has
+// counted past 3.
+func runCounter(t *testing.T, e *env, p *pipes, extra ...func(*specs.Spec)) counter {
+	t.Helper()
+	vol := e.mkdir("vol")
+	c := counter{id: e.newID(), bundle: counterBundle(e, vol, extra...), vol: vol}
+	if p == nil {
+		p = newPipes(t)
+	}
+	if code := e.rtPipes(p, "run", "-d", "--bundle", c.bundle, c.id); code != 0 {
+		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
+	}
+	waitCount(t, vol, 3)
+	return c
+}
+
+// checkpointImage checkpoints id with args into the image directory
+// <base>/image, which it returns; on failure, it logs criu's log (from
+// --work-path if args have it) and fails the test.
+func (e *env) checkpointImage(id string, args ...string) string {
+	e.t.Helper()
+	img := filepath.Join(e.base, "image")
+	logDir := img
+	for i, a := range args {
+		if a == "--work-path" && i+1 < len(args) {
+			logDir = args[i+1]
+		}
+	}
+	e.mustCR(logDir, append(append([]string{"checkpoint"}, args...), "--image-path", img, id)...)
+	return img
+}
+
 func readCount(t *testing.T, vol string) int {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(vol, "count"))
@@ -405,18 +443,12 @@ func checkLog(t *testing.T, vol string, allowRestartAt int) {
 // counts on from where it was, state/exec/kill/delete work on it.
 func roundTrip(t *testing.T, e *env, ckArgs, rsArgs []string, extra ...func(*specs.Spec)) {
 	t.Helper()
-	vol := e.mkdir("vol")
-	bundle := counterBundle(e, vol, extra...)
-	id := e.newID()
-	p := newPipes(t)
-	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-	}
+	c := runCounter(t, e, nil, extra...)
+	id, bundle, vol := c.id, c.bundle, c.vol
 	before := e.state(id)
 	waitCount(t, vol, 5)
-	img := filepath.Join(e.base, "image")
 	work := filepath.Join(e.base, "work")
-	e.mustCR(work, append(append([]string{"checkpoint", "--image-path", img, "--work-path", work}, ckArgs...), id)...)
+	img := e.checkpointImage(id, append([]string{"--work-path", work}, ckArgs...)...)
 	e.assertNotExist(id)
 	at := readCount(t, vol)
 	time.Sleep(300 * time.Millisecond)
@@ -453,6 +485,38 @@ func TestCheckpointRestoreCounter(t *testing.T) {
 	roundTrip(t, e, nil, nil)
 }
 
+// TestCheckpointCgroupV1Mounts: on a v1 or hybrid host (the criu lane's
+// hybrid boot: v1 controllers, cgroup2 on /sys/fs/cgroup/unified), the
+// container's cgroup mount (the default spec's /sys/fs/cgroup, ro) is a
+// tmpfs of per-hierarchy bind mounts of the container's cgroup directories
+// without a cgroup namespace (criu must take them as external mounts),
+// and fresh cgroup mounts with one (runc's checkpoint.bats "checkpoint and
+// restore (cgroupns)"): both round trips work.
+func TestCheckpointCgroupV1Mounts(t *testing.T) {
+	needCriuWorks(t)
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil || st.Type == unix.CGROUP2_SUPER_MAGIC {
+		t.Skip("/sys/fs/cgroup is cgroup2 (a unified host): a container's cgroup mount is a cgroup2 mount; the criu lane's hybrid boot runs this")
+	}
+	cgroupMount := func(s *specs.Spec) {
+		for _, m := range s.Mounts {
+			if m.Type == "cgroup" {
+				return
+			}
+		}
+		t.Fatalf("the spec has no cgroup mount: %v", s.Mounts)
+	}
+	for name, ns := range map[string]func(*specs.Spec){
+		"no-cgroupns": withoutNamespace(specs.CgroupNamespace),
+		"cgroupns":    withNamespace(specs.CgroupNamespace, ""),
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			roundTrip(t, e, nil, nil, cgroupMount, ns)
+		})
+	}
+}
+
 // TestCheckpointRestoreShellJob: --shell-job at checkpoint. (A restore
 // with --shell-job needs a terminal on criu's stdin, the job's: criu
 // stores fd 0 as the session's tty; restore -d with pipes has none.)
@@ -478,16 +542,9 @@ func TestCheckpointRestoreCgroupModes(t *testing.T) {
 	// the restore fails with criu's reason and leaves nothing.
 	t.Run("strict", func(t *testing.T) {
 		e := newEnv(t)
-		vol := e.mkdir("vol")
-		bundle := counterBundle(e, vol)
-		id := e.newID()
-		p := newPipes(t)
-		if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-			t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-		}
-		waitCount(t, vol, 3)
-		img := filepath.Join(e.base, "image")
-		e.mustCR(img, "checkpoint", "--manage-cgroups-mode", "strict", "--image-path", img, id)
+		c := runCounter(t, e, nil)
+		id, bundle := c.id, c.bundle
+		img := e.checkpointImage(id, "--manage-cgroups-mode", "strict")
 		e.assertNotExist(id)
 		p2 := newPipes(t)
 		code := e.rtPipes(p2, "restore", "-d", "--manage-cgroups-mode", "strict", "--bundle", bundle, "--image-path", img, id)
@@ -575,20 +632,13 @@ func TestCheckpointPreDump(t *testing.T) {
 	e := newEnv(t)
 	parent := e.mkdir("parent")
 	roundTripPre := func() {
-		vol := e.mkdir("vol")
-		bundle := counterBundle(e, vol)
-		id := e.newID()
-		p := newPipes(t)
-		if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-			t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-		}
-		waitCount(t, vol, 3)
+		c := runCounter(t, e, nil)
+		id, bundle, vol := c.id, c.bundle, c.vol
 		e.mustCR(parent, "checkpoint", "--pre-dump", "--image-path", parent, id)
 		if s := e.state(id); s.Status != "running" {
 			t.Fatalf("after --pre-dump: status %q, want running", s.Status)
 		}
-		img := filepath.Join(e.base, "image")
-		e.mustCR(img, "checkpoint", "--parent-path", "../parent", "--image-path", img, id)
+		img := e.checkpointImage(id, "--parent-path", "../parent")
 		if fi, err := os.Lstat(filepath.Join(img, "parent")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 			t.Errorf("image/parent: %v, want criu's symlink to the pre-dump", err)
 		}
@@ -750,6 +800,68 @@ func drain(f *os.File) {
 	}
 }
 
+// lazyCheckpoint is a checkpoint --lazy-pages (with a page server on
+// loopback and --status-fd) that is ready: criu has dumped the container
+// and waits for its restore side.
+type lazyCheckpoint struct {
+	cmd  *exec.Cmd
+	port int
+	done chan error // the checkpoint's exit
+	out  *bytes.Buffer
+}
+
+// startLazyCheckpoint starts checkpoint --lazy-pages of id and waits until
+// criu says (on the status fd) that its page server is ready.
+func startLazyCheckpoint(t *testing.T, e *env, id, img, work string, global ...string) *lazyCheckpoint {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	sr, sw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*cmdTimeout)
+	lz := &lazyCheckpoint{port: port, done: make(chan error, 1), out: new(bytes.Buffer)}
+	args := append(append([]string{"--root", e.root}, global...), "checkpoint", "--lazy-pages",
+		"--page-server", fmt.Sprintf("127.0.0.1:%d", port), "--status-fd", "3", "--manage-cgroups-mode", "ignore",
+		"--work-path", work, "--image-path", img, id)
+	lz.cmd = exec.CommandContext(ctx, runtimeBin, args...)
+	lz.cmd.ExtraFiles = []*os.File{sw}
+	lz.cmd.Stdout, lz.cmd.Stderr = lz.out, lz.out
+	if err := lz.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	sw.Close()
+	go func() { lz.done <- lz.cmd.Wait(); cancel() }()
+	// criu writes \0 to the status fd once the page server is ready.
+	ready := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, 1)
+		n, _ := sr.Read(b)
+		ready <- b[:n]
+	}()
+	select {
+	case b := <-ready:
+		if len(b) != 1 || b[0] != 0 {
+			<-lz.done
+			criuLog(t, work)
+			t.Fatalf("--status-fd: read %q, want a \\0 (checkpoint: %s)", b, lz.out.String())
+		}
+	case err := <-lz.done:
+		criuLog(t, work)
+		t.Fatalf("checkpoint --lazy-pages ended before it was ready: %v: %s", err, lz.out.String())
+	case <-time.After(cmdTimeout):
+		t.Fatalf("no status from checkpoint --lazy-pages after %v", cmdTimeout)
+	}
+	return lz
+}
+
 // TestCheckpointLazyPages: checkpoint --lazy-pages with a page server and
 // --status-fd, criu's lazy-pages daemon, restore --lazy-pages as a new
 // container (its own cgroup: the checkpointed one lives until the last
@@ -761,61 +873,14 @@ func TestCheckpointLazyPages(t *testing.T) {
 		t.Skipf("criu check --feature uffd-noncoop: %v: %s (lazy pages need userfaultfd with non-cooperative events in this kernel)", err, bytes.TrimSpace(out))
 	}
 	e := newEnv(t)
-	vol := e.mkdir("vol")
-	bundle := counterBundle(e, vol)
-	id := e.newID()
-	p := newPipes(t)
-	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-	}
-	waitCount(t, vol, 3)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	c := runCounter(t, e, nil)
+	id, vol := c.id, c.vol
 	img := e.mkdir("image")
 	work := e.mkdir("work")
-	sr, sw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sr.Close()
+	lz := startLazyCheckpoint(t, e, id, img, work)
+	port, ckDone, ckOut := lz.port, lz.done, lz.out
 	ctx, cancel := context.WithTimeout(context.Background(), 3*cmdTimeout)
 	defer cancel()
-	var ckOut bytes.Buffer
-	ck := exec.CommandContext(ctx, runtimeBin, "--root", e.root, "checkpoint", "--lazy-pages",
-		"--page-server", fmt.Sprintf("127.0.0.1:%d", port), "--status-fd", "3", "--manage-cgroups-mode", "ignore",
-		"--work-path", work, "--image-path", img, id)
-	ck.ExtraFiles = []*os.File{sw}
-	ck.Stdout, ck.Stderr = &ckOut, &ckOut
-	if err := ck.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sw.Close()
-	ckDone := make(chan error, 1)
-	go func() { ckDone <- ck.Wait() }()
-	// criu writes \0 to the status fd once the page server is ready.
-	ready := make(chan []byte, 1)
-	go func() {
-		b := make([]byte, 1)
-		n, _ := sr.Read(b)
-		ready <- b[:n]
-	}()
-	select {
-	case b := <-ready:
-		if len(b) != 1 || b[0] != 0 {
-			<-ckDone
-			criuLog(t, work)
-			t.Fatalf("--status-fd: read %q, want a \\0 (checkpoint: %s)", b, ckOut.String())
-		}
-	case err := <-ckDone:
-		criuLog(t, work)
-		t.Fatalf("checkpoint --lazy-pages ended before it was ready: %v: %s", err, ckOut.String())
-	case <-time.After(cmdTimeout):
-		t.Fatalf("no status from checkpoint --lazy-pages after %v", cmdTimeout)
-	}
 	if _, err := os.Stat(filepath.Join(img, "inventory.img")); err != nil {
 		t.Fatalf("checkpoint --lazy-pages ready, but: %v", err)
 	}
@@ -860,6 +925,20 @@ func TestCheckpointLazyPages(t *testing.T) {
 	e.mustRT("delete", "-f", id2)
 }
 
+// TestCheckpointLazyDelete: while checkpoint --lazy-pages waits for its
+// restore side (criu's page server is up, the container's tasks are
+// ptrace-stopped by criu, and the checkpoint holds the container's lock),
+// delete fails at once as for a running container, and delete -f returns
+// in bounded time: criu ended, the checkpoint failed, and nothing left
+// (state dir, cgroup, init, criu).
+func TestCheckpointLazyDelete(t *testing.T) {
+	needCriuWorks(t)
+	if out, err := exec.Command("criu", "check", "--feature", "uffd-noncoop").CombinedOutput(); err != nil {
+		t.Skipf("criu check --feature uffd-noncoop: %v: %s (lazy pages need userfaultfd with non-cooperative events in this kernel)", err, bytes.TrimSpace(out))
+	}
+	lazyDelete(t, false)
+}
+
 // TestCheckpointDevNullStdin: a container whose stdin is the host's
 // /dev/null (what podman's conmon gives a container run without -i),
 // outside the container's mount namespace, checkpoints and restores (with
@@ -867,17 +946,11 @@ func TestCheckpointLazyPages(t *testing.T) {
 func TestCheckpointDevNullStdin(t *testing.T) {
 	needCriuWorks(t)
 	e := newEnv(t)
-	vol := e.mkdir("vol")
-	bundle := counterBundle(e, vol)
-	id := e.newID()
 	p := newPipes(t)
 	p.devNullIn = true
-	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-	}
-	waitCount(t, vol, 3)
-	img := filepath.Join(e.base, "image")
-	e.mustCR(img, "checkpoint", "--image-path", img, id)
+	c := runCounter(t, e, p)
+	id, bundle, vol := c.id, c.bundle, c.vol
+	img := e.checkpointImage(id)
 	at := readCount(t, vol)
 	p2 := newPipes(t)
 	p2.devNullIn = true

@@ -24,17 +24,10 @@ func TestCheckpointRestoreDetachShim(t *testing.T) {
 		skip("no hull-shim next to %s (make build puts both in bin/): %v", runtimeBin, err)
 	}
 	e := newEnv(t)
-	vol := e.mkdir("vol")
-	bundle := counterBundle(e, vol)
-	id := e.newID()
-	p := newPipes(t)
-	if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-		t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-	}
-	waitCount(t, vol, 3)
-	img := filepath.Join(e.base, "image")
+	c := runCounter(t, e, nil)
+	id, bundle, vol := c.id, c.bundle, c.vol
 	work := filepath.Join(e.base, "work")
-	e.mustCR(work, "checkpoint", "--image-path", img, "--work-path", work, id)
+	img := e.checkpointImage(id, "--work-path", work)
 	at := readCount(t, vol)
 	p2 := newPipes(t)
 	pidFile := filepath.Join(e.base, "restored.pid")

@@ -45,20 +45,13 @@ func TestCheckpointScopeUnit(t *testing.T) {
 	for _, mode := range []string{"soft", "full", "ignore"} {
 		t.Run(mode, func(t *testing.T) {
 			e := newEnv(t)
-			vol := e.mkdir("vol")
-			bundle := counterBundle(e, vol, withMemoryLimit(mem))
+			c := runCounter(t, e, nil, withMemoryLimit(mem))
+			id, bundle, vol := c.id, c.bundle, c.vol
 			cg := loadSpec(t, bundle).Linux.CgroupsPath
 			unit := cgUnitOf(cg)
-			id := e.newID()
-			p := newPipes(t)
-			if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-				t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-			}
 			sdInitIn(t, e.state(id).Pid, cg, "run -d")
 			sdUnitState(t, unit, "run -d", mem)
-			waitCount(t, vol, 3)
-			img := filepath.Join(e.base, "image")
-			e.mustCR(img, "checkpoint", "--manage-cgroups-mode", mode, "--image-path", img, id)
+			img := e.checkpointImage(id, "--manage-cgroups-mode", mode)
 			e.assertNotExist(id)
 			assertNoUnit(t, unit, "after checkpoint")
 			at := readCount(t, vol)
@@ -88,18 +81,11 @@ func TestCheckpointScopeUnit(t *testing.T) {
 	// --leave-running: the unit stays, the container runs on in it.
 	t.Run("leave-running", func(t *testing.T) {
 		e := newEnv(t)
-		vol := e.mkdir("vol")
-		bundle := counterBundle(e, vol, withMemoryLimit(mem))
-		cg := loadSpec(t, bundle).Linux.CgroupsPath
+		c := runCounter(t, e, nil, withMemoryLimit(mem))
+		id, vol := c.id, c.vol
+		cg := loadSpec(t, c.bundle).Linux.CgroupsPath
 		unit := cgUnitOf(cg)
-		id := e.newID()
-		p := newPipes(t)
-		if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-			t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-		}
-		waitCount(t, vol, 3)
-		img := filepath.Join(e.base, "image")
-		e.mustCR(img, "checkpoint", "--leave-running", "--image-path", img, id)
+		e.checkpointImage(id, "--leave-running")
 		if s := e.state(id); s.Status != "running" {
 			t.Errorf("after checkpoint --leave-running: status %q", s.Status)
 		}
@@ -113,17 +99,10 @@ func TestCheckpointScopeUnit(t *testing.T) {
 	// (the unit's, criu's own): the restore fails and leaves no unit.
 	t.Run("strict-fails-clean", func(t *testing.T) {
 		e := newEnv(t)
-		vol := e.mkdir("vol")
-		bundle := counterBundle(e, vol, withMemoryLimit(mem))
+		c := runCounter(t, e, nil, withMemoryLimit(mem))
+		id, bundle := c.id, c.bundle
 		unit := cgUnitOf(loadSpec(t, bundle).Linux.CgroupsPath)
-		id := e.newID()
-		p := newPipes(t)
-		if code := e.rtPipes(p, "run", "-d", "--bundle", bundle, id); code != 0 {
-			t.Fatalf("run -d: exit %d: %s", code, p.stderr())
-		}
-		waitCount(t, vol, 3)
-		img := filepath.Join(e.base, "image")
-		e.mustCR(img, "checkpoint", "--manage-cgroups-mode", "strict", "--image-path", img, id)
+		img := e.checkpointImage(id, "--manage-cgroups-mode", "strict")
 		assertNoUnit(t, unit, "after checkpoint")
 		p2 := newPipes(t)
 		start := time.Now()

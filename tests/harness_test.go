@@ -94,6 +94,9 @@ func TestMain(m *testing.M) {
 	if out := os.Getenv(reaperEnv); out != "" {
 		os.Exit(reaperMain(out, os.Args[1:]))
 	}
+	if os.Getenv(fakeCriuEnv) != "" {
+		os.Exit(fakeCriuMain())
+	}
 	if os.Geteuid() != 0 {
 		if os.Getenv("HULL_TEST_ROOTLESS") != "1" {
 			fmt.Fprintf(os.Stderr, "FAIL: hull integration tests run as root, or as an unprivileged user with HULL_TEST_ROOTLESS=1 (rootless containers; `make rootless` does that); euid is %d and HULL_TEST_ROOTLESS is not 1\n", os.Geteuid())

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -245,7 +246,7 @@ func (c *Client) Run(call *Call) (*rpc.CriuResp, error) {
 	var resp *rpc.CriuResp
 	for {
 		n, oobn, _, _, err := uc.ReadMsgUnix(buf, oob)
-		if err != nil {
+		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("read criu's answer: %w", err)
 		}
 		if n == 0 {

@@ -235,7 +235,7 @@ func (s Store) New(st *State) (*Handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create state dir in %s: %w", s.Root, err)
 	}
-	fd, err := lockDir(tmp)
+	fd, err := lockDir(tmp, 0)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
@@ -263,8 +263,24 @@ func (s Store) Lock(id string) (*Handle, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
+	return s.lock(id, 0)
+}
+
+// ErrBusy is TryLock's error while another process holds the lock.
+var ErrBusy = errors.New("locked by another process")
+
+// TryLock is Lock without waiting: while another process holds the lock
+// it fails with an error wrapping ErrBusy.
+func (s Store) TryLock(id string) (*Handle, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	return s.lock(id, unix.LOCK_NB)
+}
+
+func (s Store) lock(id string, flags int) (*Handle, error) {
 	dir := s.Dir(id)
-	fd, err := lockDir(dir)
+	fd, err := lockDir(dir, flags)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +293,7 @@ func (s Store) Lock(id string) (*Handle, error) {
 	return &Handle{ID: id, Dir: dir, fd: fd}, nil
 }
 
-func lockDir(dir string) (int, error) {
+func lockDir(dir string, flags int) (int, error) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -286,10 +302,14 @@ func lockDir(dir string) (int, error) {
 		return -1, fmt.Errorf("open %s: %w", dir, err)
 	}
 	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
+		err = unix.Flock(fd, unix.LOCK_EX|flags)
 		if err != unix.EINTR {
 			break
 		}
+	}
+	if err == unix.EWOULDBLOCK {
+		unix.Close(fd)
+		return -1, fmt.Errorf("container %s: %w", filepath.Base(dir), ErrBusy)
 	}
 	if err != nil {
 		unix.Close(fd)

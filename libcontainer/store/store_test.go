@@ -99,6 +99,27 @@ func TestLockAfterRemove(t *testing.T) {
 	}
 }
 
+func TestTryLock(t *testing.T) {
+	s := Store{Root: t.TempDir()}
+	h, err := s.New(&State{ID: "held"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TryLock("held"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("TryLock of a held container: %v, want ErrBusy", err)
+	}
+	h.Close()
+	h2, err := s.TryLock("held")
+	if err != nil {
+		t.Fatalf("TryLock of a free container: %v", err)
+	}
+	h2.Remove()
+	h2.Close()
+	if _, err := s.TryLock("held"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("TryLock of a removed container: %v, want ErrNotExist", err)
+	}
+}
+
 func FuzzLoadState(f *testing.F) {
 	f.Add([]byte(`{"id":"c1","phase":"created","pid":12,"startTime":5}`))
 	f.Add([]byte(`{"id":"c1","cgroup":{"mode":1,"v1":{"cpu":"/x"}}}`))
@@ -129,7 +150,7 @@ func TestRemoveStale(t *testing.T) {
 	other := mk(".new-c1-x-678") // a create of id "c1-x"
 	notTemp := mk(".new-c1-abc") // not a name New makes
 	busy := mk(".new-c1-999")
-	fd, err := lockDir(busy)
+	fd, err := lockDir(busy, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

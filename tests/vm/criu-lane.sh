@@ -14,7 +14,8 @@
 # and the sock_diag modules criu collects sockets with (unix_diag, inet_diag,
 # tcp_diag, udp_diag, raw_diag, af_packet_diag, netlink_diag: without them
 # the dump fails after "Sockects collect procedure ... -2").
-# VM_TIMEOUT defaults to 1500 s (TCG on shared cores).
+# VM_TIMEOUT defaults to 1500 s (TCG on shared cores). Then a short second
+# boot on a hybrid cgroup host (below).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -30,4 +31,21 @@ fi
 export VM_LANE_TEST_TIMEOUT=${VM_LANE_TEST_TIMEOUT:-20m}
 export VM_TIMEOUT=${VM_TIMEOUT:-1500}
 export VM_MODULES=${VM_MODULES-"overlay $VM_CRIU_MODULES"}
-exec "$here/lane.sh" "$@"
+rc=0
+"$here/lane.sh" "$@" || rc=$?
+# A second, short boot on a hybrid host (run.sh's VM_CGROUP=hybrid: v1
+# controllers, cgroup2 on /sys/fs/cgroup/unified, our hosts' layout) for
+# the checkpoint of a container's cgroup v1 mounts (-test.run
+# CRIU_HYBRID_RUN, default TestCheckpointCgroupV1Mounts; ~40 s), unless
+# CRIU_LANE_HYBRID=0. Its log: OUTDIR/hybrid/console.log. runc's
+# checkpoint.bats "checkpoint and restore (cgroupns)" needs such a host
+# too; by hand: VM_CGROUP=hybrid VM_LANE_RUN=none CRIU_SUITE_RUNC=1
+# CRIU_SUITE_FILTER='cgroupns' tests/vm/criu-lane.sh (one hybrid boot).
+if [ "${CRIU_LANE_HYBRID:-1}" != 0 ] && [ "${VM_CGROUP:-}" != hybrid ]; then
+	hrc=0
+	VM_CGROUP=hybrid VM_LANE_RUN=${CRIU_HYBRID_RUN:-TestCheckpointCgroupV1Mounts} \
+		VM_LANE_EXTRA=$here/criu-payload.sh "$here/lane.sh" ${1:+"$1/hybrid"} || hrc=$?
+	[ "$hrc" = 0 ] || echo "VM-LANE: FAIL: the hybrid boot (VM_CGROUP=hybrid) exited $hrc"
+	[ "$rc" != 0 ] || rc=$hrc
+fi
+exit "$rc"

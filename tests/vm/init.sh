@@ -54,8 +54,21 @@ mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 # The options of a systemd host's cgroup2 mount (hullvm.cgopts= on the
 # kernel command line replaces them).
 cgopts=$(arg cgopts)
-mount -t cgroup2 -o "${cgopts:-nosuid,nodev,noexec,relatime,nsdelegate,memory_recursiveprot}" cgroup2 /sys/fs/cgroup ||
-	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+if [ "$(arg cgroup)" = hybrid ]; then
+	# run.sh's VM_CGROUP=hybrid: a hybrid host as systemd makes one (our
+	# hosts' layout): a tmpfs, one v1 hierarchy per controller, cgroup2
+	# (no controllers) on /sys/fs/cgroup/unified.
+	mount -t tmpfs -o mode=755,nosuid,nodev,noexec cgroup_root /sys/fs/cgroup
+	for c in $(awk 'NR > 1 && $4 == 1 { print $1 }' /proc/cgroups); do
+		mkdir -p "/sys/fs/cgroup/$c"
+		mount -t cgroup -o "nosuid,nodev,noexec,relatime,$c" cgroup "/sys/fs/cgroup/$c" || rmdir "/sys/fs/cgroup/$c"
+	done
+	mkdir -p /sys/fs/cgroup/unified
+	mount -t cgroup2 -o nosuid,nodev,noexec,relatime cgroup2 /sys/fs/cgroup/unified
+else
+	mount -t cgroup2 -o "${cgopts:-nosuid,nodev,noexec,relatime,nsdelegate,memory_recursiveprot}" cgroup2 /sys/fs/cgroup ||
+		mount -t cgroup2 cgroup2 /sys/fs/cgroup
+fi
 hostname hullvm
 ip link set lo up 2>/dev/null
 nonce=$(arg nonce)
@@ -71,12 +84,16 @@ fi
 
 # Every controller the kernel offers, one at a time (one that fails to
 # enable, e.g. with no device to control, must not keep the others out).
-for c in cpu cpuset io memory pids hugetlb rdma misc $(cat /sys/fs/cgroup/cgroup.controllers); do
-	echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
-done
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	for c in cpu cpuset io memory pids hugetlb rdma misc $(cat /sys/fs/cgroup/cgroup.controllers); do
+		echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
+	done
+fi
 echo "HULL-VM: mounts: $(grep cgroup /proc/mounts | tr '\n' ';')"
-echo "HULL-VM: /sys/fs/cgroup/cgroup.controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
-echo "HULL-VM: /sys/fs/cgroup/cgroup.subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	echo "HULL-VM: /sys/fs/cgroup/cgroup.controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+	echo "HULL-VM: /sys/fs/cgroup/cgroup.subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+fi
 echo "HULL-VM: /proc/self/cgroup: $(cat /proc/self/cgroup)"
 
 start=$(cut -d' ' -f1 /proc/uptime)

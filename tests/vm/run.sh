@@ -29,6 +29,9 @@
 #   VM_MODULES kernel modules to load at boot, with their dependencies
 #              (default "overlay")
 #   VM_APPEND  more kernel command line, e.g. hullvm.cgopts=nsdelegate
+#   VM_CGROUP=hybrid  a hybrid cgroup host (v1 controllers, cgroup2 on
+#              /sys/fs/cgroup/unified; init.sh's hullvm.cgroup=hybrid)
+#              instead of pure cgroup v2 (cgroup_no_v1=all)
 #   VM_KERNEL_REFRESH=1  fetch the current linux-image-amd64 again
 #   VM_BZIMAGE=1  boot the compressed kernel, not the extracted vmlinux
 #   VM_INITRD=gzip  compress the initramfs (default: plain cpio, which the
@@ -302,7 +305,11 @@ drive=()
 
 # --- boot ---
 nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-append="console=ttyS0 cgroup_no_v1=all quiet panic=-1 mitigations=off hullvm.nonce=$nonce ${VM_APPEND:-}"
+# VM_CGROUP=hybrid: v1 controllers and cgroup2 on /sys/fs/cgroup/unified
+# (our hosts' layout; init.sh makes it) instead of a pure cgroup v2 host.
+cgargs="cgroup_no_v1=all"
+[ "${VM_CGROUP:-}" = hybrid ] && cgargs="hullvm.cgroup=hybrid"
+append="console=ttyS0 $cgargs quiet panic=-1 mitigations=off hullvm.nonce=$nonce ${VM_APPEND:-}"
 raw=$out/serial.raw
 : >"$raw"
 tboot=$(vm_now)
