@@ -278,7 +278,9 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 						return fmt.Errorf("container %s: %w", o.ID, err)
 					}
 				}
-				hs := hooks.State(o.ID, specs.StateCreating, int(n.GetPid()), bundle, spec)
+				// runc's hooks see the status of its container
+				// object, which has no init process yet: stopped.
+				hs := hooks.State(o.ID, specs.StateStopped, int(n.GetPid()), bundle, spec)
 				if err := hooks.Run(spec.Hooks, hooks.Prestart, hs); err != nil {
 					return err
 				}

@@ -485,6 +485,59 @@ func TestCheckpointRestoreCounter(t *testing.T) {
 	roundTrip(t, e, nil, nil)
 }
 
+// TestCheckpointRestoreHooks: restore runs the prestart and createRuntime
+// hooks, in that order, and no other (runc runs them at criu's
+// setup-namespaces notification). Their state has the restored init's pid
+// and the status runc's hooks see then: "stopped" (runc's container has no
+// init process yet, so its status is stopped).
+func TestCheckpointRestoreHooks(t *testing.T) {
+	needCriuWorks(t)
+	e := newEnv(t)
+	k := newHookKit(t, e)
+	c := runCounter(t, e, nil, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{
+			Prestart:      []specs.Hook{k.hook("prestart")},
+			CreateRuntime: []specs.Hook{k.hook("createRuntime")},
+			Poststart:     []specs.Hook{k.hook("poststart")},
+		}
+	})
+	if got := hookNames(k.read(t)); got != "prestart,createRuntime,poststart" {
+		t.Fatalf("hooks at run: %s, want prestart,createRuntime,poststart", got)
+	}
+	if err := os.Truncate(k.log, 0); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(e.base, "work")
+	img := e.checkpointImage(c.id, "--work-path", work)
+	if hs := k.read(t); len(hs) != 0 {
+		t.Errorf("hooks ran at checkpoint: %s", hookNames(hs))
+	}
+	p := newPipes(t)
+	pidFile := filepath.Join(e.base, "restored.pid")
+	if code := e.rtPipes(p, "restore", "-d", "--bundle", c.bundle, "--image-path", img, "--work-path", work, "--pid-file", pidFile, c.id); code != 0 {
+		criuLog(t, work)
+		t.Fatalf("restore: exit %d: %s", code, p.stderr())
+	}
+	pid := e.readPidFile(pidFile)
+	hs := k.read(t)
+	if got := hookNames(hs); got != "prestart,createRuntime" {
+		t.Errorf("hooks at restore: %q, want prestart,createRuntime", got)
+	}
+	for _, h := range hs {
+		if h.state.ID != c.id || h.state.Pid != pid || h.state.Status != "stopped" || h.state.Bundle != c.bundle {
+			t.Errorf("%s hook at restore: state id %q pid %d status %q bundle %q, want %q %d stopped %q",
+				h.name, h.state.ID, h.state.Pid, h.state.Status, h.state.Bundle, c.id, pid, c.bundle)
+		}
+		if h.env != "env-"+h.name || h.arg2 != "second-arg" {
+			t.Errorf("%s hook at restore: env %q arg2 %q", h.name, h.env, h.arg2)
+		}
+	}
+	waitCount(t, c.vol, readCount(t, c.vol)+3)
+	e.mustRT("kill", c.id, "KILL")
+	e.waitStatus(c.id, "stopped")
+	e.mustRT("delete", c.id)
+}
+
 // TestCheckpointCgroupV1Mounts: on a v1 or hybrid host (the criu lane's
 // hybrid boot: v1 controllers, cgroup2 on /sys/fs/cgroup/unified), the
 // container's cgroup mount (the default spec's /sys/fs/cgroup, ro) is a
