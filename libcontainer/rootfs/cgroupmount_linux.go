@@ -28,7 +28,7 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 	defer unix.Close(dst)
 	var st unix.Statfs_t
 	if err := sys.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-		return sys.Mount("cgroup2", safepath.ProcPath(dst), "cgroup2", opts.Flags, strings.Join(opts.Data, ","))
+		return mountCgroup2(root, cfg, m, opts, dst)
 	}
 	if err := sys.Mount("tmpfs", safepath.ProcPath(dst), "tmpfs", opts.Flags&^unix.MS_RDONLY, "mode=755"); err != nil {
 		return fmt.Errorf("tmpfs for cgroup hierarchies: %w", err)
@@ -111,6 +111,32 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 }
 
 var errNoCgroupns = errors.New("no cgroup namespace")
+
+// mountCgroup2 is the cgroup mount on a unified host: a fresh cgroup2
+// mount. In a user namespace without a cgroup namespace of its own (a
+// rootless container from `spec --rootless`) the kernel refuses one (EPERM,
+// or EBUSY), and as runc the host's /sys/fs/cgroup is bound instead; with a
+// cgroup namespace whose fresh mount was refused (nested namespaces), the
+// container's own cgroup directory, which is what the mount would show.
+func mountCgroup2(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.MountOpts, dst int) error {
+	err := sys.Mount("cgroup2", safepath.ProcPath(dst), "cgroup2", opts.Flags, strings.Join(opts.Data, ","))
+	if err == nil || !(errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
+		return err
+	}
+	src := "/sys/fs/cgroup"
+	own := cfg.CgroupDirs[src]
+	if config.HasNewNS(cfg.Spec, specs.CgroupNamespace) && own != "" {
+		src = own
+	}
+	if err := sys.Mount(src, safepath.ProcPath(dst), "", unix.MS_BIND|opts.Flags&^unix.MS_RDONLY, ""); err != nil {
+		return fmt.Errorf("bind %s for the refused cgroup2 mount: %w", src, err)
+	}
+	if opts.Flags != 0 {
+		// Through a new fd: the old one is under the mount.
+		return Remount(root, m.Destination, opts.Flags, config.HasNewNS(cfg.Spec, specs.UserNamespace))
+	}
+	return nil
+}
 
 // ownCgroupDir is the directory, below hierarchy h's mount point, of the
 // cgroup this process is in there ("" when /proc/self/cgroup names none,

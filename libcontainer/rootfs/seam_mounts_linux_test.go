@@ -275,3 +275,57 @@ func TestCgroupMountUnified(t *testing.T) {
 	expect(t, f.calls, call{op: "mount", src: "cgroup2", dst: "$rootfs/sys/fs/cgroup", fstype: "cgroup2",
 		flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV | unix.MS_RELATIME | unix.MS_RDONLY, data: "nsdelegate"})
 }
+
+// A cgroup2 mount the kernel refuses (EPERM, EBUSY: a user namespace
+// without a cgroup namespace of its own, as `spec --rootless` makes) is
+// the host's /sys/fs/cgroup bound instead, then remounted with the
+// mount's flags; with a cgroup namespace, the container's own directory.
+// Any other error stays one.
+func TestCgroupMountUnifiedRefused(t *testing.T) {
+	m := specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}}
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV | unix.MS_RELATIME | unix.MS_RDONLY)
+	for _, c := range []struct {
+		name     string
+		errno    unix.Errno
+		cgroupns bool
+		src      string
+	}{
+		{"EBUSY", unix.EBUSY, false, "/sys/fs/cgroup"},
+		{"EPERM", unix.EPERM, false, "/sys/fs/cgroup"},
+		{"cgroupns", unix.EPERM, true, "/sys/fs/cgroup/user.slice/c1.scope"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rootfs, root, f := testRoot(t)
+			f.cgroupFs = unix.CGROUP2_SUPER_MAGIC
+			f.fail = func(k call) error {
+				if k.op == "mount" && k.fstype == "cgroup2" {
+					return c.errno
+				}
+				return nil
+			}
+			cfg := testConfig(rootfs)
+			cfg.CgroupDirs = map[string]string{"/sys/fs/cgroup": "/sys/fs/cgroup/user.slice/c1.scope"}
+			if c.cgroupns {
+				cfg.Spec.Linux.Namespaces = append(cfg.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+			}
+			if err := mountOne(root, cfg, m, false, noSource(t), new([]LateRemount)); err != nil {
+				t.Fatal(err)
+			}
+			expect(t, f.only("mount"),
+				call{op: "mount", src: "cgroup2", dst: "$rootfs/sys/fs/cgroup", fstype: "cgroup2", flags: flags},
+				call{op: "mount", src: c.src, dst: "$rootfs/sys/fs/cgroup", flags: unix.MS_BIND | flags&^unix.MS_RDONLY},
+				call{op: "mount", dst: "$rootfs/sys/fs/cgroup", flags: unix.MS_BIND | unix.MS_REMOUNT | flags})
+		})
+	}
+	rootfs, root, f := testRoot(t)
+	f.cgroupFs = unix.CGROUP2_SUPER_MAGIC
+	f.fail = func(k call) error {
+		if k.fstype == "cgroup2" {
+			return unix.EINVAL
+		}
+		return nil
+	}
+	if err := mountOne(root, testConfig(rootfs), m, false, noSource(t), new([]LateRemount)); err == nil {
+		t.Error("an EINVAL of the cgroup2 mount was not an error")
+	}
+}
