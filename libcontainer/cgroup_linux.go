@@ -60,8 +60,8 @@ func splitPids(r *specs.LinuxResources) (rest, pids *specs.LinuxResources) {
 }
 
 // newCgroup resolves linux.cgroupsPath for a new container.
-func newCgroup(spec *specs.Spec, id string) (cgroups.Manager, error) {
-	m, err := cgroups.NewFor(spec.Linux.CgroupsPath, id, spec.Annotations)
+func newCgroup(spec *specs.Spec, id string, rootless bool) (cgroups.Manager, error) {
+	m, err := cgroups.NewFor(spec.Linux.CgroupsPath, id, spec.Annotations, rootless)
 	if err != nil {
 		return nil, fmt.Errorf("%s: linux.cgroupsPath: %w", config.ConfigName, err)
 	}

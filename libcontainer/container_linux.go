@@ -358,7 +358,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
 		return nil, fmt.Errorf("root.path: %w", err)
 	}
-	cg, err := newCgroup(spec, o.ID)
+	cg, err := newCgroup(spec, o.ID, r.rootlessCgroups)
 	if err != nil {
 		return nil, err
 	}

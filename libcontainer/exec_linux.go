@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -387,7 +388,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	}
 	child, err := process.WithInitialAffinity(proc, p.Start)
 	if err == nil {
-		if perr := placeExec(child.Pid, child.InCgroup, cg, subDirs, len(cgArgs) > 0, c.st.Pid, pidfdSock); perr != nil {
+		if perr := placeExec(child.Pid, child.InCgroup, cg, subDirs, len(cgArgs) > 0, c.st.Pid, c.rt.rootlessCgroups, pidfdSock); perr != nil {
 			err = child.Fail(perr)
 		} else {
 			err = child.Setup()
@@ -435,7 +436,14 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 // cgroup (or the --cgroup sub-cgroups) if the clone could not (inCgroup),
 // before it runs anything of the user's (it waits for its config). cg is
 // nil for a container without a cgroup.
-func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, subAsked bool, initPid int, pidfdSock *process.PidfdSocket) error {
+//
+// Where a write to cgroup.procs is refused, as runc: systemd's driver asks
+// systemd to move the process (AttachProcessesToUnit; a user's instance,
+// which cannot write there either when the process comes from outside its
+// tree, asks the system's); on cgroup2 the process may go to the init's
+// own cgroup; and a rootless container (rootless) ignores the failure, the
+// process staying where it was.
+func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, subAsked bool, initPid int, rootless bool, pidfdSock *process.PidfdSocket) error {
 	faults.Point("exec-after-clone")
 	if err := pidfdSock.Open(pid); err != nil {
 		return err
@@ -452,8 +460,13 @@ func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, sub
 			// A sub-cgroup asked for is where the process goes anyway:
 			// the container's own cgroup2 directory may refuse it first.
 			switch {
-			case subAsked && len(subDirs) > 0 && errors.Is(err, unix.EBUSY):
+			case subAsked && len(subDirs) > 0 && (errors.Is(err, unix.EBUSY) || errors.Is(err, os.ErrPermission)):
+			case !subAsked && systemdAttach(cg, pid, "") == nil:
+				return nil
 			case !subAsked && joinInitCgroup(pid, initPid):
+				return nil
+			case rootless:
+				slog.Debug("rootless: the exec'd process stays out of the container's cgroup", "pid", pid, "error", err)
 				return nil
 			default:
 				return fmt.Errorf("put process in the container's cgroup: %w", err)
@@ -462,10 +475,29 @@ func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, sub
 	}
 	for _, d := range subDirs {
 		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+			if base := cg.Path(""); base != "" && strings.HasPrefix(d, base+"/") && systemdAttach(cg, pid, strings.TrimPrefix(d, base)) == nil {
+				continue
+			}
+			if rootless {
+				slog.Debug("rootless: the exec'd process stays out of its sub-cgroup", "pid", pid, "dir", d, "error", err)
+				continue
+			}
 			return fmt.Errorf("exec --cgroup: error adding pid %d to cgroups: %w", pid, err)
 		}
 	}
 	return nil
+}
+
+// systemdAttach asks systemd to move pid into the unit's cgroup or its
+// sub-cgroup sub; an error if cg is not the systemd driver's.
+func systemdAttach(cg cgroups.Manager, pid int, sub string) error {
+	a, ok := cg.(interface {
+		Attach(pid int, sub string) error
+	})
+	if !ok {
+		return errors.New("not the systemd driver")
+	}
+	return a.Attach(pid, sub)
 }
 
 // joinInitCgroup puts pid in the cgroup2 cgroup the container's init

@@ -60,9 +60,8 @@ func Features() *features.Features {
 	f.Annotations = map[string]string{"io.github.seccomp.libseccomp.version": seccomp.Version()}
 	// Annotations that change what the runtime does to the host.
 	f.PotentiallyUnsafeConfigAnnotations = []string{"org.systemd.property."}
-	// The cgroupfs driver for both versions and the systemd one (system
-	// instance only: no rootless systemd driver).
-	no := false
-	f.Linux.Cgroup = &features.Cgroup{V1: &t, V2: &t, Systemd: &t, SystemdUser: &no, Rdma: &t}
+	// The cgroupfs driver for both versions and the systemd one, the
+	// system's instance and a user's (rootless, over the session bus).
+	f.Linux.Cgroup = &features.Cgroup{V1: &t, V2: &t, Systemd: &t, SystemdUser: &t, Rdma: &t}
 	return f
 }

@@ -107,7 +107,7 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 	if rootfs, err = filepath.EvalSymlinks(rootfs); err != nil {
 		return -1, fmt.Errorf("root.path: %w", err)
 	}
-	cg, err := newCgroup(spec, o.ID)
+	cg, err := newCgroup(spec, o.ID, r.rootlessCgroups)
 	if err != nil {
 		return -1, err
 	}

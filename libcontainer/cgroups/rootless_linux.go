@@ -21,7 +21,15 @@ import (
 //     hierarchy (a directory the user owns, v2 cgroup.subtree_control or
 //     v1 chown'd dirs) is used as root's would be. With a cgroupsPath,
 //     every error stays an error, as runc has it.
+//
+// With the systemd driver the unit is the user's instance's and its cgroup
+// delegated to the user (NewSystemd with user): every error stays an error
+// there, and no device rule goes to systemd either (a user's systemd cannot
+// program a device filter).
 func Rootless(mg Manager, pathSet bool) {
+	if sm, ok := mg.(*sdManager); ok {
+		mg, pathSet = sm.manager, true
+	}
 	m, ok := mg.(*manager)
 	if !ok {
 		return

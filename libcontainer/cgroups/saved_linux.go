@@ -26,7 +26,7 @@ type Saved struct {
 func Save(m Manager) *Saved {
 	if sm, ok := m.(*sdManager); ok {
 		s := Save(sm.manager)
-		s.Systemd = &SavedUnit{Unit: sm.unit, Slice: sm.slice}
+		s.Systemd = &SavedUnit{Unit: sm.unit, Slice: sm.slice, User: sm.user}
 		return s
 	}
 	mm, ok := m.(*manager)
@@ -54,7 +54,7 @@ func Load(s *Saved) Manager {
 		m.v2ctl[c] = true
 	}
 	if s.Systemd != nil {
-		return &sdManager{manager: m, unit: s.Systemd.Unit, slice: s.Systemd.Slice, scope: strings.HasSuffix(s.Systemd.Unit, ".scope")}
+		return &sdManager{manager: m, unit: s.Systemd.Unit, slice: s.Systemd.Slice, scope: strings.HasSuffix(s.Systemd.Unit, ".scope"), user: s.Systemd.User}
 	}
 	return m
 }

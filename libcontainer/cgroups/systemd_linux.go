@@ -13,13 +13,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
+	"path"
 	"strings"
-	"sync"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
-	"github.com/godbus/dbus/v5"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -41,6 +39,8 @@ const sdTimeout = 30 * time.Second
 type SavedUnit struct {
 	Unit  string `json:"unit"`
 	Slice string `json:"slice"`
+	// User: the unit is the user's systemd instance's (rootless).
+	User bool `json:"user,omitempty"`
 }
 
 // sdManager is the systemd driver: the cgroupfs manager of the unit's
@@ -49,6 +49,8 @@ type sdManager struct {
 	*manager
 	unit, slice string
 	scope       bool
+	// user: the unit is the user's systemd instance's (rootless).
+	user bool
 	// props are the org.systemd.property.* annotations, for the start.
 	props []sd.Property
 	// pending: Create was called, the unit starts with the init's pid
@@ -96,8 +98,11 @@ func overlay(base, r *specs.LinuxResources) *specs.LinuxResources {
 
 // NewSystemd makes the systemd manager of a new container.
 // cgroupsPath is in systemd's form, slice:prefix:name (empty: the
-// default); annotations may add unit properties.
-func NewSystemd(cgroupsPath, id string, annotations map[string]string) (Manager, error) {
+// default); annotations may add unit properties. user (rootless cgroups,
+// as runc's config.Rootless) puts the unit in the user's own systemd
+// instance, over the session bus, below its manager's cgroup: cgroup v2
+// only, as runc.
+func NewSystemd(cgroupsPath, id string, annotations map[string]string, user bool) (Manager, error) {
 	if !isRunningSystemd() {
 		return nil, errors.New("systemd not running on this host, cannot use systemd cgroups manager")
 	}
@@ -105,145 +110,48 @@ func NewSystemd(cgroupsPath, id string, annotations map[string]string) (Manager,
 	if err != nil {
 		return nil, err
 	}
+	u.User = user
 	props, err := annotationProps(annotations)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := u.cgroupPath()
-	if err != nil {
+	if _, err := u.cgroupPath(""); err != nil {
 		return nil, err
 	}
-	if _, err := sdConn(); err != nil {
+	b := busOf(user)
+	if _, err := sdConn(b); err != nil {
+		return nil, err
+	}
+	managerCG := ""
+	if user {
+		if DetectMode() != Unified {
+			return nil, errors.New("cannot use rootless systemd cgroups manager on cgroup v1")
+		}
+		// The user's manager runs in a cgroup of the system's
+		// (/user.slice/user-UID.slice/user@UID.service): its slices
+		// are below it.
+		if managerCG, err = managerString(b, "ControlGroup"); err != nil {
+			return nil, fmt.Errorf("systemd cgroup driver: the user manager's ControlGroup: %w", err)
+		}
+	}
+	dir, err := u.cgroupPath(managerCG)
+	if err != nil {
 		return nil, err
 	}
 	fm, err := New(dir, id)
 	if err != nil {
 		return nil, err
 	}
-	return &sdManager{manager: fm.(*manager), unit: u.unit(), slice: u.slice(), scope: !u.isSlice(), props: props}, nil
+	return &sdManager{manager: fm.(*manager), unit: u.unit(), slice: u.slice(), scope: !u.isSlice(), props: props, user: user}, nil
 }
+
+// bus is the systemd the unit is in.
+func (m *sdManager) bus() bus { return busOf(m.user) }
 
 // isRunningSystemd is sd_booted(3): /run/systemd/system is a directory.
 func isRunningSystemd() bool {
 	fi, err := os.Lstat("/run/systemd/system")
 	return err == nil && fi.IsDir()
-}
-
-var (
-	sdMu   sync.Mutex
-	sdC    *sd.Conn
-	sdVerN = -2
-)
-
-// sdConn is the process's connection to systemd: the system bus, or
-// systemd's private socket when there is no bus (as root).
-func sdConn() (*sd.Conn, error) {
-	sdMu.Lock()
-	defer sdMu.Unlock()
-	if sdC != nil && sdC.Connected() {
-		return sdC, nil
-	}
-	// The context given to the dial stays the connection's (godbus
-	// closes the connection when it ends): the dial's own bound is a
-	// timer here.
-	type dialed struct {
-		c   *sd.Conn
-		err error
-	}
-	ch := make(chan dialed, 1)
-	go func() {
-		c, err := sd.NewWithContext(context.Background())
-		ch <- dialed{c, err}
-	}()
-	t := time.NewTimer(sdTimeout)
-	defer t.Stop()
-	var d dialed
-	select {
-	case d = <-ch:
-	case <-t.C:
-		d.err = fmt.Errorf("no answer in %s", sdTimeout)
-	}
-	if d.err != nil {
-		return nil, fmt.Errorf("systemd cgroup driver: connect to systemd over D-Bus (system bus, /run/systemd/private): %w", d.err)
-	}
-	sdC = d.c
-	return d.c, nil
-}
-
-// sdDo runs op on the connection, once more on a new connection if the
-// old one was closed under it (systemd re-executed, dbus restarted).
-func sdDo(op func(ctx context.Context, c *sd.Conn) error) error {
-	for try := 0; ; try++ {
-		c, err := sdConn()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), sdTimeout)
-		err = op(ctx, c)
-		cancel()
-		if err != nil && try == 0 && (errors.Is(err, dbus.ErrClosed) || !c.Connected()) {
-			sdMu.Lock()
-			if sdC == c {
-				sdC.Close()
-				sdC = nil
-			}
-			sdMu.Unlock()
-			continue
-		}
-		return err
-	}
-}
-
-// sdVersion is systemd's version number, -1 if unknown (then only the
-// properties every version takes are sent).
-func sdVersion() int {
-	sdMu.Lock()
-	v := sdVerN
-	sdMu.Unlock()
-	if v != -2 {
-		return v
-	}
-	v = -1
-	_ = sdDo(func(_ context.Context, c *sd.Conn) error {
-		s, err := c.GetManagerProperty("Version")
-		if err != nil {
-			return err
-		}
-		s, _ = strconv.Unquote(s)
-		s = strings.TrimLeft(s, `"v`)
-		if i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
-			s = s[:i]
-		}
-		if n, err := strconv.Atoi(s); err == nil {
-			v = n
-		}
-		return nil
-	})
-	sdMu.Lock()
-	sdVerN = v
-	sdMu.Unlock()
-	return v
-}
-
-func isDbusError(err error, name string) bool {
-	var de dbus.Error
-	return errors.As(err, &de) && strings.Contains(de.Name, name)
-}
-
-// waitJob waits for a job's result on ch.
-func waitJob(ch <-chan string, what string) (string, error) {
-	t := time.NewTimer(sdTimeout)
-	defer t.Stop()
-	select {
-	case s := <-ch:
-		return s, nil
-	case <-t.C:
-		return "", fmt.Errorf("timed out after %s waiting for systemd to %s", sdTimeout, what)
-	}
-}
-
-func resetFailed(unit string) error {
-	return sdDo(func(ctx context.Context, c *sd.Conn) error { return c.ResetFailedUnitContext(ctx, unit) })
 }
 
 // startUnit starts the transient unit and waits for the job. A unit of
@@ -266,7 +174,7 @@ func (m *sdManager) startUnit(pid int) error {
 	props = append(props, m.props...)
 	ch := make(chan string, 1)
 	for retry := true; ; retry = false {
-		err := sdDo(func(ctx context.Context, c *sd.Conn) error {
+		err := sdDo(m.bus(), func(ctx context.Context, c *sd.Conn) error {
 			_, err := c.StartTransientUnitContext(ctx, m.unit, "replace", props, ch)
 			return err
 		})
@@ -274,7 +182,7 @@ func (m *sdManager) startUnit(pid int) error {
 			break
 		}
 		if retry && isDbusError(err, "org.freedesktop.systemd1.UnitExists") {
-			if rerr := resetFailed(m.unit); rerr != nil {
+			if rerr := resetFailed(m.bus(), m.unit); rerr != nil {
 				slog.Warn("reset a leftover unit", "unit", m.unit, "error", rerr)
 			}
 			continue
@@ -286,7 +194,7 @@ func (m *sdManager) startUnit(pid int) error {
 		err = fmt.Errorf("error creating systemd unit `%s`: got `%s`", m.unit, res)
 	}
 	if err != nil {
-		_ = resetFailed(m.unit)
+		_ = resetFailed(m.bus(), m.unit)
 		return err
 	}
 	return nil
@@ -295,7 +203,7 @@ func (m *sdManager) startUnit(pid int) error {
 // stopUnit stops the unit and waits; a unit that is not there is fine.
 func (m *sdManager) stopUnit() error {
 	ch := make(chan string, 1)
-	err := sdDo(func(ctx context.Context, c *sd.Conn) error {
+	err := sdDo(m.bus(), func(ctx context.Context, c *sd.Conn) error {
 		_, err := c.StopUnitContext(ctx, m.unit, "replace", ch)
 		return err
 	})
@@ -312,7 +220,7 @@ func (m *sdManager) stopUnit() error {
 	default:
 		return fmt.Errorf("unable to stop unit %q: %w", m.unit, err)
 	}
-	_ = resetFailed(m.unit)
+	_ = resetFailed(m.bus(), m.unit)
 	return nil
 }
 
@@ -357,7 +265,12 @@ func (m *sdManager) Set(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
-	props, files, err := resourceProps(r, m.mode == Unified, sdVersion())
+	if m.rootless && r.Devices != nil {
+		cp := *r
+		cp.Devices = nil
+		r = &cp
+	}
+	props, files, err := resourceProps(r, m.mode == Unified, sdVersion(m.bus()))
 	if err != nil {
 		return err
 	}
@@ -393,7 +306,7 @@ func (m *sdManager) Set(r *specs.LinuxResources) error {
 		defer m.Thaw()
 	}
 	if len(props) > 0 {
-		if err := sdDo(func(ctx context.Context, c *sd.Conn) error {
+		if err := sdDo(m.bus(), func(ctx context.Context, c *sd.Conn) error {
 			return c.SetUnitPropertiesContext(ctx, m.unit, true, props...)
 		}); err != nil {
 			return fmt.Errorf("unable to set unit properties of %s: %w", m.unit, err)
@@ -421,7 +334,7 @@ func (m *sdManager) OOMKillCount() (uint64, error) {
 		return n, err
 	}
 	var res string
-	if perr := sdDo(func(ctx context.Context, c *sd.Conn) error {
+	if perr := sdDo(m.bus(), func(ctx context.Context, c *sd.Conn) error {
 		p, err := c.GetUnitTypePropertyContext(ctx, m.unit, "Scope", "Result")
 		if err == nil {
 			res, _ = p.Value.Value().(string)
@@ -458,14 +371,32 @@ func (m *sdManager) Destroy() error {
 	return m.manager.Destroy()
 }
 
+// Attach asks systemd to move pid into the unit's cgroup, or its
+// sub-cgroup sub ("" for the unit's own): AttachProcessesToUnit (systemd
+// 248), what runc's exec does. The user's instance, which cannot write the
+// cgroup.procs of a process from outside its tree, asks the system's.
+func (m *sdManager) Attach(pid int, sub string) error {
+	p := "/" + strings.TrimPrefix(sub, "/")
+	if p != path.Clean(p) {
+		return fmt.Errorf("bad sub cgroup path: %s", sub)
+	}
+	err := sdDo(m.bus(), func(ctx context.Context, c *sd.Conn) error {
+		return c.AttachProcessesToUnit(ctx, m.unit, p, []uint32{uint32(pid)})
+	})
+	if err != nil {
+		return fmt.Errorf("systemd: attach pid %d to %s (%s): %w", pid, m.unit, p, err)
+	}
+	return nil
+}
+
 // Unit is the name of the container's unit.
 func (m *sdManager) Unit() string { return m.unit }
 
 // NewFor makes the manager of a new container with the selected driver
 // (see UseSystemd).
-func NewFor(cgroupsPath, id string, annotations map[string]string) (Manager, error) {
+func NewFor(cgroupsPath, id string, annotations map[string]string, rootless bool) (Manager, error) {
 	if systemdSelected {
-		return NewSystemd(cgroupsPath, id, annotations)
+		return NewSystemd(cgroupsPath, id, annotations, rootless)
 	}
 	return New(cgroupsPath, id)
 }

@@ -2,6 +2,8 @@ package cgroups
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -49,7 +51,7 @@ func TestParseSystemdPath(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", c.in, err)
 		}
-		dir, err := u.cgroupPath()
+		dir, err := u.cgroupPath("")
 		if u.unit() != c.unit || u.slice() != c.slice || dir != c.dir || err != nil {
 			t.Errorf("%q: unit %q slice %q dir %q (%v); want %q %q %q", c.in, u.unit(), u.slice(), dir, err, c.unit, c.slice, c.dir)
 		}
@@ -62,12 +64,69 @@ func TestParseSystemdPath(t *testing.T) {
 		}
 	}
 	u, _ := parseSystemdPath("bad--slice.slice:p:x", "ctr")
-	if _, err := u.cgroupPath(); err == nil || !strings.Contains(err.Error(), "invalid slice name: bad--slice.slice") {
+	if _, err := u.cgroupPath(""); err == nil || !strings.Contains(err.Error(), "invalid slice name: bad--slice.slice") {
 		t.Errorf("bad slice: err %v", err)
 	}
 	u, _ = parseSystemdPath("system.slice:p:a/b", "ctr")
-	if _, err := u.cgroupPath(); err == nil {
+	if _, err := u.cgroupPath(""); err == nil {
 		t.Errorf("a unit name with a slash was accepted")
+	}
+}
+
+// In the user's instance (rootless) the default slice is user.slice and
+// the slices are below the user manager's own cgroup, as runc's.
+func TestUserUnitPath(t *testing.T) {
+	const mcg = "/user.slice/user-1000.slice/user@1000.service"
+	cases := []struct{ in, slice, dir string }{
+		{"", "user.slice", mcg + "/user.slice/hull-ctr.scope"},
+		{"user.slice:libpod:abc", "user.slice", mcg + "/user.slice/libpod-abc.scope"},
+		{"app-x.slice:p:c", "app-x.slice", mcg + "/app.slice/app-x.slice/p-c.scope"},
+	}
+	for _, c := range cases {
+		u, err := parseSystemdPath(c.in, "ctr")
+		if err != nil {
+			t.Fatalf("%q: %v", c.in, err)
+		}
+		u.User = true
+		dir, err := u.cgroupPath(mcg)
+		if u.slice() != c.slice || dir != c.dir || err != nil {
+			t.Errorf("%q: slice %q dir %q (%v); want %q %q", c.in, u.slice(), dir, err, c.slice, c.dir)
+		}
+	}
+}
+
+func TestMapID(t *testing.T) {
+	const m = "         0       1000          1\n         1     100000      65536\n"
+	for _, c := range []struct {
+		id, want int
+		ok       bool
+	}{{0, 1000, true}, {1, 100000, true}, {65536, 165535, true}, {65537, -1, false}} {
+		got, ok, err := mapID(strings.NewReader(m), c.id)
+		if got != c.want || ok != c.ok || err != nil {
+			t.Errorf("mapID(%d) = %d %v %v; want %d %v", c.id, got, ok, err, c.want, c.ok)
+		}
+	}
+	if _, _, err := mapID(strings.NewReader("0 x 1\n"), 0); err == nil {
+		t.Error("a bad uid_map line was accepted")
+	}
+}
+
+func TestUserBusAddress(t *testing.T) {
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/x/bus")
+	if a, err := userBusAddress(); a != "unix:path=/x/bus" || err != nil {
+		t.Errorf("from the environment: %q %v", a, err)
+	}
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
+	dir := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", dir)
+	if _, err := userBusAddress(); err == nil || !strings.Contains(err.Error(), "could not detect DBUS_SESSION_BUS_ADDRESS") {
+		t.Errorf("no bus: err %v, want runc's", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bus"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := userBusAddress(); a != "unix:path="+dbus.EscapeBusAddressValue(filepath.Join(dir, "bus")) || err != nil {
+		t.Errorf("$XDG_RUNTIME_DIR/bus: %q %v", a, err)
 	}
 }
 
@@ -234,13 +293,13 @@ func TestNewSystemdWithoutSystemd(t *testing.T) {
 	if isRunningSystemd() {
 		t.Skip("systemd runs here: this checks the error where it does not")
 	}
-	_, err := NewFor("system.slice:hull:x", "x", nil)
+	_, err := NewFor("system.slice:hull:x", "x", nil, false)
 	if err != nil {
 		t.Fatalf("cgroupfs driver refused a relative path: %v", err)
 	}
 	UseSystemd(true)
 	defer UseSystemd(false)
-	_, err = NewFor("system.slice:hull:x", "x", nil)
+	_, err = NewFor("system.slice:hull:x", "x", nil, false)
 	if err == nil || err.Error() != "systemd not running on this host, cannot use systemd cgroups manager" {
 		t.Errorf("err %v, want runc's", err)
 	}

@@ -23,6 +23,9 @@ const (
 	// defaultSlice is the parent of a container whose cgroupsPath names
 	// none, as in runc (root containers).
 	defaultSlice = "system.slice"
+	// defaultUserSlice is that parent in the user's systemd instance
+	// (rootless), as in runc.
+	defaultUserSlice = "user.slice"
 	// defaultScopePrefix is the unit prefix of a container without a
 	// cgroupsPath: its unit is hull-ID.scope. runc names it runc-ID.scope;
 	// no caller or test matches that literal (runc's suite looks for
@@ -46,6 +49,9 @@ type unitSpec struct {
 	Slice string
 	// Prefix and Name make the unit's name.
 	Prefix, Name string
+	// User: the unit is one of the user's systemd instance (rootless),
+	// whose default slice is user.slice.
+	User bool
 }
 
 // parseSystemdPath parses linux.cgroupsPath in systemd form,
@@ -76,27 +82,29 @@ func (u unitSpec) isSlice() bool { return strings.HasSuffix(u.unit(), ".slice") 
 
 // slice is the parent slice's unit name.
 func (u unitSpec) slice() string {
-	if u.Slice == "" {
-		return defaultSlice
+	switch {
+	case u.Slice != "":
+		return u.Slice
+	case u.User:
+		return defaultUserSlice
 	}
-	return u.Slice
+	return defaultSlice
 }
 
 // cgroupPath is the unit's cgroup, relative to the hierarchy's root, as
-// systemd makes it: the expanded slice, then the unit.
-func (u unitSpec) cgroupPath() (string, error) {
-	dir := "/" + defaultSlice
-	if u.Slice != "" {
-		var err error
-		if dir, err = expandSlice(u.Slice); err != nil {
-			return "", err
-		}
+// systemd makes it: the expanded slice, then the unit. In the user's
+// instance the slices are below its manager's own cgroup, managerCG
+// (/user.slice/user-UID.slice/user@UID.service); "" for the system's.
+func (u unitSpec) cgroupPath(managerCG string) (string, error) {
+	dir, err := expandSlice(u.slice())
+	if err != nil {
+		return "", err
 	}
 	name := u.unit()
 	if name == "" || strings.Contains(name, "/") || name == "." || name == ".." {
 		return "", fmt.Errorf("invalid unit name %q", name)
 	}
-	return strings.TrimSuffix(dir, "/") + "/" + name, nil
+	return strings.TrimSuffix(managerCG, "/") + strings.TrimSuffix(dir, "/") + "/" + name, nil
 }
 
 // expandSlice turns a slice name into its cgroup path the way systemd

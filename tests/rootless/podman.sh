@@ -19,6 +19,13 @@
 #   --network none             podman's rootless default, slirp4netns,
 #                              opens /dev/net/tun, which is 0600 root here;
 #                              --net host is tested once.
+# In the systemd VM lane (tests/vm/systemd-rootless.sh) it runs with
+# PODMAN_CGROUP_MANAGER=systemd: podman then puts conmon and the container
+# in scopes of the user's systemd instance (hull --systemd-cgroup over the
+# session bus), and the steps that need the user's delegated cgroup run
+# too: the container's scope, a memory limit, pause/unpause.
+# PODMAN_IMAGE_TAR: the image, made beforehand (the VM has no mkimage.sh
+# tools).
 # At the end: podman system reset (containers, images, storage) and podman's
 # pause process (it holds the user namespace) killed by its pid; the lane's
 # own trap removes whatever is still there.
@@ -41,12 +48,13 @@ ko() {
 }
 
 T=$HOME/podman
+cgm=${PODMAN_CGROUP_MANAGER:-cgroupfs}
 mkdir -p "$T/tmp"
 cat >"$T/containers.conf" <<C
 [containers]
 netns = "none"
 [engine]
-cgroup_manager = "cgroupfs"
+cgroup_manager = "$cgm"
 events_logger = "file"
 events_logfile_path = "$T/events.log"
 tmp_dir = "$T/tmp"
@@ -55,7 +63,7 @@ C
 export CONTAINERS_CONF=$T/containers.conf TMPDIR=$T/tmp
 P() {
 	podman --root "$T/storage" --runroot "$XDG_RUNTIME_DIR/podman" --tmpdir "$T/tmp" \
-		--storage-driver "${PODMAN_DRIVER:-overlay}" --cgroup-manager cgroupfs \
+		--storage-driver "${PODMAN_DRIVER:-overlay}" --cgroup-manager "$cgm" \
 		--events-backend file --runtime "$rt" "$@"
 }
 img=localhost/hullbox:latest
@@ -78,9 +86,10 @@ finish() {
 }
 trap finish EXIT
 
-echo "podman: $(podman --version), runtime $rt, storage ${PODMAN_DRIVER:-overlay} in $T"
-"$here/../callers/mkimage.sh" "$T/hullbox.tar" "$img" || { ko "image built"; exit 1; }
-o=$(P load -q -i "$T/hullbox.tar" 2>&1)
+echo "podman: $(podman --version), runtime $rt, storage ${PODMAN_DRIVER:-overlay} in $T, cgroup manager $cgm"
+tar=${PODMAN_IMAGE_TAR:-$T/hullbox.tar}
+[ -n "${PODMAN_IMAGE_TAR:-}" ] || "$here/../callers/mkimage.sh" "$tar" "$img" || { ko "image built"; exit 1; }
+o=$(P load -q -i "$tar" 2>&1)
 rc=$?
 if [ $rc -eq 0 ] && P image exists "$img"; then ok "image load"; else ko "image load" "rc=$rc" "$o"; fi
 
@@ -112,7 +121,7 @@ o=$(echo piped-in | P exec -i p1 cat 2>&1)
 rc=$?
 if [ $rc -eq 0 ] && [ "$o" = piped-in ]; then ok "exec -i (stdin)"; else ko "exec -i (stdin)" "rc=$rc" "$o"; fi
 
-pc="podman --root $T/storage --runroot $XDG_RUNTIME_DIR/podman --tmpdir $T/tmp --storage-driver ${PODMAN_DRIVER:-overlay} --cgroup-manager cgroupfs --events-backend file --runtime $rt"
+pc="podman --root $T/storage --runroot $XDG_RUNTIME_DIR/podman --tmpdir $T/tmp --storage-driver ${PODMAN_DRIVER:-overlay} --cgroup-manager $cgm --events-backend file --runtime $rt"
 o=$(script -qec "$pc exec -t p1 sh -c 'tty; exit 4'" /dev/null 2>&1 </dev/null)
 rc=$?
 if [ $rc -eq 4 ] && echo "$o" | tr -d '\r' | grep -qx '/dev/pts/[0-9]*'; then ok "exec -t (tty, exit 4)"; else ko "exec -t (tty, exit 4)" "rc=$rc" "$o"; fi
@@ -120,6 +129,27 @@ if [ $rc -eq 4 ] && echo "$o" | tr -d '\r' | grep -qx '/dev/pts/[0-9]*'; then ok
 o=$(P top p1 2>&1)
 rc=$?
 if [ $rc -eq 0 ] && echo "$o" | grep -q 'sleep 1000'; then ok "top"; else ko "top" "rc=$rc" "$o"; fi
+
+if [ "$cgm" = systemd ]; then
+	# The container's scope is the user's instance's, in its user.slice,
+	# and the cgroup delegated to the user: pause and unpause freeze it.
+	pid=$(P inspect -f '{{.State.Pid}}' p1 2>&1)
+	cg=$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>&1)
+	want="/user.slice/user-$(id -u).slice/user@$(id -u).service/user.slice/libpod-$(P inspect -f '{{.Id}}' p1).scope"
+	if [ "$cg" = "$want" ]; then ok "the container's scope in the user's systemd ($cg)"; else ko "the container's scope in the user's systemd" "pid $pid: $cg" "want: $want"; fi
+	o=$(P pause p1 2>&1)
+	rc=$?
+	st=$(P inspect -f '{{.State.Status}}' p1 2>&1)
+	fz=$(cat "/sys/fs/cgroup$cg/cgroup.freeze" 2>&1)
+	if [ $rc -eq 0 ] && [ "$st" = paused ] && [ "$fz" = 1 ]; then ok "pause (cgroup.freeze 1)"; else ko "pause" "rc=$rc status=$st cgroup.freeze=$fz" "$o"; fi
+	o=$(P unpause p1 2>&1)
+	rc=$?
+	st=$(P inspect -f '{{.State.Status}}' p1 2>&1)
+	if [ $rc -eq 0 ] && [ "$st" = running ]; then ok "unpause"; else ko "unpause" "rc=$rc status=$st" "$o"; fi
+	o=$(P run "${N[@]}" --rm --memory 32m "$img" sh -c 'cat /sys/fs/cgroup/memory.max' 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$o" = 33554432 ]; then ok "run --memory 32m (memory.max in the container's cgroup)"; else ko "run --memory 32m" "rc=$rc" "$o"; fi
+fi
 
 # sleep, pid 1, ignores SIGTERM: stop kills it after 1 s.
 o=$(P stop -t 1 p1 2>&1)

@@ -12,7 +12,8 @@
 #   tests/vm/systemd-lane.sh [OUTDIR]
 #
 # Environment: VM_LANE_RUN (default below), VM_TIMEOUT (default 1500),
-# SD_LANE_CALLERS=0 (no callers step), SD_LANE_INITRD=1 (the rootfs in the
+# SD_LANE_CALLERS=0 (no callers step), SD_LANE_ROOTLESS=0 (no rootless
+# step), SD_LANE_INITRD=1 (the rootfs in the
 # initramfs, not a disk), and
 # lane.sh's and run.sh's.
 set -euo pipefail
@@ -44,6 +45,11 @@ if [ "${SD_LANE_CALLERS:-1}" != 0 ]; then
 	export VM_LANE_EXTRA="${VM_LANE_EXTRA:+$VM_LANE_EXTRA }$here/systemd-callers-payload.sh"
 fi
 export VM_LANE_EXTRA="${VM_LANE_EXTRA:-} $here/systemd-criu.sh" # checkpoint/restore, podman's too
+# The rootless step (systemd-rootless.sh): a user's hull and rootless
+# podman under the user's systemd instance; SD_LANE_ROOTLESS=0 leaves it out.
+if [ "${SD_LANE_ROOTLESS:-1}" != 0 ]; then
+	export VM_LANE_EXTRA="$VM_LANE_EXTRA $here/systemd-rootless.sh"
+fi
 export VM_LANE_RUN="${VM_LANE_RUN:-Systemd|Cgroup|Resources|Pause|Update|Events|Ps|OOM|TestExec|TestKill}"
 # runc v1.5.1's bats files that exercise the systemd driver, run against
 # upstream runc and hull in the VM (systemd-suite.sh); "" skips them.
