@@ -24,6 +24,15 @@ import (
 // systemd driver the scope, with its cgroup, goes as soon as its last
 // process is gone, before the shim has reaped the OOM-killed init. The
 // highest count seen that way stands in for a read that finds no cgroup.
+//
+// That read can still lose the race with systemd's removal of the scope
+// (conmon's and containerd's shims lose it too: containerd's CI skips the
+// OOMKilled test under systemd). So when the count cannot be read after
+// the exit and none was seen, the kernel's log decides: the OOM killer
+// logs "...out of memory: Killed process PID (COMM)" for every victim,
+// unthrottled, as it kills; the shim reads /dev/kmsg from where it was
+// when the watch began (root may; a user where dmesg_restrict is 0) and
+// looks for the init's pid.
 type oomWatch struct {
 	cg   cgroups.Manager
 	base uint64
@@ -33,6 +42,10 @@ type oomWatch struct {
 
 	stopFd     int // eventfd that ends the watch; -1 without one
 	done, stop chan struct{}
+
+	// kmsg is /dev/kmsg, opened at its end when the watch began (-1:
+	// none); pid the init's pid, as the kernel logs it.
+	kmsg, pid int
 }
 
 // watchOOM starts a watch on the container's cgroup; nil if its state
@@ -42,11 +55,15 @@ func (s *shim) watchOOM() *oomWatch {
 	if err != nil || st.Cgroup == nil {
 		return nil
 	}
-	return newOOMWatch(cgroups.Load(st.Cgroup))
+	w := newOOMWatch(cgroups.Load(st.Cgroup))
+	if w != nil {
+		w.kmsg, w.pid = openKmsg(), s.pid
+	}
+	return w
 }
 
 func newOOMWatch(cg cgroups.Manager) *oomWatch {
-	w := &oomWatch{cg: cg, stopFd: -1}
+	w := &oomWatch{cg: cg, stopFd: -1, kmsg: -1}
 	// The watch first: a change between the first read and the watch
 	// would otherwise go unseen.
 	if d := cg.Path(""); d != "" {
@@ -230,8 +247,57 @@ func (w *oomWatch) killed(logf func(string, ...any)) bool {
 	w.close()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.kmsg >= 0 {
+		defer unix.Close(w.kmsg)
+	}
 	if err != nil && logf != nil {
 		logf("OOM kill count after the exit: %v; %d at the start, %d read from memory.events since", err, w.base, w.seen)
 	}
+	if err != nil && w.seen <= w.base && w.kmsg >= 0 && kmsgOOMKilled(w.kmsg, w.pid) {
+		if logf != nil {
+			logf("the kernel's log says the OOM killer killed the init (pid %d)", w.pid)
+		}
+		return true
+	}
 	return w.seen > w.base
+}
+
+// openKmsg opens the kernel's log at its end; -1 if it cannot (a user
+// where dmesg_restrict is set).
+func openKmsg() int {
+	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	if _, err := unix.Seek(fd, 0, unix.SEEK_END); err != nil {
+		unix.Close(fd)
+		return -1
+	}
+	return fd
+}
+
+// kmsgOOMKilled reads the records of the kernel's log fd has not read yet
+// (/dev/kmsg gives one "PRIO,SEQ,USEC,FLAGS;MESSAGE" record a read) and
+// tells whether one says the OOM killer killed pid: the memory cgroup's
+// ("Memory cgroup out of memory: Killed process PID (COMM) ...") or the
+// system's ("Out of memory: ...").
+func kmsgOOMKilled(fd, pid int) bool {
+	want := "ut of memory: Killed process " + strconv.Itoa(pid) + " ("
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Read(fd, buf)
+		switch {
+		case err == unix.EINTR, err == unix.EPIPE:
+			// EPIPE: records were overwritten before they were
+			// read; the read goes on with the oldest left.
+			continue
+		case err != nil || n <= 0:
+			return false // EAGAIN: no more records
+		}
+		for _, rec := range strings.Split(string(buf[:n]), "\n") {
+			if i := strings.IndexByte(rec, ';'); i >= 0 && strings.Contains(rec[i+1:], want) {
+				return true
+			}
+		}
+	}
 }

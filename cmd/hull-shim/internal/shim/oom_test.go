@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
+	"golang.org/x/sys/unix"
 )
 
 // fakeMemCgroup is a cgroup2 directory stand-in: memory.events in a
@@ -78,5 +79,46 @@ func TestOOMWatchNoKill(t *testing.T) {
 	os.Remove(events)
 	if w.killed(t.Logf) {
 		t.Error("killed() = true with the count unchanged, want false")
+	}
+}
+
+// When the count cannot be read after the exit (the scope went first) and
+// none was seen, the kernel's log decides: a record saying the OOM killer
+// killed the init's pid is a kill; one about another pid is not. A pipe
+// stands in for /dev/kmsg.
+func TestOOMWatchKernelLog(t *testing.T) {
+	for _, c := range []struct {
+		name, log string
+		want      bool
+	}{
+		{"memcg", "6,100,5,-;other\n3,101,6,-;Memory cgroup out of memory: Killed process 4242 (tail) total-vm:70000kB, anon-rss:16000kB\n", true},
+		{"global", "3,101,6,-;Out of memory: Killed process 4242 (tail) total-vm:1kB\n", true},
+		{"other pid", "3,101,6,-;Memory cgroup out of memory: Killed process 42420 (tail) total-vm:1kB\n", false},
+		{"nothing", "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			events := filepath.Join(dir, "memory.events")
+			if err := os.WriteFile(events, []byte("oom_kill 0\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			w := newOOMWatch(fakeMemCgroup{dir: dir})
+			if w == nil {
+				t.Fatal("newOOMWatch: nil for a readable memory.events")
+			}
+			var p [2]int
+			if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(p[1])
+			w.kmsg, w.pid = p[0], 4242
+			if c.log != "" {
+				unix.Write(p[1], []byte(c.log))
+			}
+			os.Remove(events)
+			if got := w.killed(t.Logf); got != c.want {
+				t.Errorf("killed() = %v, want %v", got, c.want)
+			}
+		})
 	}
 }
