@@ -264,24 +264,34 @@ func TestSystemdScopeDaemonReload(t *testing.T) {
 	if !strings.HasSuffix(dir, "/"+cgSuffix(cg)) {
 		t.Fatalf("init %d in %s, want the unit's cgroup .../%s", pid, dir, cgSuffix(cg))
 	}
+	// On a hybrid or v1 host systemd's memory property is MemoryLimit,
+	// the files are the v1 hierarchies' (runc's legacy driver).
+	memProp, memFile, memCtl, pidsCtl := "MemoryMax", "memory.max", "", ""
+	if !cgUnifiedHost(t) {
+		memProp, memFile, memCtl, pidsCtl = "MemoryLimit", "memory.limit_in_bytes", "memory", "pids"
+	}
 	for prop, want := range map[string]string{
 		"ActiveState": "active", "Delegate": "yes", "Slice": "system.slice",
-		"MemoryMax": strconv.Itoa(64 * cgMiB), "TasksMax": "50", "TimeoutStopUSec": "7s",
+		memProp: strconv.Itoa(64 * cgMiB), "TasksMax": "50", "TimeoutStopUSec": "7s",
 	} {
 		if got := unitProp(t, unit, prop); got != want {
 			t.Errorf("unit %s: %s=%q, want %q", unit, prop, got, want)
 		}
 	}
 	e.mustRT("update", "--memory", strconv.Itoa(128*cgMiB), "--memory-swap", strconv.Itoa(256*cgMiB), "--pids-limit", "70", id)
-	if got := unitProp(t, unit, "MemoryMax"); got != strconv.Itoa(128*cgMiB) {
-		t.Errorf("after update: MemoryMax=%s, want %d", got, 128*cgMiB)
+	if got := unitProp(t, unit, memProp); got != strconv.Itoa(128*cgMiB) {
+		t.Errorf("after update: %s=%s, want %d", memProp, got, 128*cgMiB)
 	}
 	if out, err := exec.Command("systemctl", "daemon-reload").CombinedOutput(); err != nil {
 		t.Fatalf("systemctl daemon-reload: %v: %s", err, out)
 	}
-	for file, want := range map[string]string{"memory.max": strconv.Itoa(128 * cgMiB), "pids.max": "70"} {
-		if got := strings.TrimSpace(cgReadFile(filepath.Join(dir, file))); got != want {
-			t.Errorf("after daemon-reload: %s=%q, want %q (the update's)", file, got, want)
+	for _, f := range []struct{ ctl, file, want string }{{memCtl, memFile, strconv.Itoa(128 * cgMiB)}, {pidsCtl, "pids.max", "70"}} {
+		d, err := cgProcDir(pid, f.ctl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(cgReadFile(filepath.Join(d, f.file))); got != f.want {
+			t.Errorf("after daemon-reload: %s=%q, want %q (the update's)", filepath.Join(d, f.file), got, f.want)
 		}
 	}
 	e.mustRT("delete", "--force", id)

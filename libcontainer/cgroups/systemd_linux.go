@@ -389,6 +389,21 @@ func (m *sdManager) Attach(pid int, sub string) error {
 	return nil
 }
 
+// Exists implements Manager: whether the unit's cgroup is there. On a v1
+// or hybrid host systemd removes the unit's directories in the
+// hierarchies it manages when the scope ends, while those it leaves to us
+// (freezer, say) stay until Destroy: as runc's legacy driver, the devices
+// hierarchy's tells.
+func (m *sdManager) Exists() bool {
+	if m.mode != Unified {
+		if d := m.Path("devices"); d != "" {
+			_, err := os.Stat(d)
+			return err == nil
+		}
+	}
+	return m.manager.Exists()
+}
+
 // Unit is the name of the container's unit.
 func (m *sdManager) Unit() string { return m.unit }
 

@@ -183,7 +183,14 @@ func TestV1OOMKill(t *testing.T) {
 		t.Errorf("OOMKillCount = %d, %v; want >= 1 (child said %q)", n, err, out)
 	}
 	if !strings.Contains(out, "status=137") {
-		t.Errorf("tail was not SIGKILLed: %q", out)
+		// The OOM killer may take the shell that would report too
+		// (seen on Debian's 6.1 kernel, with tail's memory not yet
+		// freed): then it counted both kills.
+		if out == "" && n >= 2 {
+			t.Logf("the reporting shell was OOM-killed too (%d kills counted)", n)
+		} else {
+			t.Errorf("tail was not SIGKILLed: %q (%d kills counted)", out, n)
+		}
 	}
 }
 
