@@ -10,8 +10,10 @@ import (
 
 // Apply sets the label the process gets at execve. The write goes
 // through a procfs handle checked to be a real procfs (a container could
-// have mounted something else over /proc: CVE-2019-16884), opening the
-// attribute without following symlinks.
+// have mounted something else over /proc: CVE-2019-16884), to
+// thread-self's attribute, resolved within that one mount (no magic link
+// followed, no mount crossed: something bound over the attribute file is
+// refused).
 func Apply(p *specs.Process) error {
 	if p.ApparmorProfile == "" && p.SelinuxLabel == "" {
 		return nil
@@ -25,13 +27,15 @@ func Apply(p *specs.Process) error {
 	if err := unix.Fstatfs(proc, &st); err != nil || st.Type != unix.PROC_SUPER_MAGIC {
 		return errors.New("/proc is not a procfs: refusing to set the security label through it")
 	}
+	var errOpen = errors.New("cannot open the attribute")
 	write := func(attr, value string) error {
-		how := unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS}
-		// thread-self is itself a symlink: resolve it by hand.
-		path := fmt.Sprintf("self/task/%d/attr/%s", unix.Gettid(), attr)
+		// thread-self is a plain symlink (to PID/task/TID), which the
+		// resolution may follow; the magic links of /proc/PID it may not.
+		how := unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS}
+		path := "thread-self/attr/" + attr
 		fd, err := unix.Openat2(proc, path, &how)
 		if err != nil {
-			return fmt.Errorf("open /proc/%s: %w", path, err)
+			return fmt.Errorf("%w /proc/%s: %w", errOpen, path, err)
 		}
 		defer unix.Close(fd)
 		if _, err := unix.Write(fd, []byte(value)); err != nil {
@@ -40,7 +44,13 @@ func Apply(p *specs.Process) error {
 		return nil
 	}
 	if p.ApparmorProfile != "" {
-		if err := write("apparmor/exec", "exec "+p.ApparmorProfile); err != nil {
+		err := write("apparmor/exec", "exec "+p.ApparmorProfile)
+		if errors.Is(err, errOpen) && errors.Is(err, unix.ENOENT) {
+			// Kernels before 5.8 have only the shared attribute
+			// (runc falls back to it too).
+			err = write("exec", "exec "+p.ApparmorProfile)
+		}
+		if err != nil {
 			return fmt.Errorf("apparmor profile %q: %w", p.ApparmorProfile, err)
 		}
 	}

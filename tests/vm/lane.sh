@@ -18,7 +18,7 @@
 # guest's (0: all passed), or run.sh's 124/125 when the VM timed out or
 # died. A package that does not compile fails the lane before the boot.
 #
-# Environment: VM_LANE_RUN (default 'Cgroup|Resources|Pause|Update|Events|Ps|OOM'),
+# Environment: VM_LANE_RUN (default 'Cgroup|Resources|Pause|Update|Events|Ps|OOM|AppArmor'),
 # VM_LANE_TESTS (the test binaries, default 'cgroups integration'),
 # VM_LANE_EXTRA (programs, space-separated, each run with the payload
 # directory before the boot, to add files to it and lines to its lane.env,
@@ -123,7 +123,7 @@ if [ -n "${VM_LANE_SYSTEMD:-}" ]; then
 fi
 {
 	echo "TESTS=$(sq "$tests")"
-	echo "INTEGRATION_RUN=$(sq "${VM_LANE_RUN:-Cgroup|Resources|Pause|Update|Events|Ps|OOM}")"
+	echo "INTEGRATION_RUN=$(sq "${VM_LANE_RUN:-Cgroup|Resources|Pause|Update|Events|Ps|OOM|AppArmor}")"
 	echo "TEST_TIMEOUT=$(sq "${VM_LANE_TEST_TIMEOUT:-6m}")"
 } >"$payload/lane.env"
 # A lane built on this one adds to the payload (and to lane.env) here.
