@@ -8,14 +8,15 @@
 # pinned build, cached in /var/cache/hull-cri/VERSION by
 # tests/callers/cri.sh; built here the same way if missing), and
 # a busybox OCI archive made by tests/callers/mkimage.sh (the pod's
-# sandbox image and the containers'), so that nothing is pulled in the guest.
-# containerd, ctr, podman and conmon are the rootfs's (systemd-rootfs.sh).
+# sandbox image and the containers'), and the same as a docker-archive for
+# docker, so that nothing is pulled in the guest. containerd, ctr, podman,
+# conmon and dockerd are the rootfs's (systemd-rootfs.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 payload=${1:?usage: systemd-callers-payload.sh PAYLOAD-DIR}
 export PATH=/usr/local/go/bin:$PATH
-vm_ensure_pkgs file busybox-static
+vm_ensure_pkgs file busybox-static jq
 ver=${HULL_CRICTL_VERSION:-v1.34.0}
 crictl=/var/cache/hull-cri/$ver/crictl
 if [ ! -x "$crictl" ]; then
@@ -30,5 +31,17 @@ install -m 755 "$here/systemd-callers.sh" "$payload/callers/run"
 # one image: the pod's sandbox runs its Cmd (a sleep), the containers
 # their own commands
 "$here/../callers/mkimage.sh" "$payload/callers/hullbox.tar" docker.io/library/hullbox:latest '["/bin/sleep","2147483647"]'
+# Docker 20.10's `docker load` reads a docker-archive, not an OCI layout:
+# the same image repacked (manifest.json naming the config and layer
+# blobs), as tests/callers/docker.sh does.
+t=$(mktemp -d /tmp/hull-dimg.XXXXXX)
+trap 'rm -rf "$t"' EXIT
+"$here/../callers/mkimage.sh" "$t/oci.tar" docker.io/library/hullbox:latest
+mkdir "$t/img"
+tar -C "$t/img" -xf "$t/oci.tar"
+md=$(jq -r '.manifests[0].digest' "$t/img/index.json")
+jq -c '[{Config: ("blobs/sha256/" + (.config.digest | sub("^sha256:"; ""))), RepoTags: ["hullbox:latest"], Layers: [.layers[].digest | sub("^sha256:"; "") | "blobs/sha256/" + .]}]' \
+	"$t/img/blobs/sha256/${md#sha256:}" >"$t/img/manifest.json"
+tar --numeric-owner --owner=0 --group=0 -C "$t/img" -cf "$payload/callers/hullbox-docker.tar" manifest.json blobs
 echo "EXTRA_STEPS=\"\${EXTRA_STEPS:-} callers=/payload/callers/run\"" >>"$payload/lane.env"
 vm_log "callers step added to the payload: crictl $ver, a busybox image"

@@ -11,6 +11,9 @@
 #           memory limit, exec, stop, rm, stopp, rmp.
 #   podman  podman 4.3 with --cgroup-manager=systemd --runtime hull: run
 #           --rm, run -d -m + exec + stop + rm.
+#   docker  Docker 20.10 (docker.io) with native.cgroupdriver=systemd and
+#           hull as its default runtime: load, run --rm, run -d --memory +
+#           exec + stop + rm (SD_CALLERS_DOCKER=0 leaves it out).
 # Each checks the unit systemd made (Delegate=yes, MemoryMax) and that
 # none is left. The images are busybox OCI archives packed on the host
 # (tests/callers/mkimage.sh): nothing is pulled.
@@ -271,7 +274,90 @@ pod_man() {
 	phase podman "$t0"
 }
 
+# --- docker ------------------------------------------------------------------
+# Docker 20.10 (Debian's docker.io) with native.cgroupdriver=systemd and
+# hull as its default runtime: a dockerd of our own (its units are masked
+# in the rootfs), no bridge, no iptables; the containerd it starts itself.
+docker_() {
+	local t0 o rc id unit cg pid st T=/tmp/docker dpid
+	t0=$(now)
+	command -v dockerd >/dev/null || { ko "dockerd in the rootfs"; return; }
+	mkdir -p "$T/cli"
+	export DOCKER_CONFIG=$T/cli
+	echo '{}' >"$T/daemon.json"
+	dockerd --config-file "$T/daemon.json" --data-root "$T/data" --exec-root "$T/exec" \
+		--pidfile "$T/docker.pid" -H "unix://$T/docker.sock" \
+		--bridge=none --iptables=false --ip6tables=false --ip-masq=false --userland-proxy=false \
+		--storage-driver overlay2 --exec-opt native.cgroupdriver=systemd \
+		--add-runtime "hull=$C/hull-wrap" --default-runtime hull >"$T/dockerd.log" 2>&1 &
+	dpid=$!
+	D() { timeout -k 5 120 docker -H "unix://$T/docker.sock" "$@"; }
+	# Debian's kernel has AppArmor on and the rootfs no apparmor_parser
+	# (dockerd would load its docker-default profile with it): unconfined.
+	local DS=(--network none --security-opt apparmor=unconfined)
+	for _ in $(seq 120); do D version >/dev/null 2>&1 && break; kill -0 $dpid 2>/dev/null || break; sleep 0.5; done
+	if D version >/dev/null 2>&1; then ok "dockerd up (native.cgroupdriver=systemd, default runtime hull)"; else
+		ko "dockerd up" "$(tail -20 "$T/dockerd.log")"
+		kill $dpid 2>/dev/null
+		return
+	fi
+	: >/tmp/callers-hull.log
+	o=$(D load -i "$C/hullbox-docker.tar" 2>&1)
+	rc=$?
+	if [ $rc = 0 ] && D image inspect hullbox:latest >/dev/null 2>&1; then ok "docker load"; else ko "docker load" "rc=$rc" "$o"; fi
+	o=$(D run --rm "${DS[@]}" hullbox:latest echo hello 2>&1)
+	rc=$?
+	if [ $rc = 0 ] && [ "$o" = hello ]; then ok "docker run --rm echo hello"; else ko "docker run --rm echo hello" "rc=$rc" "$o" "$(tail -5 "$T/dockerd.log")"; fi
+	id=$(D run -d "${DS[@]}" --name d1 --memory 64m hullbox:latest sleep 1000 2>&1)
+	rc=$?
+	st=$(D inspect -f '{{.State.Status}} {{.State.Pid}}' d1 2>&1)
+	if [ $rc = 0 ] && [ "${st% *}" = running ]; then ok "docker run -d --memory 64m: running"; else
+		ko "docker run -d --memory 64m: running" "rc=$rc" "$id" "$st" "$(tail -5 "$T/dockerd.log")"
+		D rm -f d1 >/dev/null 2>&1
+		kill $dpid 2>/dev/null
+		wait $dpid 2>/dev/null
+		return
+	fi
+	pid=${st#* }
+	unit=docker-$id.scope
+	if loaded "$unit" && [ "$(prop "$unit" Delegate)" = yes ] && [ "$(prop "$unit" MemoryMax)" = $lim ] && [ "$(prop "$unit" Slice)" = system.slice ]; then
+		ok "systemctl: $unit in system.slice, Delegate=yes, MemoryMax=$lim"
+	else
+		ko "systemctl: $unit in system.slice, Delegate=yes, MemoryMax=$lim" \
+			"$(systemctl show -p LoadState -p ActiveState -p Slice -p Delegate -p MemoryMax "$unit" 2>&1)" \
+			"$(systemctl list-units --all --no-legend --plain 'docker*' 2>&1)"
+	fi
+	cg=$(cut -d: -f3 "/proc/$pid/cgroup" 2>&1)
+	case "$cg" in
+	*/"$unit") ok "outside: the container's init in $cg" ;;
+	*) ko "outside: the container's init in .../$unit" "pid=$pid: $cg" ;;
+	esac
+	o=$(D exec d1 sh -c 'cat /sys/fs/cgroup/memory.max; exit 5' 2>&1)
+	rc=$?
+	if [ $rc = 5 ] && [ "$o" = $lim ]; then ok "docker exec (exit 5, memory.max $lim)"; else ko "docker exec (exit 5, memory.max $lim)" "rc=$rc" "$o"; fi
+	if grep -E ' create ' /tmp/callers-hull.log | grep -vq -- '--systemd-cgroup'; then
+		ko "every hull create had --systemd-cgroup" "$(grep ' create ' /tmp/callers-hull.log)"
+	elif grep -q ' create ' /tmp/callers-hull.log; then
+		ok "every hull create had --systemd-cgroup ($(grep -c ' create ' /tmp/callers-hull.log) creates)"
+	else
+		ko "hull was called" "$(cat /tmp/callers-hull.log)"
+	fi
+	o=$(D stop -t 1 d1 2>&1)
+	rc=$?
+	st=$(D inspect -f '{{.State.Status}}' d1 2>&1)
+	if [ $rc = 0 ] && [ "$st" = exited ] && ! loaded "$unit"; then ok "docker stop: exited, the unit is gone"; else ko "docker stop: exited, the unit is gone" "rc=$rc status=$st" "$o" "$(systemctl status "$unit" --no-pager 2>&1)"; fi
+	o=$(D rm d1 2>&1)
+	rc=$?
+	if [ $rc = 0 ]; then ok "docker rm"; else ko "docker rm" "rc=$rc" "$o"; fi
+	kill $dpid 2>/dev/null
+	for _ in $(seq 100); do kill -0 $dpid 2>/dev/null || break; sleep 0.2; done
+	o=$(systemctl list-units --all --no-legend --plain 'docker-*' 2>&1)
+	if [ -z "$o" ] && [ ! -d "/sys/fs/cgroup$cg" ] && ! kill -0 $dpid 2>/dev/null; then ok "dockerd stopped; no docker unit or cgroup left"; else ko "dockerd stopped; no docker unit or cgroup left" "$o" "$(ls -d "/sys/fs/cgroup$cg" 2>&1)"; fi
+	phase docker "$t0"
+}
+
 cri
 pod_man
+[ "${SD_CALLERS_DOCKER:-1}" = 0 ] || docker_
 echo "VM-CALLERS: $pass passed, $fail failed"
 [ "$fail" = 0 ]

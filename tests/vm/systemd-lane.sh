@@ -13,7 +13,9 @@
 #
 # Environment: VM_LANE_RUN (default below), VM_TIMEOUT (default 1500),
 # SD_LANE_CALLERS=0 (no callers step), SD_LANE_ROOTLESS=0 (no rootless
-# step), SD_LANE_INITRD=1 (the rootfs in the
+# step), SD_LANE_HYBRID=0 (no second boot on a hybrid host; SD_HYBRID_RUN
+# its -test.run), SD_LANE_CGROUP=hybrid (the one boot hybrid),
+# SD_LANE_INITRD=1 (the rootfs in the
 # initramfs, not a disk), and
 # lane.sh's and run.sh's.
 set -euo pipefail
@@ -31,7 +33,15 @@ export VM_INIT=$here/systemd-init.sh
 # SD_LANE_INITRD=1 boots it from the initramfs as before.
 [ -n "${SD_LANE_INITRD:-}" ] || export VM_ROOTFS_DISK=1
 export VM_MODULES="${VM_MODULES:-overlay binfmt_misc $VM_CRIU_MODULES}"
-export VM_APPEND="systemd.unified_cgroup_hierarchy=1 systemd.firstboot=off systemd.show_status=false ${VM_APPEND:-}"
+# SD_LANE_CGROUP=hybrid: systemd on a hybrid host (v1 controllers, cgroup2
+# on /sys/fs/cgroup/unified, as systemd.unified_cgroup_hierarchy=0 makes
+# it, our hosts' layout), the driver's v1 side; else pure cgroup v2.
+unified=1
+if [ "${SD_LANE_CGROUP:-}" = hybrid ]; then
+	export VM_CGROUP=hybrid
+	unified=0
+fi
+export VM_APPEND="systemd.unified_cgroup_hierarchy=$unified systemd.firstboot=off systemd.show_status=false ${VM_APPEND:-}"
 export VM_LANE_SYSTEMD=1
 # TCG on shared cores: the whole lane has taken up to ~10 min in the guest
 # on a loaded machine.
@@ -61,5 +71,20 @@ export VM_SUITE_FILES="${VM_SUITE_FILES-cgroups delete update dev run}"
 export VM_SUITE_FILTER="${VM_SUITE_FILTER-systemd|daemon-reload|--keep|update cgroup cpu limits|set cpu period with no quota|update cgroup v2 resources via unified map|CheckBeforeUpdate|runc delete|update cgroup v1/v2 common limits|pids.limit|init process in non-root cgroup}"
 rc=0
 "$here/lane.sh" "$@" || rc=$?
+# A second, short boot: systemd on a hybrid host (the driver's v1 side:
+# MemoryLimit, the v1 hierarchies systemd manages and those it leaves to
+# us, OOM with no memory.events), -test.run SD_HYBRID_RUN, no callers,
+# checkpoint, rootless or suite steps (the rootless driver is v2 only, the
+# suite's expected list is the v2 boot's); SD_LANE_HYBRID=0 leaves it out.
+# Its log: OUTDIR/hybrid/console.log.
+if [ "${SD_LANE_HYBRID:-1}" != 0 ] && [ "${SD_LANE_CGROUP:-}" != hybrid ]; then
+	hrc=0
+	VM_CGROUP=hybrid VM_APPEND="${VM_APPEND/systemd.unified_cgroup_hierarchy=1/systemd.unified_cgroup_hierarchy=0}" \
+		VM_LANE_EXTRA="" VM_SUITE_FILES="" \
+		VM_LANE_RUN="${SD_HYBRID_RUN:-TestSystemd|TestShimOOM|TestCgroupKillAll|TestCgroupPauseResume|TestCgroupUpdate|TestCgroupExecJoins|TestCgroupPs|TestCgroupEventsStats}" \
+		"$here/lane.sh" ${1:+"$1/hybrid"} || hrc=$?
+	[ "$hrc" = 0 ] || echo "VM-LANE: FAIL: the hybrid boot (systemd.unified_cgroup_hierarchy=0) exited $hrc"
+	[ "$rc" != 0 ] || rc=$hrc
+fi
 vm_log "systemd lane: exit $rc after $(vm_since "$t0")s"
 exit "$rc"

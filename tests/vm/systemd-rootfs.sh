@@ -2,7 +2,7 @@
 # Builds (once) the Debian 12 root file system of the systemd VM lane and
 # prints its directory: mmdebstrap --variant=essential from the apt
 # sources this machine has, with systemd as init, dbus and what the tests
-# need (SD_ROOTFS_PKGS; bats and jq for runc's suite; containerd, podman, criu, uidmap and dbus-user-session for the callers, checkpoint and rootless steps). It is cached under $VM_CACHE/systemd-rootfs-KEY,
+# need (SD_ROOTFS_PKGS; bats and jq for runc's suite; containerd, podman, docker.io, criu, uidmap and dbus-user-session for the callers, checkpoint and rootless steps; docker's units are masked: the callers step starts its own dockerd). It is cached under $VM_CACHE/systemd-rootfs-KEY,
 # KEY a hash of the package list and of this script, so that a change of
 # either builds a new one (older ones are removed). ~160 s and ~200 MiB
 # the first time; nothing afterwards.
@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 [ "$(id -u)" = 0 ] || vm_die "systemd-rootfs.sh needs root"
 cache=${VM_CACHE:-/var/cache/hull-vm}
-pkgs=${SD_ROOTFS_PKGS:-systemd,systemd-sysv,dbus,dbus-user-session,kmod,mount,busybox-static,procps,util-linux,bats,jq,mawk,xz-utils,iproute2,uidmap,containerd,podman,criu}
+pkgs=${SD_ROOTFS_PKGS:-systemd,systemd-sysv,dbus,dbus-user-session,kmod,mount,busybox-static,procps,util-linux,bats,jq,mawk,xz-utils,iproute2,uidmap,containerd,podman,criu,docker.io}
 key=$( (echo "$pkgs"; cat "$0") | sha256sum | cut -c1-16)
 dir=$cache/systemd-rootfs-$key
 if [ -f "$dir/ok" ]; then
@@ -40,7 +40,7 @@ mmdebstrap --variant=essential --include="$pkgs" \
 	--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
 	--dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
 	--dpkgopt='path-exclude=/usr/share/i18n/*' --dpkgopt='path-exclude=/usr/share/zoneinfo/*' \
-	--customize-hook='chroot "$1" systemctl mask serial-getty@ttyS0.service getty@tty1.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service e2scrub_all.timer fstrim.timer dpkg-db-backup.timer systemd-networkd-wait-online.service 2>/dev/null || true' \
+	--customize-hook='chroot "$1" systemctl mask serial-getty@ttyS0.service getty@tty1.service systemd-timesyncd.service apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service e2scrub_all.timer fstrim.timer dpkg-db-backup.timer systemd-networkd-wait-online.service docker.service docker.socket 2>/dev/null || true' \
 	--customize-hook='rm -f "$1"/etc/machine-id "$1"/var/lib/dbus/machine-id; : > "$1"/etc/machine-id; echo hullvm > "$1"/etc/hostname' \
 	--customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*' \
 	bookworm "$dir.tmp/rootfs" "$src" >&2
