@@ -292,9 +292,10 @@ docker_() {
 		--add-runtime "hull=$C/hull-wrap" --default-runtime hull >"$T/dockerd.log" 2>&1 &
 	dpid=$!
 	D() { timeout -k 5 120 docker -H "unix://$T/docker.sock" "$@"; }
-	# Debian's kernel has AppArmor on and the rootfs no apparmor_parser
-	# (dockerd would load its docker-default profile with it): unconfined.
-	local DS=(--network none --security-opt apparmor=unconfined)
+	# Debian's kernel has AppArmor on: dockerd loads its docker-default
+	# profile (apparmor_parser, from the rootfs's apparmor) and gives it as
+	# the containers' process.apparmorProfile.
+	local DS=(--network none)
 	for _ in $(seq 120); do D version >/dev/null 2>&1 && break; kill -0 $dpid 2>/dev/null || break; sleep 0.5; done
 	if D version >/dev/null 2>&1; then ok "dockerd up (native.cgroupdriver=systemd, default runtime hull)"; else
 		ko "dockerd up" "$(tail -20 "$T/dockerd.log")"
@@ -335,6 +336,8 @@ docker_() {
 	o=$(D exec d1 sh -c 'cat /sys/fs/cgroup/memory.max; exit 5' 2>&1)
 	rc=$?
 	if [ $rc = 5 ] && [ "$o" = $lim ]; then ok "docker exec (exit 5, memory.max $lim)"; else ko "docker exec (exit 5, memory.max $lim)" "rc=$rc" "$o"; fi
+	o="$(cat "/proc/$pid/attr/current" 2>&1 | tr -d '\0'); $(D exec d1 cat /proc/self/attr/current 2>&1 | tr -d '\0')"
+	if [ "$o" = "docker-default (enforce); docker-default (enforce)" ]; then ok "AppArmor: init and exec under docker-default (enforce)"; else ko "AppArmor: init and exec under docker-default (enforce)" "$o"; fi
 	if grep -E ' create ' /tmp/callers-hull.log | grep -vq -- '--systemd-cgroup'; then
 		ko "every hull create had --systemd-cgroup" "$(grep ' create ' /tmp/callers-hull.log)"
 	elif grep -q ' create ' /tmp/callers-hull.log; then

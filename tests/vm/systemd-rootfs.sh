@@ -2,7 +2,7 @@
 # Builds (once) the Debian 12 root file system of the systemd VM lane and
 # prints its directory: mmdebstrap --variant=essential from the apt
 # sources this machine has, with systemd as init, dbus and what the tests
-# need (SD_ROOTFS_PKGS; bats and jq for runc's suite; containerd, podman, docker.io, criu, uidmap and dbus-user-session for the callers, checkpoint and rootless steps; docker's units are masked: the callers step starts its own dockerd). It is cached under $VM_CACHE/systemd-rootfs-KEY,
+# need (SD_ROOTFS_PKGS; bats and jq for runc's suite; containerd, podman, docker.io, apparmor (apparmor_parser: dockerd loads its docker-default profile with it), criu, uidmap and dbus-user-session for the callers, checkpoint and rootless steps; docker's units are masked: the callers step starts its own dockerd). It is cached under $VM_CACHE/systemd-rootfs-KEY,
 # KEY a hash of the package list and of this script, so that a change of
 # either builds a new one (older ones are removed). ~160 s and ~200 MiB
 # the first time; nothing afterwards.
@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 [ "$(id -u)" = 0 ] || vm_die "systemd-rootfs.sh needs root"
 cache=${VM_CACHE:-/var/cache/hull-vm}
-pkgs=${SD_ROOTFS_PKGS:-systemd,systemd-sysv,dbus,dbus-user-session,kmod,mount,busybox-static,procps,util-linux,bats,jq,mawk,xz-utils,iproute2,uidmap,containerd,podman,criu,docker.io}
+pkgs=${SD_ROOTFS_PKGS:-systemd,systemd-sysv,dbus,dbus-user-session,kmod,mount,busybox-static,procps,util-linux,bats,jq,mawk,xz-utils,iproute2,uidmap,containerd,podman,criu,docker.io,apparmor}
 key=$( (echo "$pkgs"; cat "$0") | sha256sum | cut -c1-16)
 dir=$cache/systemd-rootfs-$key
 if [ -f "$dir/ok" ]; then
