@@ -144,6 +144,38 @@ else
 	ko "an unreachable user bus" "rc=$rc" "$o" "$(ls "$XDG/hull" 2>&1)"
 fi
 
+# The cgroupfs driver in the user's delegated subtree (no --systemd-cgroup):
+# a cgroupsPath below user@UID.service, which its manager delegates to the
+# user; hull runs from a scope of the user's own (systemd-run --user
+# --scope), inside that tree, so that it may move processes into it (a
+# process outside would need the root cgroup's cgroup.procs).
+fs=$mcg/hull-fs/c3
+as sh -c "jq '.linux.cgroupsPath = \"$fs\" | .linux.resources = {memory: {limit: 33554432}, pids: {limit: 40}}' $B/config.json >$B/c3.json"
+as mkdir -p "$H/b3" && as cp "$B/c3.json" "$H/b3/config.json" && as ln -sfn "$B/rootfs" "$H/b3/rootfs"
+U_() { as env DBUS_SESSION_BUS_ADDRESS=unix:path=$XDG/bus systemd-run --user --scope --quiet "$hull" "$@"; }
+U_ run -d --bundle "$H/b3" --pid-file "$H/c3.pid" c3 </dev/null >"$H/c3.out" 2>"$H/c3.err"
+rc=$?
+pid=$(cat "$H/c3.pid" 2>/dev/null)
+cg=$(sed -n 's/^0:://p' "/proc/$pid/cgroup" 2>&1)
+f="$(cat "/sys/fs/cgroup$fs/memory.max" 2>&1) $(cat "/sys/fs/cgroup$fs/pids.max" 2>&1)"
+if [ $rc = 0 ] && [ "$cg" = "$fs" ] && [ "$f" = "33554432 40" ]; then ok "cgroupfs driver in the delegated subtree: $cg, memory.max pids.max $f"; else
+	ko "cgroupfs driver in the delegated subtree" "rc=$rc cgroup $cg files $f" "$(cat "$H/c3.err")"
+fi
+o=$(U_ exec c3 cat /proc/self/cgroup 2>&1)
+[ "$o" = "0::/" ] && ok "  exec joins it" || ko "  exec joins it" "$o"
+o=$(as "$hull" ps c3 2>&1)
+echo "$o" | awk 'NR > 1 { print $2 }' | grep -qx "$pid" && ok "  ps" || ko "  ps" "$o"
+o=$(as "$hull" pause c3 2>&1)
+rc=$?
+st=$(as "$hull" state c3 2>/dev/null | jq -r .status)
+fz=$(cat "/sys/fs/cgroup$fs/cgroup.freeze" 2>&1)
+[ $rc = 0 ] && [ "$st" = paused ] && [ "$fz" = 1 ] && ok "  pause (the delegated freezer)" || ko "  pause" "rc=$rc status=$st freeze=$fz" "$o"
+o=$(as "$hull" resume c3 2>&1) || ko "  resume" "$o"
+o=$(as "$hull" delete -f c3 2>&1)
+rc=$?
+[ $rc = 0 ] && [ ! -e "/sys/fs/cgroup$fs" ] && ok "  delete -f: no cgroup left" || ko "  delete -f" "rc=$rc" "$o" "$(ls -d "/sys/fs/cgroup$fs" 2>&1)"
+as rmdir "/sys/fs/cgroup$mcg/hull-fs" 2>/dev/null
+
 # Rootless podman, systemd cgroup manager, hull as its runtime.
 if [ "${SD_ROOTLESS_PODMAN:-1}" != 0 ]; then
 	o=$(AS_TIMEOUT=400 as env PODMAN_CGROUP_MANAGER=systemd PODMAN_IMAGE_TAR="$D/hullbox.tar" "$D/podman.sh" "$hull" 2>&1)
