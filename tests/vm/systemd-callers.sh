@@ -42,6 +42,39 @@ prop() { systemctl show -P "$2" "$1" 2>/dev/null; }
 loaded() { [ "$(prop "$1" LoadState)" = loaded ] && [ "$(prop "$1" ActiveState)" != inactive ]; }
 lim=67108864
 
+# unit_ok UNIT SLICE GLOB: the unit is loaded, in SLICE ("": any), with
+# Delegate=yes and MemoryMax=$lim; GLOB lists the caller's units if not.
+unit_ok() {
+	local unit=$1 slice=$2 in
+	in=$(prop "$unit" Slice)
+	if loaded "$unit" && { [ -z "$slice" ] || [ "$in" = "$slice" ]; } && [ "$(prop "$unit" Delegate)" = yes ] &&
+		[ "$(prop "$unit" MemoryMax)" = $lim ]; then
+		ok "systemctl: $unit in $in, Delegate=yes, MemoryMax=$lim"
+	else
+		ko "systemctl: $unit${slice:+ in $slice}, Delegate=yes, MemoryMax=$lim" \
+			"$(systemctl show -p LoadState -p ActiveState -p Slice -p Delegate -p MemoryMax "$unit" 2>&1)" \
+			"$(systemctl list-units --all --no-legend --plain "$3" 2>&1)"
+	fi
+}
+# creates_ok: every hull create the wrapper logged had --systemd-cgroup.
+creates_ok() {
+	if grep -E ' create ' /tmp/callers-hull.log | grep -vq -- '--systemd-cgroup'; then
+		ko "every hull create had --systemd-cgroup" "$(grep ' create ' /tmp/callers-hull.log)"
+	elif grep -q ' create ' /tmp/callers-hull.log; then
+		ok "every hull create had --systemd-cgroup ($(grep -c ' create ' /tmp/callers-hull.log) creates)"
+	else
+		ko "hull was called" "$(cat /tmp/callers-hull.log)"
+	fi
+}
+# init_in UNIT PID: the init PID is in the unit's cgroup; sets cg.
+init_in() {
+	cg=$(cut -d: -f3 "/proc/$2/cgroup" 2>&1)
+	case "$cg" in
+	*/"$1") ok "outside: the container's init in $cg" ;;
+	*) ko "outside: the container's init in .../$1" "pid=$2: $cg" ;;
+	esac
+}
+
 # hull behind a wrapper that logs its argv: the callers must pass
 # --systemd-cgroup.
 cat >"$C/hull-wrap" <<'W'
@@ -152,14 +185,7 @@ J
 	fi
 	unit=cri-containerd-$c.scope
 	# outside: the unit, its properties, the process in it
-	if loaded "$unit" && [ "$(prop "$unit" Slice)" = "$slice" ] && [ "$(prop "$unit" Delegate)" = yes ] &&
-		[ "$(prop "$unit" MemoryMax)" = $lim ]; then
-		ok "systemctl: $unit in $slice, Delegate=yes, MemoryMax=$lim"
-	else
-		ko "systemctl: $unit in $slice, Delegate=yes, MemoryMax=$lim" \
-			"$(systemctl show -p LoadState -p ActiveState -p Slice -p Delegate -p MemoryMax "$unit" 2>&1)" \
-			"$(systemctl list-units --all --no-legend --plain 'cri-containerd-*' 2>&1)"
-	fi
+	unit_ok "$unit" "$slice" 'cri-containerd-*'
 	pid=$(crictl inspect "$c" 2>/dev/null | jq -r '.info.pid // empty')
 	cg=/kubepods.slice/kubepods-besteffort.slice/$slice/$unit
 	o=$(cat "/proc/$pid/cgroup" 2>&1)
@@ -179,13 +205,7 @@ J
 	else
 		ko "exec inside: /proc/self/cgroup is the scope, memory.max $lim" "rc=$rc" "$o"
 	fi
-	if grep -E ' create ' /tmp/callers-hull.log | grep -vq -- '--systemd-cgroup'; then
-		ko "every hull create had --systemd-cgroup" "$(grep ' create ' /tmp/callers-hull.log)"
-	elif grep -q ' create ' /tmp/callers-hull.log; then
-		ok "every hull create had --systemd-cgroup ($(grep -c ' create ' /tmp/callers-hull.log) creates)"
-	else
-		ko "hull was called" "$(cat /tmp/callers-hull.log)"
-	fi
+	creates_ok
 	o=$(crictl stop -t 10 "$c" 2>&1)
 	rc=$?
 	st=$(crictl inspect -o go-template --template '{{.status.state}} {{.status.exitCode}}' "$c" 2>&1)
@@ -237,18 +257,8 @@ pod_man() {
 	fi
 	pid=${st#* }
 	unit=libpod-$id.scope
-	if loaded "$unit" && [ "$(prop "$unit" Delegate)" = yes ] && [ "$(prop "$unit" MemoryMax)" = $lim ]; then
-		ok "systemctl: $unit in $(prop "$unit" Slice), Delegate=yes, MemoryMax=$lim"
-	else
-		ko "systemctl: $unit, Delegate=yes, MemoryMax=$lim" \
-			"$(systemctl show -p LoadState -p ActiveState -p Slice -p Delegate -p MemoryMax "$unit" 2>&1)" \
-			"$(systemctl list-units --all --no-legend --plain 'libpod*' 2>&1)"
-	fi
-	cg=$(cut -d: -f3 "/proc/$pid/cgroup" 2>&1)
-	case "$cg" in
-	*/"$unit") ok "outside: the container's init in $cg" ;;
-	*) ko "outside: the container's init in .../$unit" "pid=$pid: $cg" ;;
-	esac
+	unit_ok "$unit" "" 'libpod*'
+	init_in "$unit" "$pid"
 	o=$(P exec p1 sh -c 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max; exit 5' 2>&1)
 	rc=$?
 	if [ $rc = 5 ] && { [ "$o" = "$(printf '0::/\n%s' $lim)" ] || [ "$o" = "$(printf '0::%s\n%s' "$cg" $lim)" ]; }; then
@@ -256,13 +266,7 @@ pod_man() {
 	else
 		ko "podman exec (exit 5): /proc/self/cgroup is the scope, memory.max $lim" "rc=$rc" "$o"
 	fi
-	if grep -E ' create ' /tmp/callers-hull.log | grep -vq -- '--systemd-cgroup'; then
-		ko "every hull create had --systemd-cgroup" "$(grep ' create ' /tmp/callers-hull.log)"
-	elif grep -q ' create ' /tmp/callers-hull.log; then
-		ok "every hull create had --systemd-cgroup ($(grep -c ' create ' /tmp/callers-hull.log) creates)"
-	else
-		ko "hull was called" "$(cat /tmp/callers-hull.log)"
-	fi
+	creates_ok
 	o=$(P stop -t 1 p1 2>&1)
 	rc=$?
 	if [ $rc = 0 ] && ! loaded "$unit"; then ok "podman stop: the unit is gone"; else ko "podman stop: the unit is gone" "rc=$rc" "$o" "$(systemctl status "$unit" --no-pager 2>&1)"; fi
@@ -321,30 +325,14 @@ docker_() {
 	fi
 	pid=${st#* }
 	unit=docker-$id.scope
-	if loaded "$unit" && [ "$(prop "$unit" Delegate)" = yes ] && [ "$(prop "$unit" MemoryMax)" = $lim ] && [ "$(prop "$unit" Slice)" = system.slice ]; then
-		ok "systemctl: $unit in system.slice, Delegate=yes, MemoryMax=$lim"
-	else
-		ko "systemctl: $unit in system.slice, Delegate=yes, MemoryMax=$lim" \
-			"$(systemctl show -p LoadState -p ActiveState -p Slice -p Delegate -p MemoryMax "$unit" 2>&1)" \
-			"$(systemctl list-units --all --no-legend --plain 'docker*' 2>&1)"
-	fi
-	cg=$(cut -d: -f3 "/proc/$pid/cgroup" 2>&1)
-	case "$cg" in
-	*/"$unit") ok "outside: the container's init in $cg" ;;
-	*) ko "outside: the container's init in .../$unit" "pid=$pid: $cg" ;;
-	esac
+	unit_ok "$unit" system.slice 'docker*'
+	init_in "$unit" "$pid"
 	o=$(D exec d1 sh -c 'cat /sys/fs/cgroup/memory.max; exit 5' 2>&1)
 	rc=$?
 	if [ $rc = 5 ] && [ "$o" = $lim ]; then ok "docker exec (exit 5, memory.max $lim)"; else ko "docker exec (exit 5, memory.max $lim)" "rc=$rc" "$o"; fi
 	o="$(cat "/proc/$pid/attr/current" 2>&1 | tr -d '\0'); $(D exec d1 cat /proc/self/attr/current 2>&1 | tr -d '\0')"
 	if [ "$o" = "docker-default (enforce); docker-default (enforce)" ]; then ok "AppArmor: init and exec under docker-default (enforce)"; else ko "AppArmor: init and exec under docker-default (enforce)" "$o"; fi
-	if grep -E ' create ' /tmp/callers-hull.log | grep -vq -- '--systemd-cgroup'; then
-		ko "every hull create had --systemd-cgroup" "$(grep ' create ' /tmp/callers-hull.log)"
-	elif grep -q ' create ' /tmp/callers-hull.log; then
-		ok "every hull create had --systemd-cgroup ($(grep -c ' create ' /tmp/callers-hull.log) creates)"
-	else
-		ko "hull was called" "$(cat /tmp/callers-hull.log)"
-	fi
+	creates_ok
 	o=$(D stop -t 1 d1 2>&1)
 	rc=$?
 	st=$(D inspect -f '{{.State.Status}}' d1 2>&1)

@@ -47,7 +47,9 @@ grep -q "^$U:" /etc/passwd || {
 }
 install -d -o $UID_ -g $UID_ -m 755 "$H"
 o=$(loginctl enable-linger "$U" 2>&1) || o="$o; $(systemctl start "user@$UID_.service" 2>&1)"
-for _ in $(seq 100); do [ -S "$XDG/bus" ] && break; sleep 0.3; done
+# The bus socket comes before the manager is up (user@UID.service
+# "activating" for seconds under load): wait for both, up to 60 s.
+for _ in $(seq 200); do [ -S "$XDG/bus" ] && systemctl is-active -q "user@$UID_.service" && break; sleep 0.3; done
 if [ -S "$XDG/bus" ] && systemctl is-active -q "user@$UID_.service"; then
 	ok "user@$UID_.service active, session bus at $XDG/bus (delegated: $(cat "/sys/fs/cgroup/user.slice/user-$UID_.slice/user@$UID_.service/cgroup.controllers" 2>&1))"
 else
