@@ -55,6 +55,15 @@ type Sets struct {
 // Bounding is the mask of the bounding set.
 func (s *Sets) Bounding() uint64 { return s.bounding }
 
+// Masks returns the five sets, for a caller that applies them without
+// this package (the init's plan, carried out in C).
+func (s *Sets) Masks() (bounding, effective, permitted, inheritable, ambient uint64) {
+	return s.bounding, s.effective, s.permitted, s.inheritable, s.ambient
+}
+
+// LastCap is the highest capability number the kernel knows.
+func LastCap() int { return lastCap() }
+
 // Parse turns config names into masks. Names hull does not know are
 // skipped with a warning (a newer spec may name newer capabilities); names
 // the kernel does not have are an error, since the container would silently

@@ -10,6 +10,7 @@ import (
 	"github.com/hullrt/hull/libcontainer/hooks"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
+	"github.com/hullrt/hull/libcontainer/seccomp"
 	"github.com/hullrt/hull/libcontainer/store"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -58,6 +59,9 @@ type finisher struct {
 	// no_new_privs, before the user switch (while CAP_SYS_ADMIN is
 	// still there) without.
 	seccomp func() error
+	// prog is the compiled filter seccomp loads, nil for none: the
+	// plan (plan_linux.go) carries it to C.
+	prog *seccomp.Program
 	// addrSpace are the address-space rlimits, set right before the
 	// filter (see addressSpaceLimits).
 	addrSpace []specs.POSIXRlimit
@@ -99,6 +103,7 @@ func prepareFinisher(cfg *proto.InitConfig) (*finisher, error) {
 		seccomp: func() error {
 			return loadSeccomp(prog, spec, cfg.SeccompAgentFd, st)
 		},
+		prog:      prog,
 		addrSpace: addrSpace,
 	}
 	return fin, nil

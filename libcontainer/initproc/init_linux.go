@@ -105,7 +105,7 @@ func Init() {
 	// a megabyte and one thread instead of a Go runtime. Returns only if
 	// that exec is impossible (no /proc in the container); then wait here.
 	if inC {
-		waitInC(cfg, fifo)
+		waitInC(cfg, fin, fifo)
 		// The exec failed: wait here, under the process's rlimits.
 		if others, _ := splitRlimits(cfg.Spec.Process.Rlimits); len(others) > 0 {
 			if err := setRlimits(others); err != nil {

@@ -35,16 +35,23 @@ func waitsInC(cfg *proto.InitConfig) bool {
 
 // waitInC re-executes hull to wait for start in its C constructor. The
 // new image holds no more than runc's idle init does (create.bats checks
-// its fds): the config in a pipe, exec.fifo as an O_PATH fd that the
+// its fds): the plan (or the config) in a pipe, exec.fifo as an O_PATH fd that the
 // constructor reopens through /proc/self/fd, the seccomp agent's socket.
 //
 // The caller checked staticBinary first: a dynamically linked hull would
 // load the container's own dynamic loader and libc into this still
 // privileged process.
-func waitInC(cfg *proto.InitConfig, fifo int) {
-	data, err := json.Marshal(cfg)
-	if err != nil {
-		return
+func waitInC(cfg *proto.InitConfig, fin *finisher, fifo int) {
+	// The last steps as a plan for C when they can be (plan_linux.go),
+	// else the config, for the Go runtime to resume with.
+	envData := proto.EnvPlan
+	data := encodePlan(cfg, fin)
+	if data == nil {
+		envData = proto.EnvResume
+		var err error
+		if data, err = json.Marshal(cfg); err != nil {
+			return
+		}
 	}
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
@@ -74,7 +81,7 @@ func waitInC(cfg *proto.InitConfig, fifo int) {
 	env := []string{
 		proto.EnvInit + "=wait",
 		proto.EnvWait + "=" + strconv.Itoa(ffd),
-		proto.EnvResume + "=" + strconv.Itoa(rfd),
+		envData + "=" + strconv.Itoa(rfd),
 	}
 	env = append(env, faults.Env()...)
 	if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err == nil && d == 0 {

@@ -20,6 +20,8 @@
 //   _HULL_NSJOIN=<fd>:<flag>,... namespaces to join, CLONE_NEW* flag in hex
 //   _HULL_NSNEW=<flags>          namespaces to create, hex
 //   _HULL_TIMENS=<text>          written to /proc/self/timens_offsets
+//   _HULL_WAIT=<fd>              a created init: wait for start (below)
+//   _HULL_PLAN=<fd>              then carry out the plan in fd (plan.c)
 // Messages to and from the parent are the frames of internal/proto (a
 // 4-byte big-endian length, then JSON) on a SOCK_STREAM socket:
 //   {"type":"usermap","pid":N}  maps of the new user namespace of N wanted;
@@ -47,6 +49,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include "plan.h"
 
 static int sync_fd = -1;
 
@@ -309,6 +313,9 @@ __attribute__((constructor)) static void hull_nsenter(void)
 		if (getenv("_HULL_NODUMP"))
 			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		wait_for_start(w);
+		const char *plan = getenv("_HULL_PLAN");
+		if (plan)
+			hull_run_plan(atoi(w), atoi(plan));
 		return;
 	}
 	const char *cg = getenv("_HULL_CGJOIN"), *in = getenv("_HULL_INIT");

@@ -27,6 +27,10 @@ type Program struct {
 	flags uint
 }
 
+// Filter returns the BPF program and the flags for seccomp(2), for a
+// caller that loads it without this package (the init's plan, in C).
+func (p *Program) Filter() ([]unix.SockFilter, uint) { return p.prog, p.flags }
+
 // Compile checks the profile and compiles it (libseccomp, behind runc's
 // ENOSYS stub: see enosys_linux.go); nil for no profile. It is separate
 // from Load so that the init compiles while nothing limits it: libseccomp

@@ -61,6 +61,10 @@ const (
 	// EnvResume is the read end of a pipe holding the InitConfig, for
 	// the image that resumes after the wait in C.
 	EnvResume = "_HULL_RESUME"
+	// EnvPlan, instead of EnvResume, is the read end of a pipe holding
+	// the init's last steps as a plan that preinit's C carries out
+	// (initproc's plan_linux.go, preinit's plan.c): no Go runtime starts.
+	EnvPlan = "_HULL_PLAN"
 	// EnvNoDump: preinit.c makes the resumed image non-dumpable again.
 	EnvNoDump = "_HULL_NODUMP"
 )

@@ -1,0 +1,169 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// planProbe is what the process reports of itself: credentials,
+// capabilities, no_new_privs, seccomp, umask, cwd, rlimits, and whether
+// the seccomp filter refuses mkdir.
+const planProbe = `exec >/o/out 2>&1
+grep -E '^(Umask|Uid|Gid|Groups|Cap|NoNewPrivs|Seccomp)' /proc/self/status
+pwd; ulimit -n; ulimit -s; ulimit -c
+mkdir /tmp/plan-probe 2>/dev/null && echo mkdir allowed || echo mkdir refused`
+
+// planCases are configs whose last steps differ in every field the plan
+// carries.
+var planCases = map[string]func(*specs.Spec){
+	"default": func(s *specs.Spec) {},
+	"user": func(s *specs.Spec) {
+		mask := uint32(0o027)
+		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 7}, Umask: &mask}
+		s.Process.Cwd = "/bin"
+		s.Process.Rlimits = append(s.Process.Rlimits,
+			specs.POSIXRlimit{Type: "RLIMIT_STACK", Soft: 4 << 20, Hard: 16 << 20},
+			specs.POSIXRlimit{Type: "RLIMIT_CORE", Soft: 0, Hard: 0})
+		s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno}}}
+	},
+	"ambient, no no_new_privs": func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+		s.Process.NoNewPrivileges = false
+		c := []string{"CAP_NET_BIND_SERVICE", "CAP_KILL"}
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: c, Effective: c, Permitted: c, Inheritable: c, Ambient: c}
+		s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat"}, Action: specs.ActErrno}}}
+	},
+}
+
+// probeBundle makes a bundle running planProbe with a world-writable /o
+// in its rootfs for the report.
+func (e *env) probeBundle(mutate func(*specs.Spec)) (bundle string) {
+	e.t.Helper()
+	bundle = e.newBundle(all(withShell(planProbe), mutate))
+	o := filepath.Join(bundle, "rootfs", "o")
+	if err := os.MkdirAll(o, 0o777); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.Chmod(o, 0o777); err != nil {
+		e.t.Fatal(err)
+	}
+	return bundle
+}
+
+func readProbe(t *testing.T, bundle string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(bundle, "rootfs", "o", "out"))
+	if err != nil {
+		t.Fatalf("the container's report: %v", err)
+	}
+	return string(b)
+}
+
+// initEnvHas tells whether the waiting init's environment names key.
+func initEnvHas(t *testing.T, pid int, key string) bool {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		t.Fatalf("environment of the created init %d: %v", pid, err)
+	}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if strings.HasPrefix(kv, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestStartPlanMatchesRun: a created container's last steps after start
+// are carried out in C from a plan the Go init made before ready (issue
+// 18), and only when a step needs Go (here a startContainer hook) does
+// the Go runtime resume. The process must come out the same all three
+// ways: `run` (the Go init does the steps itself), create + start with
+// the plan, create + start with the Go resume. Checked from inside:
+// ids, groups, the five capability sets, no_new_privs, seccomp mode and
+// the filter's effect, umask, cwd and rlimits; and from outside: which
+// way the waiting init took.
+func TestStartPlanMatchesRun(t *testing.T) {
+	needRoot(t, "non-root users and capability sets other than the caller's")
+	t.Parallel()
+	e := newEnv(t)
+	hook := func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/true"}}}
+	}
+	for name, mutate := range planCases {
+		bundle := e.probeBundle(mutate)
+		id := e.newID()
+		if r := e.rt("run", "--bundle", bundle, id); r.Code != 0 {
+			t.Fatalf("%s: run: %v", name, r)
+		}
+		want := readProbe(t, bundle)
+		if !strings.Contains(want, "Uid:") || !strings.Contains(want, "mkdir") {
+			t.Fatalf("%s: run's report is incomplete: %q", name, want)
+		}
+
+		for _, way := range []struct {
+			name, env string
+			mutate    func(*specs.Spec)
+		}{
+			{"the plan in C", "_HULL_PLAN", mutate},
+			{"Go resumed (startContainer hook)", "_HULL_RESUME", all(mutate, hook)},
+		} {
+			bundle := e.probeBundle(way.mutate)
+			id, pid := e.create(bundle)
+			if !initEnvHas(t, pid, way.env) {
+				t.Errorf("%s, %s: the created init's environment has no %s", name, way.name, way.env)
+			}
+			e.mustRT("start", id)
+			e.waitStatus(id, "stopped")
+			e.mustRT("delete", id)
+			if got := readProbe(t, bundle); got != want {
+				t.Errorf("%s, create + start (%s) differs from run:\n--- run\n%s--- create + start\n%s", name, way.name, want, got)
+			}
+		}
+	}
+}
+
+// TestStartPlanFailure: a last step that fails after start is reported by
+// start, in the Go finisher's words, whichever way the init took: here
+// the cwd, removed between create and start.
+func TestStartPlanFailure(t *testing.T) {
+	needRoot(t, "the container's cwd is removed from outside")
+	t.Parallel()
+	e := newEnv(t)
+	hook := func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/true"}}}
+	}
+	for _, way := range []struct {
+		name   string
+		mutate func(*specs.Spec)
+	}{
+		{"plan", func(*specs.Spec) {}},
+		{"go", hook},
+	} {
+		bundle := e.newBundle(all(withArgs("true"), func(s *specs.Spec) { s.Process.Cwd = "/gone" }, way.mutate))
+		dir := filepath.Join(bundle, "rootfs", "gone")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		id, _ := e.create(bundle)
+		if err := os.Remove(dir); err != nil {
+			t.Fatal(err)
+		}
+		r := e.rt("start", id)
+		want := `chdir to cwd ("/gone") set in config.json: no such file or directory`
+		if r.Code != 1 || !strings.Contains(r.Stderr, want) {
+			t.Errorf("%s: start with the cwd gone: want exit 1 and %q, got %v", way.name, want, r)
+		}
+		if st := e.state(id).Status; st != "stopped" {
+			t.Errorf("%s: status after the failed start: %q, want stopped", way.name, st)
+		}
+		e.mustRT("delete", id)
+	}
+}
