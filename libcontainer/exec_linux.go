@@ -311,6 +311,12 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	if !proc.Terminal && o.ConsoleSocket != "" {
 		return -1, fmt.Errorf("--console-socket given but the process has no terminal")
 	}
+	// Opened before initNamespaces, whose check that the pid is still
+	// the init's then covers it too.
+	root := openInitRoot(c.st.Pid)
+	if root != nil {
+		defer root.Close()
+	}
 	joins, err := c.initNamespaces()
 	if err != nil {
 		return -1, err
@@ -365,6 +371,12 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	nfds, proc.Env = process.SocketActivation(o.PreserveFds, proc.Env)
 	for i := 0; i < nfds; i++ {
 		p.Preserve = append(p.Preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
+	}
+	p.Plan = execPlan(&spec, root, len(p.Preserve), console != nil || agent != nil)
+	if p.Plan != nil {
+		slog.Debug("exec: the process's last steps run from a plan, in C", "id", c.ID())
+	} else {
+		slog.Debug("exec: the process's last steps run in Go", "id", c.ID())
 	}
 	cg := c.cgroup()
 	if cg != nil && !cg.Exists() {

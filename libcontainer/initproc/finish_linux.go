@@ -9,6 +9,7 @@ import (
 	"github.com/hullrt/hull/libcontainer/capabilities"
 	"github.com/hullrt/hull/libcontainer/hooks"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
+	"github.com/hullrt/hull/libcontainer/internal/procenv"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
 	"github.com/hullrt/hull/libcontainer/seccomp"
 	"github.com/hullrt/hull/libcontainer/store"
@@ -63,7 +64,7 @@ type finisher struct {
 	// plan (plan_linux.go) carries it to C.
 	prog *seccomp.Program
 	// addrSpace are the address-space rlimits, set right before the
-	// filter (see addressSpaceLimits).
+	// filter (see splitRlimits).
 	addrSpace []specs.POSIXRlimit
 }
 
@@ -75,11 +76,11 @@ func prepareFinisher(cfg *proto.InitConfig) (*finisher, error) {
 	if fi, err := os.Stat(p.Cwd); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("process.cwd %q is not a directory", p.Cwd)
 	}
-	env, err := prepareEnv(p.Env, int(p.User.UID))
+	env, err := procenv.PrepareEnv(p.Env, int(p.User.UID), procenv.Host)
 	if err != nil {
 		return nil, err
 	}
-	path, err := lookPath(p.Args[0], env)
+	path, err := procenv.LookPath(p.Args[0], env, procenv.Host)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"syscall"
 
 	"github.com/hullrt/hull/libcontainer/config"
+	"github.com/hullrt/hull/libcontainer/internal/plan"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -43,24 +44,15 @@ func raiseHardLimits(rl []specs.POSIXRlimit) error {
 	return nil
 }
 
-// addressSpaceLimits are the rlimits a Go process cannot be trusted to
-// live under: it reserves far more address space than it uses (hull's
-// init has over a gigabyte mapped, most of it PROT_NONE, and glibc adds
-// 64 MiB per thread arena), so a RLIMIT_AS or RLIMIT_DATA of a gigabyte
-// makes its next heap growth fatal, and RLIMIT_STACK is the size of every
-// thread it starts from then on. The init sets them last, just before
-// the seccomp filter (which may deny setrlimit), when it allocates almost
-// nothing more.
-var addressSpaceLimits = map[string]bool{"RLIMIT_AS": true, "RLIMIT_DATA": true, "RLIMIT_STACK": true}
-
-// splitRlimits separates the address-space limits from the others.
+// splitRlimits separates the address-space limits (RLIMIT_AS, DATA,
+// STACK) from the others: they are the rlimits a Go process cannot be
+// trusted to live under. It reserves far more address space than it uses
+// (hull's init has over a gigabyte mapped, most of it PROT_NONE, and glibc
+// adds 64 MiB per thread arena), so a RLIMIT_AS or RLIMIT_DATA of a
+// gigabyte makes its next heap growth fatal, and RLIMIT_STACK is the size
+// of every thread it starts from then on. The init sets them last, just
+// before the seccomp filter (which may deny setrlimit), when it allocates
+// almost nothing more.
 func splitRlimits(rl []specs.POSIXRlimit) (others, addrSpace []specs.POSIXRlimit) {
-	for _, r := range rl {
-		if addressSpaceLimits[r.Type] {
-			addrSpace = append(addrSpace, r)
-		} else {
-			others = append(others, r)
-		}
-	}
-	return others, addrSpace
+	return plan.SplitRlimits(rl)
 }

@@ -1,17 +1,20 @@
-// plan: the last steps of a created container's init, after `start`,
-// without the Go runtime (issue 18: a Go start-up here was half of
-// `start`'s time). The Go init decided everything before ready (the
-// executable, the environment, the capability masks, the seccomp filter
-// compiled to BPF, the rlimits) and wrote it as a plan into a pipe; this
-// file only carries it out, in the order of the Go finisher
-// (libcontainer/initproc/finish_linux.go, drop and finish), and reports a
-// failure on exec.fifo as text, as that code does. The Go init writes no
-// plan when there is something only Go does (startContainer hooks, a
-// seccomp agent, LSM labels): the Go runtime then starts and finishes.
+// plan: the last steps of a container process without the Go runtime
+// (issue 18: a Go start-up there was half of `start`'s and `exec`'s
+// time). Go decided everything (the executable, the environment, the
+// capability masks, the seccomp filter compiled to BPF, the rlimits) and
+// wrote it as a plan into a pipe; this file only carries it out, in the
+// order of the Go finisher (libcontainer/initproc/finish_linux.go, drop
+// and finish), and reports failures where and as that code does:
+//   - a created init, after start (hull_run_plan): on exec.fifo, exit 127;
+//   - an exec'd process (hull_exec_plan): before ready as an error frame
+//     to the parent, exit 1; after ready on stderr, exit 255.
+// Go writes no plan when there is something only Go does (hooks, a
+// seccomp agent, LSM labels, a terminal, ...): the Go runtime then runs.
 //
-// The plan's layout is planLayout in libcontainer/initproc/plan_linux.go.
+// The plan's layout is in libcontainer/internal/plan's package doc.
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -36,7 +39,7 @@
 #define PLAN_NNP 2
 #define PLAN_SECCOMP 4
 #define PLAN_UMASK 8
-#define PLAN_HDR 96
+#define PLAN_HDR 104
 
 struct rlim {
 	uint32_t res;
@@ -45,7 +48,7 @@ struct rlim {
 };
 
 struct plan {
-	uint32_t flags, uid, gid, umask, ngroups, nrl, nas, nfilter, sflags, nargs, nenv, lastcap;
+	uint32_t flags, uid, gid, umask, ngroups, nrl, nas, nfilter, sflags, nargs, nenv, lastcap, npreserve;
 	uint64_t bounding, effective, permitted, inheritable, ambient;
 	gid_t *groups;
 	struct rlim *rl; // nrl others, then nas address-space limits
@@ -54,7 +57,10 @@ struct plan {
 	char **argv, **envp;
 };
 
-static int fifo_fd = -1;
+// Where a failure goes (see the top of the file).
+enum { TO_FIFO, TO_PARENT, TO_STDERR };
+static int fail_mode = TO_FIFO;
+static int fifo_fd = -1; // TO_FIFO: exec.fifo; TO_PARENT: the sync socket
 
 // errstr is Go's text for an errno: the C library's with a lower-case
 // first letter ("no such file or directory").
@@ -66,9 +72,45 @@ static const char *errstr(int e)
 	return buf;
 }
 
-// fail reports why on the fifo, for `start` to print, and exits 127 (the
-// Go finisher's status for a failure before execve).
-__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
+static void write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		buf += w;
+		n -= w;
+	}
+}
+
+// send_error sends msg to the parent as internal/proto's error frame: a
+// 4-byte big-endian length, then {"type":"error","error":msg} in JSON.
+static void send_error(const char *msg)
+{
+	char frame[4 + 2200];
+	size_t n = 4;
+	n += snprintf(frame + n, 64, "{\"type\":\"error\",\"error\":\"");
+	for (const unsigned char *c = (const unsigned char *)msg; *c && n < sizeof(frame) - 16; c++) {
+		if (*c == '"' || *c == '\\') {
+			frame[n++] = '\\';
+			frame[n++] = *c;
+		} else if (*c < 0x20) {
+			n += snprintf(frame + n, 8, "\\u%04x", *c);
+		} else {
+			frame[n++] = *c;
+		}
+	}
+	n += snprintf(frame + n, 4, "\"}");
+	uint32_t len = n - 4;
+	unsigned char hdr[4] = {len >> 24, (len >> 16) & 0xff, (len >> 8) & 0xff, len & 0xff};
+	memcpy(frame, hdr, 4);
+	write_all(fifo_fd, frame, n);
+}
+
+// fail reports why, where fail_mode says, and exits with its status.
+__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -77,13 +119,17 @@ __attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
 	va_end(ap);
 	if (n > (int)sizeof(msg) - 1)
 		n = sizeof(msg) - 1;
-	if (n > 0) {
-		ssize_t w;
-		do
-			w = write(fifo_fd, msg, n);
-		while (w < 0 && errno == EINTR);
+	switch (fail_mode) {
+	case TO_FIFO:
+		write_all(fifo_fd, msg, n > 0 ? n : 0);
+		_exit(127);
+	case TO_PARENT:
+		send_error(msg);
+		_exit(1);
+	default:
+		dprintf(2, "hull: %s\n", msg);
+		_exit(255);
 	}
-	_exit(127);
 }
 
 static char *read_all(int fd, size_t *len)
@@ -163,6 +209,8 @@ static void parse(const char *buf, size_t len, struct plan *p)
 	p->nargs = u32(buf, len, &off);
 	p->nenv = u32(buf, len, &off);
 	p->lastcap = u32(buf, len, &off);
+	p->npreserve = u32(buf, len, &off);
+	u32(buf, len, &off); // reserved
 	p->bounding = u64(buf, len, &off);
 	p->effective = u64(buf, len, &off);
 	p->permitted = u64(buf, len, &off);
@@ -325,18 +373,39 @@ static void drop(struct plan *p)
 	}
 }
 
-void hull_run_plan(int fifo, int plan_fd)
+// exec_process is the last step: execve. As runc's init, a failed execve
+// is the process's own error, on its stderr, with status 255.
+__attribute__((noreturn)) static void exec_process(struct plan *p)
 {
-	struct plan p = {0};
+	do
+		execve(p->path, p->argv, p->envp);
+	while (errno == EINTR);
+	int e = errno;
+	if (fail_mode == TO_FIFO)
+		close(fifo_fd); // start has succeeded
+	dprintf(2, "exec %s: %s\n", p->path, errstr(e));
+	_exit(255);
+}
+
+static struct plan *read_plan(int plan_fd)
+{
+	static struct plan p;
 	size_t len;
-	fifo_fd = fifo;
-	// The write end must not reach the user's process.
-	fcntl(fifo, F_SETFD, FD_CLOEXEC);
 	char *buf = read_all(plan_fd, &len);
 	close(plan_fd);
 	parse(buf, len, &p);
-	set_rlimits(p.rl, p.nrl);
-	drop(&p);
+	return &p;
+}
+
+void hull_run_plan(int fifo, int plan_fd)
+{
+	fail_mode = TO_FIFO;
+	fifo_fd = fifo;
+	// The write end must not reach the user's process.
+	fcntl(fifo, F_SETFD, FD_CLOEXEC);
+	struct plan *p = read_plan(plan_fd);
+	set_rlimits(p->rl, p->nrl);
+	drop(p);
 	// Tell start the process is about to run: start takes an EOF with
 	// nothing read for an init that died before execve.
 	char mark = 0;
@@ -346,13 +415,88 @@ void hull_run_plan(int fifo, int plan_fd)
 	while (w < 0 && errno == EINTR);
 	if (w != 1)
 		_exit(127);
-	do
-		execve(p.path, p.argv, p.envp);
-	while (errno == EINTR);
-	// As runc's init: the failed execve is the process's own error, on
-	// its stderr, with status 255; start has succeeded.
-	int e = errno;
-	close(fifo);
-	dprintf(2, "exec %s: %s\n", p.path, errstr(e));
-	_exit(255);
+	exec_process(p);
+}
+
+// skip_frame reads one frame from fd and drops it: the config the parent
+// sends, which the plan already holds. Exits if the parent is gone.
+static void skip_frame(int fd)
+{
+	unsigned char hdr[4];
+	char buf[4096];
+	size_t n = 0, want = 4;
+	while (n < want) {
+		ssize_t r = read(fd, hdr + n, want - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(1);
+		n += r;
+	}
+	size_t left = ((size_t)hdr[0] << 24) | ((size_t)hdr[1] << 16) | ((size_t)hdr[2] << 8) | hdr[3];
+	while (left > 0) {
+		ssize_t r = read(fd, buf, left < sizeof(buf) ? left : sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(1);
+		left -= r;
+	}
+}
+
+// cloexec_from marks every fd from first on close-on-exec.
+static void cloexec_from(unsigned int first)
+{
+	if (syscall(SYS_close_range, first, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */) == 0)
+		return;
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		fail("list fds: %s", errstr(errno));
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && fd >= (int)first && fd != dirfd(d))
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	closedir(d);
+}
+
+// raise_hard raises the hard limits the address-space rlimits ask for,
+// and nothing else: what can fail of them fails before ready (the Go
+// init's raiseHardLimits).
+static void raise_hard(struct rlim *rl, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		struct rlimit cur;
+		if (getrlimit(rl[i].res, &cur) < 0)
+			fail("get %s: %s", rl[i].name, errstr(errno));
+		if (rl[i].max <= cur.rlim_max)
+			continue;
+		struct rlimit r = {.rlim_cur = cur.rlim_cur, .rlim_max = rl[i].max};
+		if (setrlimit(rl[i].res, &r) < 0)
+			fail("set %s to soft %llu hard %llu: %s", rl[i].name, (unsigned long long)rl[i].cur,
+			     (unsigned long long)rl[i].max, errstr(errno));
+	}
+}
+
+void hull_exec_plan(int sync, int plan_fd)
+{
+	fail_mode = TO_PARENT;
+	fifo_fd = sync;
+	struct plan *p = read_plan(plan_fd);
+	// The parent sends the config when the process is in its cgroup:
+	// nothing of the user's may run before.
+	skip_frame(sync);
+	cloexec_from(3 + p->npreserve);
+	// As the Go exec process: not pinned to hull's own CPUs.
+	static unsigned char all[64 * 1024 / 8];
+	memset(all, 0xff, sizeof(all));
+	syscall(SYS_sched_setaffinity, 0, sizeof(all), all);
+	set_rlimits(p->rl, p->nrl);
+	raise_hard(p->rl + p->nrl, p->nas);
+	static const char ready[] = "\0\0\0\020{\"type\":\"ready\"}";
+	write_all(sync, ready, sizeof(ready) - 1);
+	fail_mode = TO_STDERR;
+	drop(p);
+	exec_process(p);
 }

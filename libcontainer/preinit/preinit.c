@@ -295,6 +295,15 @@ static void wait_for_start(const char *w)
 		sigaction(fatal_signals[i], &sa, NULL);
 }
 
+// exec_plan: an exec'd process whose last steps the parent wrote as a
+// plan carries them out here and never starts the Go runtime (plan.c).
+static void exec_plan(void)
+{
+	const char *plan = getenv("_HULL_PLAN");
+	if (plan)
+		hull_exec_plan(sync_fd, atoi(plan));
+}
+
 __attribute__((constructor)) static void hull_nsenter(void)
 {
 	// The fd we were executed through (the read-only binary) must not
@@ -382,8 +391,10 @@ __attribute__((constructor)) static void hull_nsenter(void)
 			_exit(0);
 		}
 		setsid();
+		exec_plan();
 		return;
 	}
 	setsid();
 	say("pid", getpid());
+	exec_plan();
 }

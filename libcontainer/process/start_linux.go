@@ -39,6 +39,11 @@ type Bootstrap struct {
 	// the cgroup2 directory, and into the v1 hierarchies by writing to
 	// their tasks files itself before the Go runtime starts (preinit.c).
 	CgJoin *cgroups.Join
+	// Plan, if set, is the process's last steps for preinit's C to
+	// carry out (internal/plan): the process then never starts the Go
+	// runtime. Used only where preinit.c enters the namespaces
+	// (nsenter); the config is still sent, as the signal to go on.
+	Plan []byte
 	// Abort, if set, is the caller's catch of TERM, INT and HUP;
 	// otherwise the Child catches them itself until it is closed. Either
 	// way a signal kills the process being started and the step that
@@ -255,6 +260,12 @@ func (c *Child) clone(pl *clonePlan) error {
 	if pl.intoCgroup {
 		attr.UseCgroupFD, attr.CgroupFD = true, b.CgJoin.FD
 	}
+	if pl.nsenter && b.Plan != nil {
+		if planFile := planPipe(b.Plan); planFile != nil {
+			defer planFile.Close()
+			env = append(env, proto.EnvPlan+"="+strconv.Itoa(add(planFile)))
+		}
+	}
 	if pl.nsenter {
 		var js []string
 		for _, j := range b.Joins {
@@ -427,3 +438,30 @@ func (c *Child) runCreateHooks() error {
 // initError is an error of the init's setup (or of the hooks run for it),
 // in runc's words.
 func initError(err error) error { return fmt.Errorf("error during container init: %w", err) }
+
+// planPipe returns the read end of a pipe holding plan whole, written
+// before the clone (nobody reads it until the child runs); nil when the
+// pipe cannot hold it (a user over fs.pipe-user-pages-soft gets pipes of
+// one page): the process then does its steps in Go.
+func planPipe(plan []byte) *os.File {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return nil
+	}
+	r, w := p[0], p[1]
+	defer unix.Close(w)
+	if len(plan) > 1<<12 {
+		unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, len(plan))
+	}
+	n, err := unix.Write(w, plan)
+	if err != nil || n != len(plan) {
+		unix.Close(r)
+		return nil
+	}
+	// The reader (preinit.c) reads with blocking reads.
+	if err := unix.SetNonblock(r, false); err != nil {
+		unix.Close(r)
+		return nil
+	}
+	return os.NewFile(uintptr(r), "plan")
+}

@@ -1,22 +1,21 @@
-package initproc
+package procenv
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 )
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// lookPath finds the executable for args[0] inside the container, with the
-// PATH of the process's own environment. The error texts are os/exec's,
-// which podman and CRI-O map to exit codes 126/127.
-func lookPath(file string, env []string) (string, error) {
+// LookPath finds the executable for args[0] in root, with the PATH of
+// the process's own environment. The error texts are os/exec's, which
+// podman and CRI-O map to exit codes 126/127.
+func LookPath(file string, env []string, root Root) (string, error) {
 	if strings.Contains(file, "/") {
-		if err := findExecutable(file); err != nil {
+		if err := findExecutable(root, file); err != nil {
 			return "", &execError{file, err}
 		}
 		return file, nil
@@ -33,7 +32,7 @@ func lookPath(file string, env []string) (string, error) {
 			dir = "."
 		}
 		p := filepath.Join(dir, file)
-		err := findExecutable(p)
+		err := findExecutable(root, p)
 		if err == nil {
 			return p, nil
 		}
@@ -57,8 +56,8 @@ type execError struct {
 func (e *execError) Error() string { return fmt.Sprintf("exec: %q: %v", e.name, e.err) }
 func (e *execError) Unwrap() error { return e.err }
 
-func findExecutable(file string) error {
-	fi, err := os.Stat(file)
+func findExecutable(root Root, file string) error {
+	fi, err := root.Stat(file)
 	if err != nil {
 		return err
 	}

@@ -1,21 +1,20 @@
-package initproc
+package procenv
 
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// prepareEnv is what runc does to process.env before execve: duplicates
+// PrepareEnv is what runc does to process.env before execve: duplicates
 // are dropped (the last value of a key wins, at the place of its last
 // occurrence), an empty HOME is dropped, and when no HOME with a value is
 // left, HOME is the home directory of uid in the container's /etc/passwd,
 // or "/" without an entry. A nil env stays nil (no HOME either, as runc).
-// It runs in the container's root.
-func prepareEnv(env []string, uid int) ([]string, error) {
+// root is the container's root filesystem.
+func PrepareEnv(env []string, uid int, root Root) ([]string, error) {
 	if env == nil {
 		return nil, nil
 	}
@@ -48,18 +47,18 @@ func prepareEnv(env []string, uid int) ([]string, error) {
 	}
 	slices.Reverse(out)
 	if !homeSet {
-		out = append(out, "HOME="+passwdHome(etcPasswd, uid))
+		out = append(out, "HOME="+passwdHome(root, etcPasswd, uid))
 	}
 	return out, nil
 }
 
-// etcPasswd is the container's passwd file (a variable for the tests).
-var etcPasswd = "/etc/passwd"
+// etcPasswd is the container's passwd file.
+const etcPasswd = "/etc/passwd"
 
 // passwdHome is uid's home directory in the passwd file at path, "/" if
 // it has no entry for uid (or no file).
-func passwdHome(path string, uid int) string {
-	f, err := os.Open(path)
+func passwdHome(root Root, path string, uid int) string {
+	f, err := root.Open(path)
 	if err != nil {
 		return "/"
 	}
