@@ -18,7 +18,7 @@ import (
 // capabilities, no_new_privs, seccomp, umask, cwd, rlimits, and whether
 // the seccomp filter refuses mkdir.
 const planProbe = `exec >/o/out 2>&1
-grep -E '^(Umask|Uid|Gid|Groups|Cap|NoNewPrivs|Seccomp)' /proc/self/status
+grep -E '^(Umask|Uid|Gid|Groups|Cap|NoNewPrivs|Seccomp|SigBlk|SigIgn)' /proc/self/status
 pwd; ulimit -n; ulimit -s; ulimit -c
 mkdir /tmp/plan-probe 2>/dev/null && rmdir /tmp/plan-probe && echo mkdir allowed || echo mkdir refused`
 
