@@ -372,6 +372,16 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	for i := 0; i < nfds; i++ {
 		p.Preserve = append(p.Preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
 	}
+	// The process's root is the init's only when it joins the init's
+	// mount namespace (setns puts it at that namespace's root).
+	joinsMount := false
+	for _, j := range joins {
+		joinsMount = joinsMount || j.Flag == unix.CLONE_NEWNS
+	}
+	if !joinsMount && root != nil {
+		root.Close()
+		root = nil
+	}
 	p.Plan = execPlan(&spec, root, len(p.Preserve), console != nil || agent != nil)
 	if p.Plan != nil {
 		slog.Debug("exec: the process's last steps run from a plan, in C", "id", c.ID())

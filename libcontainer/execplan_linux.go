@@ -17,7 +17,8 @@ import (
 // openInitRoot opens the root directory of the container's init, through
 // which execPlan looks up the exec'd process's executable and HOME: the
 // exec'd process gets the same root when it joins the init's mount
-// namespace. The caller checks afterwards that the pid is still the init.
+// namespace (only then: the caller passes nil otherwise). The caller
+// checks afterwards that the pid is still the init.
 func openInitRoot(pid int) *os.File {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/root", pid))
 	if err != nil {

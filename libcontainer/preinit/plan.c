@@ -197,25 +197,15 @@ static void parse(const char *buf, size_t len, struct plan *p)
 	uint32_t i;
 	if (len < PLAN_HDR || memcmp(take(buf, len, &off, 8), "HULLPLN1", 8) != 0)
 		fail("read init plan: bad header");
-	p->flags = u32(buf, len, &off);
-	p->uid = u32(buf, len, &off);
-	p->gid = u32(buf, len, &off);
-	p->umask = u32(buf, len, &off);
-	p->ngroups = u32(buf, len, &off);
-	p->nrl = u32(buf, len, &off);
-	p->nas = u32(buf, len, &off);
-	p->nfilter = u32(buf, len, &off);
-	p->sflags = u32(buf, len, &off);
-	p->nargs = u32(buf, len, &off);
-	p->nenv = u32(buf, len, &off);
-	p->lastcap = u32(buf, len, &off);
-	p->npreserve = u32(buf, len, &off);
+	// The header's fields, in their order.
+	uint32_t *u32s[] = {&p->flags, &p->uid, &p->gid, &p->umask, &p->ngroups, &p->nrl, &p->nas,
+			    &p->nfilter, &p->sflags, &p->nargs, &p->nenv, &p->lastcap, &p->npreserve};
+	uint64_t *u64s[] = {&p->bounding, &p->effective, &p->permitted, &p->inheritable, &p->ambient};
+	for (i = 0; i < sizeof(u32s) / sizeof(u32s[0]); i++)
+		*u32s[i] = u32(buf, len, &off);
 	u32(buf, len, &off); // reserved
-	p->bounding = u64(buf, len, &off);
-	p->effective = u64(buf, len, &off);
-	p->permitted = u64(buf, len, &off);
-	p->inheritable = u64(buf, len, &off);
-	p->ambient = u64(buf, len, &off);
+	for (i = 0; i < sizeof(u64s) / sizeof(u64s[0]); i++)
+		*u64s[i] = u64(buf, len, &off);
 	// Counts bounded by what the plan's length can hold, before any
 	// allocation sized by them.
 	if (p->ngroups > len || p->nrl > len || p->nas > len || p->nfilter > len || p->nargs > len ||

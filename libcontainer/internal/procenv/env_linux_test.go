@@ -33,12 +33,7 @@ func TestPrepareEnv(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "etc", "passwd"), []byte("root:x:0:0:root:/root:/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	root := InRoot(d)
+	root := openRoot(t, dir)
 	// uid 4242 has no entry: HOME defaults to "/".
 	const uid = 4242
 	if got, _ := PrepareEnv([]string{"A=1"}, 0, root); !slices.Equal(got, []string{"A=1", "HOME=/root"}) {
@@ -92,12 +87,7 @@ func TestLookPathInRoot(t *testing.T) {
 	if err := os.Symlink("/bin/sh", filepath.Join(dir, "link", "sh")); err != nil {
 		t.Fatal(err)
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	root := InRoot(d)
+	root := openRoot(t, dir)
 	env := []string{"PATH=/noexec:/sbin:/bin"}
 	for _, tc := range []struct{ file, want, err string }{
 		{"tool", "/bin/tool", ""},
@@ -119,4 +109,15 @@ func TestLookPathInRoot(t *testing.T) {
 			t.Errorf("LookPath(%q) = %q, %v; want %q", tc.file, got, err, tc.want)
 		}
 	}
+}
+
+// openRoot is dir as a container's root, looked up from outside.
+func openRoot(t *testing.T, dir string) Root {
+	t.Helper()
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return InRoot(d)
 }
