@@ -48,4 +48,10 @@
 // cleans up and ends as runc's (process.AbortCatch). After ready, a
 // created init waits on exec.fifo for start (in a fresh, C-only image:
 // initproc's waitInC); errors from then on reach start through the fifo.
+//
+// With a plan (EnvPlan: the process's last steps decided by Go, see
+// internal/plan), the child's side after the namespaces is preinit's
+// plan.c instead of initproc: an exec'd process reads the config frame
+// only as the signal that it is in its cgroup, answers ready or error
+// itself, and execs; a created init carries its plan out after start.
 package proto
