@@ -64,6 +64,32 @@ passes "$logs" >"$got"
 want=$prefix/want.txt
 grep -v '^#' "$expected" | grep -vxFf <(sed -nE 's/^([^#\t][^\t]*)\t.*/\1/p' "$excluded") | sort -u >"$want"
 missing=$(comm -23 "$want" "$got")
+
+# The suite's own race: setup_recvtty (helpers.bash) starts recvtty in the
+# background and does not wait for its socket, so under load a test's
+# `run --console-socket` can come first ("connect to .../tty/sock: no such
+# file or directory"; runc would fail the same). Such a test, and only
+# one whose log shows exactly that, is run once more, alone; it counts as
+# passed only if it passes then, and the lane says so.
+raced=""
+if [ -n "$missing" ]; then
+	while IFS= read -r t; do
+		f=${t%%: *} name=${t#*: }
+		tap=$logs/$f.tap
+		[ -f "$tap" ] || continue
+		block=$(awk -v name="$name" '/^not ok [0-9]+ / { s = $0; sub(/^not ok [0-9]+ /, "", s); on = (s == name); if (on) print; next } /^#/ { if (on) print; next } { on = 0 }' "$tap")
+		grep -q 'console socket .*/tty/sock: connect to .*/tty/sock: no such file or directory' <<<"$block" || continue
+		re=$(printf '%s' "$name" | sed 's/[][\\.^$*+?(){}|/]/\\&/g')
+		if LOGDIR=$prefix/rerun BATS_FILTER="^${re}\$" "$kit/run.sh" "$hull" "$f" >/dev/null 2>&1 &&
+			grep -qxF "ok 1 $name" "$prefix/rerun/$f.tap"; then
+			raced="$raced$t"$'\n'
+			echo "$t" >>"$got"
+		fi
+		rm -rf "$prefix/rerun"
+	done <<<"$missing"
+	sort -u -o "$got" "$got"
+	missing=$(comm -23 "$want" "$got")
+fi
 extra=$(comm -13 "$want" "$got" | grep -vxFf <(sed -nE 's/^([^#\t][^\t]*)\t.*/\1/p' "$excluded") || true)
 
 # the per-file table: upstream runc's passes (the bar) against hull's
@@ -86,6 +112,11 @@ if [ -n "$missing" ]; then
 	echo "$missing" | sed 's/^/  /'
 	echo "(TAP logs with each failure's output: $logs)"
 	exit 1
+fi
+if [ -n "$raced" ]; then
+	echo
+	echo "passed when run again (the first run lost the suite's recvtty race: no console socket yet):"
+	printf '%s' "$raced" | sed 's/^/  /'
 fi
 echo
 echo "runc-suite lane: every test upstream runc v1.5.1 passes here passes with hull"
