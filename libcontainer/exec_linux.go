@@ -314,9 +314,11 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	// Opened before initNamespaces, whose check that the pid is still
 	// the init's then covers it too.
 	root := openInitRoot(c.st.Pid)
-	if root != nil {
-		defer root.Close()
-	}
+	defer func() {
+		if root != nil {
+			root.Close()
+		}
+	}()
 	joins, err := c.initNamespaces()
 	if err != nil {
 		return -1, err

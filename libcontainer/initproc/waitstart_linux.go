@@ -35,8 +35,8 @@ func waitsInC(cfg *proto.InitConfig) bool {
 
 // waitInC re-executes hull to wait for start in its C constructor. The
 // new image holds no more than runc's idle init does (create.bats checks
-// its fds): the plan (or the config) in a pipe, exec.fifo as an O_PATH fd that the
-// constructor reopens through /proc/self/fd, the seccomp agent's socket.
+// its fds): the plan (or the config) in a pipe, exec.fifo as an O_PATH
+// fd that the constructor reopens through /proc/self/fd, the seccomp agent's socket.
 //
 // The caller checked staticBinary first: a dynamically linked hull would
 // load the container's own dynamic loader and libc into this still
@@ -59,7 +59,7 @@ func waitInC(cfg *proto.InitConfig, fin *finisher, fifo int) {
 	}
 	rfd, wfd := p[0], p[1]
 	defer unix.Close(wfd)
-	if !fillPipe(wfd, data) {
+	if !proto.FillPipe(wfd, data) {
 		unix.Close(rfd)
 		return
 	}
@@ -110,30 +110,6 @@ func fifoPath(cfg *proto.InitConfig) int {
 	unix.Close(cfg.StateDirFd)
 	cfg.StateDirFd = -1
 	return f
-}
-
-// fillPipe writes all of data into the pipe's buffer, growing it as
-// needed; false if it does not fit (nobody reads before the exec).
-func fillPipe(wfd int, data []byte) bool {
-	if len(data) > 1<<16 {
-		if _, err := unix.FcntlInt(uintptr(wfd), unix.F_SETPIPE_SZ, len(data)); err != nil {
-			return false
-		}
-	}
-	if err := unix.SetNonblock(wfd, true); err != nil {
-		return false
-	}
-	for len(data) > 0 {
-		n, err := unix.Write(wfd, data)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil || n <= 0 {
-			return false
-		}
-		data = data[n:]
-	}
-	return true
 }
 
 // staticBinary reports whether hull's binary has no ELF interpreter: the

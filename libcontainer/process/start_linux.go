@@ -445,21 +445,12 @@ func initError(err error) error { return fmt.Errorf("error during container init
 // one page): the process then does its steps in Go.
 func planPipe(plan []byte) *os.File {
 	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return nil
 	}
 	r, w := p[0], p[1]
 	defer unix.Close(w)
-	if len(plan) > 1<<12 {
-		unix.FcntlInt(uintptr(w), unix.F_SETPIPE_SZ, len(plan))
-	}
-	n, err := unix.Write(w, plan)
-	if err != nil || n != len(plan) {
-		unix.Close(r)
-		return nil
-	}
-	// The reader (preinit.c) reads with blocking reads.
-	if err := unix.SetNonblock(r, false); err != nil {
+	if !proto.FillPipe(w, plan) {
 		unix.Close(r)
 		return nil
 	}

@@ -244,3 +244,30 @@ func (e *ChildError) Unwrap() error {
 func ErrorOf(m *Message) error {
 	return &ChildError{msg: m.Error, errno: syscall.Errno(m.Errno)}
 }
+
+// FillPipe writes all of data into the pipe's buffer (wfd, its write
+// end), growing it as needed, without blocking: for a pipe nobody reads
+// until a process execs or is cloned (the init's plan or config, exec's
+// plan). False if it does not fit (a user over fs.pipe-user-pages-soft
+// gets one-page pipes); the write end is left non-blocking.
+func FillPipe(wfd int, data []byte) bool {
+	if len(data) > 1<<16 {
+		if _, err := unix.FcntlInt(uintptr(wfd), unix.F_SETPIPE_SZ, len(data)); err != nil {
+			return false
+		}
+	}
+	if err := unix.SetNonblock(wfd, true); err != nil {
+		return false
+	}
+	for len(data) > 0 {
+		n, err := unix.Write(wfd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			return false
+		}
+		data = data[n:]
+	}
+	return true
+}
