@@ -493,9 +493,6 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			return c, fmt.Errorf("container %s: %w", o.ID, err)
 		}
 	}
-	if err := pidfdSock.Send(); err != nil {
-		return c, fmt.Errorf("container %s: %w", o.ID, err)
-	}
 	st.Phase = store.PhaseCreated
 	if err := h.Save(st); err != nil {
 		return c, err
@@ -530,7 +527,7 @@ func (c *Container) placeInit(pid int, inCgroup bool, cg cgroups.Manager, pidfdS
 		return err
 	}
 	faults.Point("after-clone")
-	if err := pidfdSock.Open(pid); err != nil {
+	if err := pidfdSock.Send(pid); err != nil {
 		return err
 	}
 	spec, err := c.spec()

@@ -440,10 +440,6 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 			return -1, err
 		}
 	}
-	if err := pidfdSock.Send(); err != nil {
-		unix.Kill(pid, unix.SIGKILL)
-		return -1, err
-	}
 	// Other commands (kill, delete) must not wait for an exec to end.
 	c.Close()
 	if o.Detach {
@@ -456,7 +452,8 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	return code, nil
 }
 
-// placeExec sends the new process's pidfd and puts it in the container's
+// placeExec sends the new process's pidfd (runc's init sends it before
+// it is ready) and puts it in the container's
 // cgroup (or the --cgroup sub-cgroups) if the clone could not (inCgroup),
 // before it runs anything of the user's (it waits for its config). cg is
 // nil for a container without a cgroup.
@@ -469,7 +466,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 // process staying where it was.
 func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, subAsked bool, initPid int, rootless bool, pidfdSock *process.PidfdSocket) error {
 	faults.Point("exec-after-clone")
-	if err := pidfdSock.Open(pid); err != nil {
+	if err := pidfdSock.Send(pid); err != nil {
 		return err
 	}
 	if cg == nil {

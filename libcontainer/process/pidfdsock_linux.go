@@ -13,14 +13,16 @@ import (
 // process (exec), as runc sends it: one message whose payload is the kind
 // of process ("standard" for an init, "setns" for an exec, runc's init
 // types) with the pidfd in SCM_RIGHTS. runc's init sends it from inside
-// the container before the user's process runs; hull opens the pidfd from
-// the parent while the process still waits for its config (its pid cannot
-// have been reused) and sends it once the process is set up, before
-// create/exec returns.
+// the container before it reports ready, so the receiver holds the pidfd
+// while the process is still being set up; hull opens it from the parent
+// while the process waits for its config (its pid cannot have been
+// reused) and sends it there and then. Sending it only before create or
+// exec returns left the receiver a few milliseconds: runc's own
+// pidfd-kill helper, which handles SIGTERM only once it has the pidfd,
+// was killed by the test's SIGTERM that came first.
 type PidfdSocket struct {
-	sock  *os.File
-	kind  string
-	pidfd int
+	sock *os.File
+	kind string
 }
 
 const (
@@ -39,12 +41,12 @@ func DialPidfdSocket(path, kind string) (*PidfdSocket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--pidfd-socket: %w", err)
 	}
-	return &PidfdSocket{sock: f, kind: kind, pidfd: -1}, nil
+	return &PidfdSocket{sock: f, kind: kind}, nil
 }
 
-// open takes the pidfd of pid. Call it while pid is known to be the
-// process (it is a child that waits for us).
-func (s *PidfdSocket) Open(pid int) error {
+// Send sends a pidfd of pid. Call it while pid is known to be the
+// process (a child that waits for us), at most once.
+func (s *PidfdSocket) Send(pid int) error {
 	if s == nil {
 		return nil
 	}
@@ -52,23 +54,9 @@ func (s *PidfdSocket) Open(pid int) error {
 	if err != nil {
 		return fmt.Errorf("--pidfd-socket: pidfd_open %d: %w", pid, err)
 	}
-	if s.pidfd >= 0 {
-		unix.Close(s.pidfd)
-	}
-	s.pidfd = fd
-	return nil
-}
-
-// send sends the pidfd taken by open.
-func (s *PidfdSocket) Send() error {
-	if s == nil {
-		return nil
-	}
-	if s.pidfd < 0 {
-		return fmt.Errorf("--pidfd-socket %s: no pidfd to send", s.sock.Name())
-	}
+	defer unix.Close(fd)
 	for {
-		err := unix.Sendmsg(int(s.sock.Fd()), []byte(s.kind), unix.UnixRights(s.pidfd), nil, 0)
+		err := unix.Sendmsg(int(s.sock.Fd()), []byte(s.kind), unix.UnixRights(fd), nil, 0)
 		if err == unix.EINTR {
 			continue
 		}
@@ -79,14 +67,10 @@ func (s *PidfdSocket) Send() error {
 	}
 }
 
-// Close closes the connection and our pidfd.
+// Close closes the connection.
 func (s *PidfdSocket) Close() {
 	if s == nil {
 		return
-	}
-	if s.pidfd >= 0 {
-		unix.Close(s.pidfd)
-		s.pidfd = -1
 	}
 	s.sock.Close()
 }

@@ -65,6 +65,13 @@ want=$prefix/want.txt
 grep -v '^#' "$expected" | grep -vxFf <(sed -nE 's/^([^#\t][^\t]*)\t.*/\1/p' "$excluded") | sort -u >"$want"
 missing=$(comm -23 "$want" "$got")
 
+# tapblock TAP NAME: the "not ok" line of test NAME and the "#" lines of
+# output that follow it.
+tapblock() {
+	[ -f "$1" ] || { echo "(no TAP log $1)"; return; }
+	awk -v name="$2" '/^not ok [0-9]+ / { s = $0; sub(/^not ok [0-9]+ /, "", s); on = (s == name); if (on) print; next } /^#/ { if (on) print; next } { on = 0 }' "$1"
+}
+
 # The suite's own race: setup_recvtty (helpers.bash) starts recvtty in the
 # background and does not wait for its socket, so under load a test's
 # `run --console-socket` can come first ("connect to .../tty/sock: no such
@@ -77,7 +84,7 @@ if [ -n "$missing" ]; then
 		f=${t%%: *} name=${t#*: }
 		tap=$logs/$f.tap
 		[ -f "$tap" ] || continue
-		block=$(awk -v name="$name" '/^not ok [0-9]+ / { s = $0; sub(/^not ok [0-9]+ /, "", s); on = (s == name); if (on) print; next } /^#/ { if (on) print; next } { on = 0 }' "$tap")
+		block=$(tapblock "$tap" "$name")
 		grep -q 'console socket .*/tty/sock: connect to .*/tty/sock: no such file or directory' <<<"$block" || continue
 		re=$(printf '%s' "$name" | sed 's/[][\\.^$*+?(){}|/]/\\&/g')
 		if LOGDIR=$prefix/rerun BATS_FILTER="^${re}\$" "$kit/run.sh" "$hull" "$f" >/dev/null 2>&1 &&
@@ -110,6 +117,14 @@ if [ -n "$missing" ]; then
 	echo
 	echo "FAIL: $(echo "$missing" | wc -l) tests upstream runc v1.5.1 passes here fail with hull:"
 	echo "$missing" | sed 's/^/  /'
+	# CI keeps only this output, not the logs: show each failure's own
+	# (its TAP block, the last 40 lines of it).
+	while IFS= read -r t; do
+		f=${t%%: *} name=${t#*: }
+		echo
+		echo "--- $t"
+		tapblock "$logs/$f.tap" "$name" | tail -n 40 | sed 's/^/  /'
+	done <<<"$missing"
 	echo "(TAP logs with each failure's output: $logs)"
 	exit 1
 fi
