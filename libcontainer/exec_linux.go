@@ -453,10 +453,10 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 }
 
 // placeExec sends the new process's pidfd (runc's init sends it before
-// it is ready) and puts it in the container's
-// cgroup (or the --cgroup sub-cgroups) if the clone could not (inCgroup),
-// before it runs anything of the user's (it waits for its config). cg is
-// nil for a container without a cgroup.
+// it is ready) and puts it in the container's cgroup (or the --cgroup
+// sub-cgroups) if the clone could not (inCgroup), before it runs anything
+// of the user's (it waits for its config). cg is nil for a container
+// without a cgroup.
 //
 // Where a write to cgroup.procs is refused, as runc: systemd's driver asks
 // systemd to move the process (AttachProcessesToUnit; a user's instance,

@@ -16,10 +16,10 @@ import (
 // the container before it reports ready, so the receiver holds the pidfd
 // while the process is still being set up; hull opens it from the parent
 // while the process waits for its config (its pid cannot have been
-// reused) and sends it there and then. Sending it only before create or
-// exec returns left the receiver a few milliseconds: runc's own
-// pidfd-kill helper, which handles SIGTERM only once it has the pidfd,
-// was killed by the test's SIGTERM that came first.
+// reused) and sends it there and then. Sent only just before create or
+// exec returns, it left a receiver like runc's test helper pidfd-kill
+// (which handles SIGTERM only once it holds the pidfd) a few milliseconds
+// less than runc does before a caller's SIGTERM can come.
 type PidfdSocket struct {
 	sock *os.File
 	kind string
