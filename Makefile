@@ -57,14 +57,14 @@ integration: build
 # modes as the same user (5m43s on an idle machine, its two modes side by
 # side; HULL_ROOTLESS_SUITE=0 leaves it out).
 rootless: build
-	../shared/runc-suite/setup.sh >/dev/null
+	bash tests/lib/runc-suite-setup.sh >/dev/null
 	bash tests/rootless/lane.sh $(CURDIR)/bin/hull
 
 # rootless-suite: runc v1.5.1's suite in its rootless modes (none, idmap) as
 # the rootless lane's temporary user, against upstream runc's passes
 # (tests/rootless/expected-runc-v1.5.1.txt), without the rest of the lane.
 rootless-suite: build
-	../shared/runc-suite/setup.sh >/dev/null
+	bash tests/lib/runc-suite-setup.sh >/dev/null
 	HULL_ROOTLESS_PODMAN=0 HULL_ROOTLESS_SUITE=1 bash tests/rootless/lane.sh $(CURDIR)/bin/hull '^TestVersion$$'
 
 # fuzz runs every fuzz target briefly (FUZZTIME each); seeds are in the

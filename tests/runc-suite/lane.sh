@@ -20,7 +20,7 @@ expected=$here/expected-runc-v1.5.1.txt
 excluded=$here/excluded.txt
 
 [ -x "$kit/run.sh" ] || { echo "runc-suite lane: no kit at $kit (../shared/runc-suite)" >&2; exit 2; }
-"$kit/setup.sh" >/tmp/runc-suite-setup.$$.log 2>&1 || {
+RUNC_SUITE_KIT=$kit "$top/tests/lib/runc-suite-setup.sh" >/tmp/runc-suite-setup.$$.log 2>&1 || {
 	cat /tmp/runc-suite-setup.$$.log >&2
 	echo "runc-suite lane: setup.sh failed" >&2
 	exit 2

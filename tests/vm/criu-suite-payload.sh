@@ -26,12 +26,9 @@ payload=${1:?usage: criu-suite-payload.sh PAYLOAD-DIR}
 
 W=$(realpath -m "${RUNC_SUITE_DIR:-/var/tmp/runc-suite}")
 src=$W/runc-v1.5.1
-if [ ! -x "$src/tests/cmd/_bin/recvtty" ] || [ ! -f "$src/tests/integration/checkpoint.bats" ]; then
-	kit=$repo/../shared/runc-suite
-	[ -x "$kit/setup.sh" ] || vm_die "no runc suite in $W and no kit at $kit to set one up"
-	vm_log "setting up the runc suite in $W ($kit/setup.sh)"
-	RUNC_SUITE_DIR=$W "$kit/setup.sh" >/dev/null || vm_die "$kit/setup.sh failed"
-fi
+# Set up (or checked, ~5 s) under the lock the other lanes take: a host lane
+# may be setting it up at this moment.
+RUNC_SUITE_DIR=$W "$repo/tests/lib/runc-suite-setup.sh" >/dev/null || vm_die "the runc suite's setup in $W failed"
 vm_ensure_pkgs bats jq iproute2 coreutils findutils
 
 s=$payload/runc-suite

@@ -101,7 +101,10 @@ if [ -n "${VM_LANE_SYSTEMD:-}" ]; then
 	# from the runc-suite setup (../shared/runc-suite) and upstream runc.
 	if [ -n "${VM_SUITE_FILES:-}" ]; then
 		sdir=${RUNC_SUITE_DIR:-/var/tmp/runc-suite}
-		[ -d "$sdir/runc-v1.5.1/tests/integration" ] || vm_die "no runc suite in $sdir (run ../shared/runc-suite/setup.sh)"
+		# Set up (or checked) under the lock the other lanes take: the
+		# rootless lane may be setting it up at this moment.
+		RUNC_SUITE_DIR=$sdir "$repo/tests/lib/runc-suite-setup.sh" >"$out/runc-suite-setup.log" 2>&1 ||
+			{ tail -n 20 "$out/runc-suite-setup.log"; vm_die "the runc suite's setup in $sdir failed"; }
 		mkdir -p "$payload/suite/bin" "$payload/suite/runc-v1.5.1/tests/cmd"
 		cp -aL "$sdir/runc-v1.5.1/tests/integration" "$payload/suite/runc-v1.5.1/tests/"
 		cp -aL "$sdir/runc-v1.5.1/tests/cmd/_bin" "$payload/suite/runc-v1.5.1/tests/cmd/"
