@@ -32,8 +32,9 @@ group() {
 	for lane in "$@"; do
 		t0=$(now)
 		echo "=== lane $lane ($g group) started at $(date -u +%T)"
-		make --no-print-directory -o build "$lane"
-		rc=$?
+		# Its output also to a file, for the digest of failures at the end.
+		make --no-print-directory -o build "$lane" 2>&1 | tee "$LANES_OUT/$lane.log"
+		rc=${PIPESTATUS[0]}
 		echo "=== lane $lane: exit $rc after $(($(now) - t0))s"
 		echo "$g $lane $rc $(($(now) - t0))" >>"$LANES_OUT/results"
 	done
@@ -59,7 +60,7 @@ export APT_CONFIG=$out/apt.conf
 pkgs="containerd podman docker.io jq bc uidmap qemu-system-x86 busybox-static cpio kmod xz-utils mmdebstrap criu iptables bats iproute2"
 missing=""
 for p in $pkgs; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep 'install ok installed' >/dev/null || missing="$missing $p"
 done
 if [ -n "$missing" ]; then
 	echo "lanes: installing:$missing"
@@ -103,4 +104,18 @@ done <"$out/results"
 for lane in $host_lanes $vm_lanes; do
 	grep -q " $lane " "$out/results" || { echo "  lane $lane did not report"; fail=1; }
 done
+# CI keeps only the last lines of this output: the lines that say what
+# failed in each failed lane come last, a few per lane, short.
+while read -r g lane rc secs; do
+	[ "$rc" != 0 ] || continue
+	echo "lanes: $lane failed with:"
+	# A Go test's failure with the first line it logged (file_test.go:N: ...);
+	# when nothing says FAIL, the lane's last lines.
+	d=$(awk 'after && /_test\.go:[0-9]+:/ { print; } { after = 0 }
+		/--- FAIL/ { after = 1 }
+		/--- FAIL|^not ok |VM-LANE: FAIL|FAILED|panic:|timed out/ && !/^=== lane/ { print }' "$out/$lane.log" |
+		awk '!seen[$0]++' | head -n 10)
+	[ -n "$d" ] || d=$(grep -av '^=== lane' "$out/$lane.log" | tail -n 4)
+	cut -c1-150 <<<"$d" | sed 's/^[[:space:]]*/  /'
+done <"$out/results"
 exit "$fail"
