@@ -118,11 +118,11 @@ C
 		if declare -F lane_stop_leftovers >/dev/null; then lane_stop_leftovers callers-cri; fi
 		echo "callers-cri: $lane_pass passed, $((lane_fail + 1)) failed"
 	}
-	if o=$(CR version 2>&1) && echo "$o" | grep -q 'RuntimeName: *containerd'; then ok "containerd CRI is up ($crictl_version)"; else ko "containerd CRI is up ($crictl_version)" "$o" "$(grep -E 'level=(error|fatal)' "$out/containerd.log" | tail -5)"; bail "no CRI"; return 1; fi
+	if o=$(CR version 2>&1) && grep -q 'RuntimeName: *containerd' <<<"$o"; then ok "containerd CRI is up ($crictl_version)"; else ko "containerd CRI is up ($crictl_version)" "$o" "$(grep -E 'level=(error|fatal)' "$out/containerd.log" | tail -5)"; bail "no CRI"; return 1; fi
 	echo "$o" > "$out/crictl-version.txt"
 	CR info > "$out/crictl-info.json" 2>&1 || true
-	if jq -e '.status.conditions[] | select(.type=="RuntimeReady") | .status' "$out/crictl-info.json" 2>/dev/null | grep -qx true; then ok "RuntimeReady (NetworkReady may be false: no CNI here)"; else ko "RuntimeReady" "$(head -c 2000 "$out/crictl-info.json")"; fi
-	if jq -e '.config.containerd.runtimes.hull.options.BinaryName' "$out/crictl-info.json" 2>/dev/null | grep -q hull-wrap; then ok "runtime handler hull registered"; else ko "runtime handler hull registered" "$(jq -c '.config.containerd.runtimes' "$out/crictl-info.json" 2>&1 | head -c 2000)"; fi
+	if jq -e '.status.conditions[] | select(.type=="RuntimeReady") | .status' "$out/crictl-info.json" 2>/dev/null | grep -x true >/dev/null; then ok "RuntimeReady (NetworkReady may be false: no CNI here)"; else ko "RuntimeReady" "$(head -c 2000 "$out/crictl-info.json")"; fi
+	if jq -e '.config.containerd.runtimes.hull.options.BinaryName' "$out/crictl-info.json" 2>/dev/null | grep hull-wrap >/dev/null; then ok "runtime handler hull registered"; else ko "runtime handler hull registered" "$(jq -c '.config.containerd.runtimes' "$out/crictl-info.json" 2>&1 | head -c 2000)"; fi
 
 	"$here/mkimage.sh" "$T/hullbox.tar" "$img"
 	"$here/mkimage.sh" "$T/hullpause.tar" "$pause" '["/bin/sleep","2147483647"]'
@@ -164,30 +164,30 @@ J
 	st=$(cstate "$d1")
 	if [ $rc -eq 0 ] && [ "$st" = CONTAINER_RUNNING ]; then ok "start detached: CONTAINER_RUNNING"; else ko "start detached: CONTAINER_RUNNING" "rc=$rc id=$d1 state=$st" "$o"; fi
 	# (CRI has no top: crictl ps lists containers, ps inside lists processes)
-	if CR ps -q --state running 2>&1 | grep -qx "$d1" && CR ps --pod "$pod" 2>&1 | grep -q ' d1 '; then ok "crictl ps lists it running in the pod"; else ko "crictl ps lists it running in the pod" "$(CR ps -a 2>&1)"; fi
+	if CR ps -q --state running 2>&1 | grep -x "$d1" >/dev/null && CR ps --pod "$pod" 2>&1 | grep ' d1 ' >/dev/null; then ok "crictl ps lists it running in the pod"; else ko "crictl ps lists it running in the pod" "$(CR ps -a 2>&1)"; fi
 
 	# crictl itself exits 1 and names the command's exit code
 	# (and prints no output then)
 	o=$(timed CR exec -s "$d1" sh -c 'echo in-sync-$$' 2>&1); rc=$?
-	if [ $rc -eq 0 ] && echo "$o" | grep -q '^in-sync-[0-9]*$'; then ok "exec -s (sync: output)"; else ko "exec -s (sync: output)" "rc=$rc" "$o"; fi
+	if [ $rc -eq 0 ] && grep -q '^in-sync-[0-9]*$' <<<"$o"; then ok "exec -s (sync: output)"; else ko "exec -s (sync: output)" "rc=$rc" "$o"; fi
 	o=$(CR exec -s "$d1" sh -c 'exit 5' 2>&1); rc=$?
-	if [ $rc -ne 0 ] && echo "$o" | grep -q 'exited with 5'; then ok "exec -s (sync: exit 5)"; else ko "exec -s (sync: exit 5)" "rc=$rc" "$o"; fi
+	if [ $rc -ne 0 ] && grep -q 'exited with 5' <<<"$o"; then ok "exec -s (sync: exit 5)"; else ko "exec -s (sync: exit 5)" "rc=$rc" "$o"; fi
 	o=$(timed CR exec "$d1" sh -c 'echo in-stream-$$; exit 6' 2>&1); rc=$?
-	if [ $rc -ne 0 ] && echo "$o" | grep -q '^in-stream-' && echo "$o" | grep -q 'exit code 6'; then ok "exec (streamed: output, exit 6)"; else ko "exec (streamed: output, exit 6)" "rc=$rc" "$o"; fi
+	if [ $rc -ne 0 ] && grep -q '^in-stream-' <<<"$o" && grep -q 'exit code 6' <<<"$o"; then ok "exec (streamed: output, exit 6)"; else ko "exec (streamed: output, exit 6)" "rc=$rc" "$o"; fi
 	o=$(echo piped-in | CR exec -i "$d1" cat 2>&1); rc=$?
 	if [ $rc -eq 0 ] && [ "$o" = piped-in ]; then ok "exec -i stdin"; else ko "exec -i stdin" "rc=$rc" "$o"; fi
 	o=$(timed script -qec "$CRS exec -i -t $d1 sh -c 'tty; exit 4'" /dev/null 2>&1 </dev/null); rc=$?
-	if [ $rc -ne 0 ] && echo "$o" | grep -q 'exit code 4' && echo "$o" | tr -d '\r\000' | sed 's/\^@//g' | grep -qx '/dev/pts/[0-9]*'; then ok "exec -i -t (tty, exit 4)"; else ko "exec -i -t (tty, exit 4)" "rc=$rc" "$o"; fi
+	if [ $rc -ne 0 ] && grep -q 'exit code 4' <<<"$o" && echo "$o" | tr -d '\r\000' | sed 's/\^@//g' | grep -x '/dev/pts/[0-9]*' >/dev/null; then ok "exec -i -t (tty, exit 4)"; else ko "exec -i -t (tty, exit 4)" "rc=$rc" "$o"; fi
 	# ps inside: its own PID namespace, the init is sh as pid 1
 	o=$(CR exec -s "$d1" ps -o pid,args 2>&1); rc=$?
-	if [ $rc -eq 0 ] && echo "$o" | grep -qE '^ *1 +sh -c trap'; then ok "ps inside: own PID namespace, init is pid 1"; else ko "ps inside: own PID namespace, init is pid 1" "rc=$rc" "$o"; fi
+	if [ $rc -eq 0 ] && grep -qE '^ *1 +sh -c trap' <<<"$o"; then ok "ps inside: own PID namespace, init is pid 1"; else ko "ps inside: own PID namespace, init is pid 1" "rc=$rc" "$o"; fi
 	dpid=$(CR inspect "$d1" 2>/dev/null | jq -r '.info.pid // empty' 2>/dev/null)
 	if [ -n "$dpid" ] && grep -q "hullcri/$d1\$" "/proc/$dpid/cgroup" 2>/dev/null; then ok "container in the cgroup /hullcri/<id>"; else ko "container in the cgroup /hullcri/<id>" "pid=$dpid" "$(cat "/proc/$dpid/cgroup" 2>&1)"; fi
 	o=$(timed CR stop -t 10 "$d1" 2>&1); rc=$?
 	st=$(cstate "$d1"); e=$(cexit "$d1")
 	if [ $rc -eq 0 ] && [ "$st" = CONTAINER_EXITED ] && [ "$e" = 143 ]; then ok "stop -t 10 (SIGTERM; exit 143)"; else ko "stop -t 10 (SIGTERM; exit 143)" "rc=$rc state=$st exitCode=$e" "$o"; fi
 	o=$(CR rm "$d1" 2>&1); rc=$?
-	if [ $rc -eq 0 ] && ! CR ps -a -q 2>&1 | grep -qx "$d1"; then ok "rm"; else ko "rm" "rc=$rc" "$o"; fi
+	if [ $rc -eq 0 ] && ! CR ps -a -q 2>&1 | grep -x "$d1" >/dev/null; then ok "rm"; else ko "rm" "rc=$rc" "$o"; fi
 	if ! ls -d /sys/fs/cgroup/*/hullcri/"$d1" >/dev/null 2>&1; then ok "cgroups removed after rm"; else ko "cgroups removed after rm" "$(ls -d /sys/fs/cgroup/*/hullcri/"$d1" 2>&1)"; fi
 
 	# 3b. the pod's PID namespace (shareProcessNamespace): the pause
@@ -201,7 +201,7 @@ J
 	s1=$(mk s1 2>&1) && ts=$(date +%s.%N) && o=$(CR start "$s1" 2>&1 >/dev/null) && wait_exited "$s1"; rc=$?
 	el=$(echo "$(date +%s.%N) - ${ts:-0}" | bc)
 	o="$o$(CR logs "$s1" 2>&1)"
-	if [ $rc -eq 0 ] && echo "$o" | grep -qE '^ *1 +/bin/sleep 2147483647$'; then ok "pod PID namespace: pause is pid 1"; else ko "pod PID namespace: pause is pid 1" "rc=$rc id=$s1" "$o"; fi
+	if [ $rc -eq 0 ] && grep -qE '^ *1 +/bin/sleep 2147483647$' <<<"$o"; then ok "pod PID namespace: pause is pid 1"; else ko "pod PID namespace: pause is pid 1" "rc=$rc id=$s1" "$o"; fi
 	kf=$(grep -A1 "^rc=.* kill --all $s1 9\$" "$T/failures.log" 2>/dev/null | head -2)
 	if [ $rc -eq 0 ] && [ "$(echo "$el < 1.5" | bc)" = 1 ] && [ -z "$kf" ]; then ok "pod PID namespace: kill --all at exit kills the leftover (exited in ${el%%.??????*} s)"; else ko "pod PID namespace: kill --all at exit kills the leftover" "rc=$rc: start to CONTAINER_EXITED took $el s (runc 1.1.5: 0.3 s; 2 s is the shim's I/O wait)" "$kf"; fi
 	for i in $(seq 30); do left=$(grep -l "hullcri/$s1\$" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3); [ -z "$left" ] && break; sleep 0.1; done
@@ -253,16 +253,16 @@ J
 	ctrcfg e1 '"command":["/no/such/binary"]'
 	e1=$(mk e1 2>&1) && o=$(CR start "$e1" 2>&1 >/dev/null); rc=$?
 	echo "$o" > "$out/error-report.txt"
-	if [ $rc -ne 0 ] && echo "$o" | grep -q -i 'no such file\|not found\|executable'; then ok "start error reported by crictl"; else ko "start error reported by crictl" "rc=$rc id=$e1" "$o"; fi
+	if [ $rc -ne 0 ] && grep -q -i 'no such file\|not found\|executable' <<<"$o"; then ok "start error reported by crictl"; else ko "start error reported by crictl" "rc=$rc id=$e1" "$o"; fi
 	gone "$e1"
 
 	# 9. the pod goes away
-	if ! CR ps -a -q 2>&1 | grep -q .; then ok "no containers left"; else ko "no containers left" "$(CR ps -a 2>&1)"; fi
+	if ! CR ps -a -q 2>&1 | grep . >/dev/null; then ok "no containers left"; else ko "no containers left" "$(CR ps -a 2>&1)"; fi
 	o=$(timed CR stopp "$pod" 2>&1); rc=$?
 	st=$(CR inspectp -o go-template --template '{{.status.state}}' "$pod" 2>&1)
 	if [ $rc -eq 0 ] && [ "$st" = SANDBOX_NOTREADY ]; then ok "stopp: sandbox NOTREADY"; else ko "stopp: sandbox NOTREADY" "rc=$rc state=$st" "$o"; fi
 	o=$(timed CR rmp "$pod" 2>&1); rc=$?
-	if [ $rc -eq 0 ] && ! CR pods -q 2>&1 | grep -q .; then ok "rmp: no pods left"; else ko "rmp: no pods left" "rc=$rc" "$o" "$(CR pods 2>&1)"; fi
+	if [ $rc -eq 0 ] && ! CR pods -q 2>&1 | grep . >/dev/null; then ok "rmp: no pods left"; else ko "rmp: no pods left" "rc=$rc" "$o" "$(CR pods 2>&1)"; fi
 	o=$(find /sys/fs/cgroup/*/hullcri -mindepth 1 -type d 2>&1)
 	if [ -z "$o" ]; then ok "no container cgroups left under /hullcri"; else ko "no container cgroups left under /hullcri" "$o"; fi
 	if [ -z "$(ls -A /run/containerd/runc/k8s.io 2>/dev/null)" ]; then ok "no hull state left in --root"; else ko "no hull state left in --root" "$(ls /run/containerd/runc/k8s.io 2>&1)"; fi

@@ -39,7 +39,7 @@ inner() {
 	if C version > "$out/ctr-version.txt" 2>&1; then ok "containerd is up"; else ko "containerd is up" "$(tail -5 "$out/containerd.log")"; fi
 
 	"$here/mkimage.sh" "$T/hullbox.tar" "$img"
-	if o=$(C image import "$T/hullbox.tar" 2>&1) && C image ls -q | grep -qx "$img"; then ok "image import"; else ko "image import" "$o"; fi
+	if o=$(C image import "$T/hullbox.tar" 2>&1) && C image ls -q | grep -x "$img" >/dev/null; then ok "image import"; else ko "image import" "$o"; fi
 
 	# 1. run --rm echo hello
 	o=$(timed C run "${RB[@]}" --cgroup /hullctr/c1 --rm "$img" c1 echo hello 2>&1); rc=$?
@@ -52,24 +52,24 @@ inner() {
 	# 3. run -t. (ctr or the shim puts a NUL, echoed by script(1) as "^@",
 	# before a tty's first output, with runc 1.1.5 as well: it and CRs are ignored.) (through script(1) for a controlling terminal)
 	o=$(timed script -qec "ctr --address $T/containerd.sock -n hulltest run --runc-binary $T/hull-wrap --cgroup /hullctr/c3 --rm -t $img c3 sh -c 'tty; exit 3'" /dev/null 2>&1 </dev/null); rc=$?
-	if [ $rc -eq 3 ] && echo "$o" | tr -d '\r\000' | sed 's/\^@//g' | grep -qx '/dev/pts/[0-9]*'; then ok "run -t (tty, exit 3)"; else ko "run -t (tty, exit 3)" "rc=$rc" "$o" "bytes: $(printf '%s' "$o" | od -An -c | tr -s ' ' | head -3)"; fi
+	if [ $rc -eq 3 ] && echo "$o" | tr -d '\r\000' | sed 's/\^@//g' | grep -x '/dev/pts/[0-9]*' >/dev/null; then ok "run -t (tty, exit 3)"; else ko "run -t (tty, exit 3)" "rc=$rc" "$o" "bytes: $(printf '%s' "$o" | od -An -c | tr -s ' ' | head -3)"; fi
 
 	# 4. detached container and its lifecycle
 	o=$(timed C run "${RB[@]}" --cgroup /hullctr/d1 -d "$img" d1 sh -c 'trap "exit 143" TERM; while :; do sleep 0.2; done' 2>&1); rc=$?
-	if [ $rc -eq 0 ] && C task ls | grep -qE '^d1 +[0-9]+ +RUNNING'; then ok "run -d: task RUNNING"; else ko "run -d: task RUNNING" "rc=$rc" "$o" "$(C task ls 2>&1)"; fi
+	if [ $rc -eq 0 ] && C task ls | grep -E '^d1 +[0-9]+ +RUNNING' >/dev/null; then ok "run -d: task RUNNING"; else ko "run -d: task RUNNING" "rc=$rc" "$o" "$(C task ls 2>&1)"; fi
 	tpid=$(C task ls | awk '$1=="d1"{print $2}')
 
 	o=$(timed C task exec --exec-id x1 d1 sh -c 'echo in-$(hostname)-$$; exit 5' 2>&1); rc=$?
-	if [ $rc -eq 5 ] && echo "$o" | grep -q '^in-'; then ok "task exec (output, exit 5)"; else ko "task exec (output, exit 5)" "rc=$rc" "$o"; fi
+	if [ $rc -eq 5 ] && grep -q '^in-' <<<"$o"; then ok "task exec (output, exit 5)"; else ko "task exec (output, exit 5)" "rc=$rc" "$o"; fi
 
 	o=$(echo piped-in | C task exec --exec-id x2 d1 cat 2>&1); rc=$?
 	if [ $rc -eq 0 ] && [ "$o" = piped-in ]; then ok "task exec stdin"; else ko "task exec stdin" "rc=$rc" "$o"; fi
 
 	o=$(timed script -qec "ctr --address $T/containerd.sock -n hulltest task exec -t --exec-id x3 d1 sh -c 'tty; exit 4'" /dev/null 2>&1 </dev/null); rc=$?
-	if [ $rc -eq 4 ] && echo "$o" | tr -d '\r\000' | sed 's/\^@//g' | grep -qx '/dev/pts/[0-9]*'; then ok "task exec -t (tty, exit 4)"; else ko "task exec -t (tty, exit 4)" "rc=$rc" "$o"; fi
+	if [ $rc -eq 4 ] && echo "$o" | tr -d '\r\000' | sed 's/\^@//g' | grep -x '/dev/pts/[0-9]*' >/dev/null; then ok "task exec -t (tty, exit 4)"; else ko "task exec -t (tty, exit 4)" "rc=$rc" "$o"; fi
 
 	o=$(C task ps d1 2>&1); rc=$?
-	if [ $rc -eq 0 ] && echo "$o" | awk 'NR>1{print $1}' | grep -qx "$tpid"; then ok "task ps lists the init pid"; else ko "task ps lists the init pid" "rc=$rc" "pid=$tpid" "$o"; fi
+	if [ $rc -eq 0 ] && echo "$o" | awk 'NR>1{print $1}' | grep -x "$tpid" >/dev/null; then ok "task ps lists the init pid"; else ko "task ps lists the init pid" "rc=$rc" "pid=$tpid" "$o"; fi
 
 	o=$(C task pause d1 2>&1); rc=$?
 	st=$(C task ls | awk '$1=="d1"{print $3}')
@@ -85,9 +85,9 @@ inner() {
 	if [ $rc -eq 0 ] && [ "$st" = STOPPED ]; then ok "task kill (SIGTERM) stops it"; else ko "task kill (SIGTERM) stops it" "rc=$rc status=$st" "$o"; fi
 	o=$(C task delete d1 2>&1); rc=$?
 	# ctr 1.6 exits 0 and warns "task d1 exit with non-zero exit code 143"
-	if [ $rc -eq 0 ] && echo "$o" | grep -q 'exit code 143' && ! C task ls | grep -q '^d1 '; then ok "task delete (reports exit 143)"; else ko "task delete (reports exit 143)" "rc=$rc" "$o"; fi
+	if [ $rc -eq 0 ] && grep -q 'exit code 143' <<<"$o" && ! C task ls | grep '^d1 ' >/dev/null; then ok "task delete (reports exit 143)"; else ko "task delete (reports exit 143)" "rc=$rc" "$o"; fi
 	o=$(C container rm d1 2>&1); rc=$?
-	if [ $rc -eq 0 ] && ! C container ls -q | grep -qx d1; then ok "container rm"; else ko "container rm" "rc=$rc" "$o"; fi
+	if [ $rc -eq 0 ] && ! C container ls -q | grep -x d1 >/dev/null; then ok "container rm"; else ko "container rm" "rc=$rc" "$o"; fi
 	if [ ! -d /sys/fs/cgroup/memory/hullctr/d1 ] && [ ! -d /sys/fs/cgroup/freezer/hullctr/d1 ]; then ok "cgroups removed after delete"; else ko "cgroups removed after delete" "$(ls -d /sys/fs/cgroup/*/hullctr/d1 2>&1)"; fi
 
 	# 5. memory limit, seen from the host and from inside
@@ -104,7 +104,7 @@ inner() {
 (runc 1.1.5 passes this under the same lane)"
 	C task delete m2 >/dev/null 2>&1; C container rm m2 >/dev/null 2>&1
 	if [ "$o" = $lim ]; then ok "memory limit visible inside (cgroup mount at /sys/fs/cgroup)"; else ko "memory limit visible inside (cgroup mount at /sys/fs/cgroup)" "$o"; fi
-	if ! C container ls -q | grep -q . ; then ok "no containers left"; else ko "no containers left" "$(C container ls 2>&1)"; fi
+	if ! C container ls -q | grep . >/dev/null ; then ok "no containers left"; else ko "no containers left" "$(C container ls 2>&1)"; fi
 
 	# 6. env, cwd; read-only rootfs; bind mounts rw and ro; logs to a file
 	o=$(C run "${RB[@]}" --cgroup /hullctr/v1 --env FOO=bar --cwd /tmp --rm "$img" v1 sh -c 'echo "$FOO $(pwd) $(id -u)"' 2>&1); rc=$?
@@ -126,7 +126,7 @@ inner() {
 	# 7. a failing start: containerd reports the error hull logged
 	o=$(C run "${RB[@]}" --cgroup /hullctr/e1 --rm "$img" e1 /no/such/binary 2>&1); rc=$?
 	echo "$o" > "$out/error-report.txt"
-	if [ $rc -ne 0 ] && echo "$o" | grep -q -i 'no such file\|not found\|executable'; then ok "start error reported by ctr"; else ko "start error reported by ctr" "rc=$rc" "$o"; fi
+	if [ $rc -ne 0 ] && grep -q -i 'no such file\|not found\|executable' <<<"$o"; then ok "start error reported by ctr"; else ko "start error reported by ctr" "rc=$rc" "$o"; fi
 	C task delete e1 >/dev/null 2>&1; C container rm e1 >/dev/null 2>&1
 	echo "total time: $(echo "$(date +%s.%N) - $t0" | bc) s"
 

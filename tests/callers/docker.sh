@@ -108,12 +108,12 @@ inner() {
 	if [ $rc -eq 7 ]; then ok "exit code 7 propagated"; else ko "exit code 7 propagated" "rc=$rc" "$o"; fi
 
 	o=$(timed script -qec "$DS run --network none --rm -t $img sh -c 'tty; exit 3'" /dev/null 2>&1 </dev/null); rc=$?
-	if [ $rc -eq 3 ] && echo "$o" | tr -d '\r' | grep -qx '/dev/pts/[0-9]*'; then ok "run -t (tty, exit 3)"; else ko "run -t (tty, exit 3)" "rc=$rc" "$o"; fi
+	if [ $rc -eq 3 ] && echo "$o" | tr -d '\r' | grep -x '/dev/pts/[0-9]*' >/dev/null; then ok "run -t (tty, exit 3)"; else ko "run -t (tty, exit 3)" "rc=$rc" "$o"; fi
 
 	# 2. a detached container: exec, top, pause/unpause, stop, rm
 	o=$(timed D run "${CP[@]}" -d --name d1 "$img" sh -c 'trap "exit 143" TERM; while :; do sleep 0.2; done' 2>&1); rc=$?
 	st=$(D inspect -f '{{.State.Status}}' d1 2>&1)
-	if [ $rc -eq 0 ] && [ "$st" = running ] && D ps -q --no-trunc | grep -qx "$o"; then ok "run -d: running, in docker ps"; else ko "run -d: running, in docker ps" "rc=$rc status=$st" "$o"; fi
+	if [ $rc -eq 0 ] && [ "$st" = running ] && D ps -q --no-trunc | grep -x "$o" >/dev/null; then ok "run -d: running, in docker ps"; else ko "run -d: running, in docker ps" "rc=$rc status=$st" "$o"; fi
 	id=$(D inspect -f '{{.Id}}' d1 2>/dev/null)
 	ipid=$(D inspect -f '{{.State.Pid}}' d1 2>/dev/null)
 
@@ -124,10 +124,10 @@ inner() {
 	if [ $rc -eq 0 ] && [ "$o" = piped-in ]; then ok "exec -i stdin"; else ko "exec -i stdin" "rc=$rc" "$o"; fi
 
 	o=$(timed script -qec "$DS exec -t d1 sh -c 'tty; exit 4'" /dev/null 2>&1 </dev/null); rc=$?
-	if [ $rc -eq 4 ] && echo "$o" | tr -d '\r' | grep -qx '/dev/pts/[0-9]*'; then ok "exec -t (tty, exit 4)"; else ko "exec -t (tty, exit 4)" "rc=$rc" "$o"; fi
+	if [ $rc -eq 4 ] && echo "$o" | tr -d '\r' | grep -x '/dev/pts/[0-9]*' >/dev/null; then ok "exec -t (tty, exit 4)"; else ko "exec -t (tty, exit 4)" "rc=$rc" "$o"; fi
 
 	o=$(D top d1 2>&1); rc=$?
-	if [ $rc -eq 0 ] && echo "$o" | awk 'NR>1{print $2}' | grep -qx "$ipid" && echo "$o" | grep -q 'trap'; then ok "top lists the init process"; else ko "top lists the init process" "rc=$rc pid=$ipid" "$o"; fi
+	if [ $rc -eq 0 ] && echo "$o" | awk 'NR>1{print $2}' | grep -x "$ipid" >/dev/null && grep -q 'trap' <<<"$o"; then ok "top lists the init process"; else ko "top lists the init process" "rc=$rc pid=$ipid" "$o"; fi
 
 	o=$(D pause d1 2>&1); rc=$?
 	st=$(D inspect -f '{{.State.Status}}' d1 2>&1)
@@ -183,7 +183,7 @@ inner() {
 	# 5. a failing start: docker reports the error hull logged
 	o=$(D run "${CP[@]}" --rm "$img" /no/such/binary 2>&1); rc=$?
 	echo "$o" > "$out/error-report.txt"
-	if [ $rc -eq 127 ] && echo "$o" | grep -q -i 'no such file\|not found'; then ok "start error reported (exit 127)"; else ko "start error reported (exit 127)" "rc=$rc" "$o"; fi
+	if [ $rc -eq 127 ] && grep -q -i 'no such file\|not found' <<<"$o"; then ok "start error reported (exit 127)"; else ko "start error reported (exit 127)" "rc=$rc" "$o"; fi
 
 	if [ -z "$(D ps -aq 2>/dev/null)" ]; then ok "no containers left"; else ko "no containers left" "$(D ps -a 2>&1)"; fi
 	echo "total time: $(echo "$(date +%s.%N) - $t0" | bc) s"

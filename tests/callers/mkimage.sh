@@ -12,7 +12,7 @@ cmd=${3:-'["/bin/sh"]'}
 tmp=$(mktemp -d /tmp/hullimg.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 bb=$(command -v busybox)
-file -L "$bb" | grep -q 'statically linked' || { echo "mkimage: $bb is not static" >&2; exit 1; }
+file -L "$bb" | grep 'statically linked' >/dev/null || { echo "mkimage: $bb is not static" >&2; exit 1; }
 r=$tmp/rootfs
 mkdir -p "$r"/{bin,etc,proc,sys,dev,tmp,root}
 cp "$bb" "$r/bin/busybox"

@@ -74,10 +74,10 @@ C
 	if [ $rc -eq 0 ] && [ "$o" = piped-in ]; then ok "exec -i stdin"; else ko "exec -i stdin" "rc=$rc" "$o"; fi
 
 	o=$(timed script -qec "podman --root $T/root --runroot $T/runroot --tmpdir $T/tmp --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime $T/hull-wrap exec -t p1 sh -c 'tty; exit 4'" /dev/null 2>&1 </dev/null); rc=$?
-	if [ $rc -eq 4 ] && echo "$o" | tr -d '\r' | grep -qx '/dev/pts/[0-9]*'; then ok "exec -t (tty, exit 4)"; else ko "exec -t (tty, exit 4)" "rc=$rc" "$o"; fi
+	if [ $rc -eq 4 ] && echo "$o" | tr -d '\r' | grep -x '/dev/pts/[0-9]*' >/dev/null; then ok "exec -t (tty, exit 4)"; else ko "exec -t (tty, exit 4)" "rc=$rc" "$o"; fi
 
 	o=$(P top p1 2>&1); rc=$?
-	if [ $rc -eq 0 ] && echo "$o" | grep -q 'sleep 1000'; then ok "top"; else ko "top" "rc=$rc" "$o"; fi
+	if [ $rc -eq 0 ] && grep -q 'sleep 1000' <<<"$o"; then ok "top"; else ko "top" "rc=$rc" "$o"; fi
 
 	o=$(P pause p1 2>&1); rc=$?; st=$(P inspect -f '{{.State.Status}}' p1 2>&1)
 	if [ $rc -eq 0 ] && [ "$st" = paused ]; then ok "pause"; else ko "pause" "rc=$rc status=$st" "$o"; fi
@@ -103,11 +103,11 @@ C
 	o=$(P run "${CP[@]}" --name l1 "$img" sh -c 'echo to-stdout; echo to-stderr >&2' 2>&1); rc=$?
 	lg=$(P logs l1 2>&1)
 	P rm l1 >/dev/null 2>&1
-	if [ $rc -eq 0 ] && echo "$lg" | grep -qx to-stdout && echo "$lg" | grep -qx to-stderr; then ok "logs (stdout and stderr)"; else ko "logs (stdout and stderr)" "rc=$rc" "$o" "logs: $lg"; fi
+	if [ $rc -eq 0 ] && grep -qx to-stdout <<<"$lg" && grep -qx to-stderr <<<"$lg"; then ok "logs (stdout and stderr)"; else ko "logs (stdout and stderr)" "rc=$rc" "$o" "logs: $lg"; fi
 
 	o=$(P run "${CP[@]}" --rm "$img" /no/such/binary 2>&1); rc=$?
 	echo "$o" > "$out/error-report.txt"
-	if [ $rc -ne 0 ] && echo "$o" | grep -q -i 'no such file\|not found'; then ok "start error reported"; else ko "start error reported" "rc=$rc" "$o"; fi
+	if [ $rc -ne 0 ] && grep -q -i 'no such file\|not found' <<<"$o"; then ok "start error reported"; else ko "start error reported" "rc=$rc" "$o"; fi
 
 	if [ -z "$(P ps -aq 2>/dev/null)" ]; then ok "no containers left"; else ko "no containers left" "$(P ps -a 2>&1)"; fi
 	echo "total time: $(echo "$(date +%s.%N) - $t0" | bc) s"

@@ -124,11 +124,11 @@ if [ $rc -eq 0 ] && [ "$o" = piped-in ]; then ok "exec -i (stdin)"; else ko "exe
 pc="podman --root $T/storage --runroot $XDG_RUNTIME_DIR/podman --tmpdir $T/tmp --storage-driver ${PODMAN_DRIVER:-overlay} --cgroup-manager $cgm --events-backend file --runtime $rt"
 o=$(script -qec "$pc exec -t p1 sh -c 'tty; exit 4'" /dev/null 2>&1 </dev/null)
 rc=$?
-if [ $rc -eq 4 ] && echo "$o" | tr -d '\r' | grep -qx '/dev/pts/[0-9]*'; then ok "exec -t (tty, exit 4)"; else ko "exec -t (tty, exit 4)" "rc=$rc" "$o"; fi
+if [ $rc -eq 4 ] && echo "$o" | tr -d '\r' | grep -x '/dev/pts/[0-9]*' >/dev/null; then ok "exec -t (tty, exit 4)"; else ko "exec -t (tty, exit 4)" "rc=$rc" "$o"; fi
 
 o=$(P top p1 2>&1)
 rc=$?
-if [ $rc -eq 0 ] && echo "$o" | grep -q 'sleep 1000'; then ok "top"; else ko "top" "rc=$rc" "$o"; fi
+if [ $rc -eq 0 ] && grep -q 'sleep 1000' <<<"$o"; then ok "top"; else ko "top" "rc=$rc" "$o"; fi
 
 if [ "$cgm" = systemd ]; then
 	# The container's scope is the user's instance's, in its user.slice,
@@ -164,7 +164,7 @@ o=$(P run "${N[@]}" --name l1 "$img" sh -c 'echo to-stdout; echo to-stderr >&2' 
 rc=$?
 lg=$(P logs l1 2>&1)
 P rm l1 >/dev/null 2>&1
-if [ $rc -eq 0 ] && echo "$lg" | grep -qx to-stdout && echo "$lg" | grep -qx to-stderr; then ok "logs (stdout and stderr)"; else ko "logs (stdout and stderr)" "rc=$rc" "$o" "logs: $lg"; fi
+if [ $rc -eq 0 ] && grep -qx to-stdout <<<"$lg" && grep -qx to-stderr <<<"$lg"; then ok "logs (stdout and stderr)"; else ko "logs (stdout and stderr)" "rc=$rc" "$o" "logs: $lg"; fi
 
 o=$(P run --net host --rm "$img" sh -c 'test -e /sys/class/net/lo && echo host-net' 2>&1)
 rc=$?
@@ -172,7 +172,7 @@ if [ $rc -eq 0 ] && [ "$o" = host-net ]; then ok "run --net host"; else ko "run 
 
 o=$(P run "${N[@]}" --rm "$img" /no/such/binary 2>&1)
 rc=$?
-if [ $rc -eq 127 ] && echo "$o" | grep -q 'no such file'; then ok "start error reported (127)"; else ko "start error reported (127)" "rc=$rc" "$o"; fi
+if [ $rc -eq 127 ] && grep -q 'no such file' <<<"$o"; then ok "start error reported (127)"; else ko "start error reported (127)" "rc=$rc" "$o"; fi
 
 o=$(P ps -aq 2>&1)
 if [ -z "$o" ]; then ok "no containers left"; else ko "no containers left" "$o"; fi

@@ -41,7 +41,7 @@ export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="url.$W/runtime-spec.git.insteadOf" \
 	GIT_CONFIG_VALUE_0=https://github.com/opencontainers/runtime-spec.git
 # root's clone: git's upload-pack reads it for the user only when the user's
 # global config (its temporary home) names it safe.
-git config --global --get-all safe.directory 2>/dev/null | grep -qxF "$W/runtime-spec.git" ||
+git config --global --get-all safe.directory 2>/dev/null | grep -xF "$W/runtime-spec.git" >/dev/null ||
 	git config --global --add safe.directory "$W/runtime-spec.git"
 export GOMODCACHE=$HOME/gomod GOCACHE=$HOME/gocache GOPROXY=file://$W/gomod/cache/download \
 	GOSUMDB=off GOTOOLCHAIN=local GOFLAGS=-buildvcs=false

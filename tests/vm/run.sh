@@ -90,7 +90,7 @@ vmlinux_of() {
 			tail -c +$((off + 1)) "$1" | $cmd >"$2" 2>/dev/null || true
 			[ "$(head -c 4 "$2" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
 			if command -v readelf >/dev/null &&
-				! readelf -n "$2" 2>/dev/null | grep -qE 'PHYS32_ENTRY|\(0x00000012\)'; then
+				! readelf -n "$2" 2>/dev/null | grep -E 'PHYS32_ENTRY|\(0x00000012\)' >/dev/null; then
 				break
 			fi
 			return 0
