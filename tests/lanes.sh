@@ -111,9 +111,13 @@ while read -r g lane rc secs; do
 	echo "lanes: $lane failed with:"
 	# A Go test's failure with the first line it logged (file_test.go:N: ...);
 	# when nothing says FAIL, the lane's last lines.
+	# A list's heading ("...that failed...:", "...fail with hull:") with its
+	# first three entries.
 	d=$(awk 'after && /_test\.go:[0-9]+:/ { print; } { after = 0 }
+		more > 0 { more--; print; next }
 		/--- FAIL/ { after = 1 }
-		/--- FAIL|^not ok |VM-LANE: FAIL|FAILED|panic:|timed out/ && !/^=== lane/ { print }' "$out/$lane.log" |
+		/(that failed|fail with hull).*:$/ { more = 3 }
+		/--- FAIL|not ok [0-9]|(^|[ :])FAIL[ :]|FAILED|regression|that failed|fail with hull|panic:|timed out/ && !/^=== lane/ { print }' "$out/$lane.log" |
 		awk '!seen[$0]++' | head -n 10)
 	[ -n "$d" ] || d=$(grep -av '^=== lane' "$out/$lane.log" | tail -n 4)
 	cut -c1-150 <<<"$d" | sed 's/^[[:space:]]*/  /'
