@@ -96,6 +96,9 @@ cleanup() {
 	fi
 	# Mounts are the user's own (its namespaces): gone with its processes.
 	rm -rf "$work/home" "$work/tmp" "$work/xdg" "$work/bin" "$work/hulltests.test"
+	# Rootless podman's shared-memory lock for the user's uid outlives
+	# `podman system reset` and the user (the uid is one no user had).
+	[ -z "$uid" ] || rm -f "/dev/shm/libpod_rootless_lock_$uid"
 	for f in $etcfiles; do
 		if [ -e "$backup/$f.absent" ]; then
 			rm -f "/etc/$f"
