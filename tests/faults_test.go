@@ -27,7 +27,7 @@ func faultRuntime(t *testing.T) string {
 		t.Skip("fault stages are hull's own test hooks")
 	}
 	faultBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hull-faults-")
+		dir, err := os.MkdirTemp(suiteWork, "hull-faults-")
 		if err != nil {
 			faultBinErr = err
 			return

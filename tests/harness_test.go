@@ -90,6 +90,10 @@ const cmdTimeout = 30 * time.Second
 // of running tests (see reaperMain).
 const reaperEnv = "HULLTEST_REAPER_OUT"
 
+// suiteWork is the suite's own temporary directory, removed when the
+// tests end: what tests build once for all (the fault build) goes there.
+var suiteWork string
+
 func TestMain(m *testing.M) {
 	if out := os.Getenv(reaperEnv); out != "" {
 		os.Exit(reaperMain(out, os.Args[1:]))
@@ -114,6 +118,7 @@ func setupAndRun(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(work)
+	suiteWork = work
 
 	if bin := os.Getenv("HULL_TEST_RUNTIME"); bin != "" {
 		if runtimeBin, err = exec.LookPath(bin); err == nil {
