@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -218,4 +221,116 @@ func TestFaultTasksJoinFails(t *testing.T) {
 		t.Errorf("after the failed exec: status %q pid %d, want running %d", s.Status, s.Pid, pid)
 	}
 	e.mustRT("delete", "--force", id)
+}
+
+// An exec'd process runs its program as soon as it has sent ready; hull
+// exec may read that ready later (under load it did: a CI run's
+// TestExecForwardsSIGTERM got exit 137). A SIGTERM to exec in between
+// must reach the running program, as after ready, not kill it as an
+// abort before start does. HULL_FAULT=exec-ready-late holds exec for 3 s
+// before it reads the ready; the program's TERM trap must run.
+func TestFaultExecSignalAfterReady(t *testing.T) {
+	bin := faultRuntime(t)
+	t.Parallel()
+	e := newEnv(t)
+	id, _, bundle := e.started(sleeper)
+	ready := filepath.Join(bundle, "rootfs/tmp/trap-ready")
+	cmd := exec.Command(bin, "--root", e.root, "exec", id, "sh", "-c",
+		`trap "echo got-term; exit 3" TERM; touch /tmp/trap-ready; while :; do sleep 0.1; done`)
+	cmd.Env = append(os.Environ(), "HULL_FAULT=exec-ready-late")
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	// A file, read while exec runs (a buffer would be written by exec's
+	// copying goroutine meanwhile).
+	stderr, err := os.Create(filepath.Join(e.base, "exec-stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	cmd.Stderr = stderr
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	errText := func() string { b, _ := os.ReadFile(stderr.Name()); return string(b) }
+	waitFile(t, ready) // the program runs
+	if !strings.Contains(errText(), "hull-fault: reached exec-ready-late") {
+		// The ready was read already: the window is not the one tested.
+		cmd.Process.Kill()
+		waitCmd(t, cmd)
+		t.Fatalf("the program ran before exec reached its delay: stderr %q", errText())
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code := waitCmd(t, cmd)
+	if code != 3 || strings.TrimSpace(stdout.String()) != "got-term" {
+		t.Errorf("SIGTERM to exec after its process sent ready, before exec read it: exit %d, stdout %q, stderr %q; want exit 3 and got-term", code, stdout.String(), errText())
+	}
+}
+
+// The other side of that window: a SIGTERM to exec before its process has
+// its config (HULL_FAULT=exec-config-late holds exec 3 s there) aborts the
+// exec: the process never starts (no pid file), exec exits 143 and leaves
+// no process.
+func TestFaultExecSignalBeforeReady(t *testing.T) {
+	bin := faultRuntime(t)
+	t.Parallel()
+	e := newEnv(t)
+	id, _, bundle := e.started(sleeper)
+	ran := filepath.Join(bundle, "rootfs/tmp/ran")
+	tag := fmt.Sprintf("hulltest-exec-abort-%d-%d", os.Getpid(), idCounter.Add(1))
+	script := "touch /tmp/ran; sleep 60; : " + tag
+	// exec writes the pid file once the process has started (were it
+	// started, the TERM forwarded to it could end it before its touch).
+	pidFile := filepath.Join(e.base, "exec.pid")
+	cmd := exec.Command(bin, "--root", e.root, "exec", "--pid-file", pidFile, id, "sh", "-c", script)
+	cmd.Env = append(os.Environ(), "HULL_FAULT=exec-config-late")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	reached := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		var lines []string
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+			if strings.Contains(sc.Text(), "hull-fault: reached exec-config-late") {
+				reached <- ""
+				io.Copy(io.Discard, stderr)
+				return
+			}
+		}
+		reached <- strings.Join(lines, "\n")
+	}()
+	select {
+	case out := <-reached:
+		if out != "" {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("exec ended without reaching exec-config-late: %s", out)
+		}
+	case <-time.After(15 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("exec did not reach exec-config-late in 15s")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitCmd(t, cmd); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("SIGTERM to exec before its process had its config: exit %d, want %d", code, 128+int(syscall.SIGTERM))
+	}
+	for _, f := range []string{pidFile, ran} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("the process of the aborted exec started (%s exists)", f)
+		}
+	}
+	if p := procsWithArg(script); len(p) > 0 {
+		t.Errorf("the aborted exec's process is left: pids %v", p)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/cgroups"
@@ -163,8 +164,18 @@ func (b *Bootstrap) Start() (*Child, error) {
 // ready. On error the process is killed (Fail). Either way the child is
 // closed: a caller that fails between Start and Setup calls Fail.
 func (c *Child) Setup() error {
+	if c.b.Config.Exec {
+		// A test build may hold an exec here, before the process has
+		// its config (tests: TestFaultExecSignalBeforeReady).
+		faults.Delay("exec-config-late", 3*time.Second)
+	}
 	if err := c.sendConfig(); err != nil {
 		return c.Fail(err)
+	}
+	if c.b.Config.Exec {
+		// A test build may read the exec'd process's ready late, after
+		// the process runs (TestFaultExecSignalAfterReady).
+		faults.Delay("exec-ready-late", 3*time.Second)
 	}
 	if err := c.serveUntilReady(); err != nil {
 		return c.Fail(err)
@@ -324,9 +335,22 @@ func (c *Child) clone(pl *clonePlan) error {
 		return fmt.Errorf("start container init: %w", err)
 	}
 	c.cmd, c.Pid = cmd, cmd.Process.Pid
+	if b.Config.Exec {
+		// An exec'd process runs the user's program as soon as it has
+		// sent ready, which we may not have read yet: a kill here
+		// could kill a program that runs (a SIGTERM meant for it then
+		// ended it by SIGKILL: exit 137). So a signal shuts the socket
+		// instead; the ready sent before that is still read, and the
+		// process then counts as started (the signal is forwarded to
+		// it). Otherwise the process can no longer send ready, every
+		// wait on the socket ends on both sides, and Fail kills it.
+		c.abort.SetKill(func() { shutdownSock(parentSock) })
+		return nil
+	}
 	// From here a signal kills what was started: the first process and,
 	// once preinit.c names it, the one that goes on. Their end of the
-	// socket closes with them, which ends every wait on it.
+	// socket closes with them, which ends every wait on it. A created
+	// init runs nothing of the user's before start.
 	c.abort.SetKill(func() {
 		cmd.Process.Kill()
 		if pid := int(c.forkedPid.Load()); pid > 0 {
@@ -334,6 +358,16 @@ func (c *Child) clone(pl *clonePlan) error {
 		}
 	})
 	return nil
+}
+
+// shutdownSock shuts both directions of the parent's end of the sync
+// socket, through the *os.File, so that a Close meanwhile cannot hand
+// the fd number to another file first. The kernel queues a message the
+// child sent before, or refuses it (EPIPE): there is no in-between.
+func shutdownSock(f *os.File) {
+	if rc, err := f.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RDWR) })
+	}
 }
 
 // enterNamespaces is preinit.c's part of the exchange: the id maps of a

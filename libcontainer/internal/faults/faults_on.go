@@ -24,6 +24,17 @@ func Point(stage string) {
 	}
 }
 
+// Delay, in a test build, holds the process for d at the named stage
+// when HULL_FAULT names it, saying so on stderr first: a test widens a
+// window there, where a race would otherwise be rare.
+func Delay(stage string, d time.Duration) {
+	if os.Getenv("HULL_FAULT") != stage {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "hull-fault: reached %s\n", stage)
+	time.Sleep(d)
+}
+
 // Env passes HULL_FAULT on to the init, whose environment is made
 // anew.
 func Env() []string {

@@ -45,7 +45,12 @@
 // the parent reports that message. Every wait on either side ends when
 // the other side dies (its end of the socket closes). TERM, INT or HUP to
 // the parent before the process started kill the child: the command
-// cleans up and ends as runc's (process.AbortCatch). After ready, a
+// cleans up and ends as runc's (process.AbortCatch). An exec'd process
+// runs its program right after its ready, before the parent may have read
+// it: there the signal shuts the parent's end of the socket instead, so
+// that a ready sent before still counts (the process started, the signal
+// is forwarded to it) and none can be sent after (the parent sees the
+// end, kills the child and aborts). After ready, a
 // created init waits on exec.fifo for start (in a fresh, C-only image:
 // initproc's waitInC); errors from then on reach start through the fifo.
 //
