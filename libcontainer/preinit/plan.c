@@ -72,17 +72,19 @@ static const char *errstr(int e)
 	return buf;
 }
 
-static void write_all(int fd, const char *buf, size_t n)
+// write_all writes all of buf: 0, or -1 if a write failed.
+static int write_all(int fd, const char *buf, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = write(fd, buf, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return;
+			return -1;
 		buf += w;
 		n -= w;
 	}
+	return 0;
 }
 
 // send_error sends msg to the parent as internal/proto's error frame: a
@@ -485,7 +487,11 @@ void hull_exec_plan(int sync, int plan_fd)
 	set_rlimits(p->rl, p->nrl);
 	raise_hard(p->rl + p->nrl, p->nas);
 	static const char ready[] = "\0\0\0\020{\"type\":\"ready\"}";
-	write_all(sync, ready, sizeof(ready) - 1);
+	// A parent that a signal made give up has shut the socket: the
+	// ready is refused (EPIPE, should SIGPIPE be ignored), and nothing
+	// of the user's may run.
+	if (write_all(sync, ready, sizeof(ready) - 1) < 0)
+		_exit(1);
 	fail_mode = TO_STDERR;
 	drop(p);
 	exec_process(p);
