@@ -1,6 +1,8 @@
 package cgroups
 
 import (
+	"bytes"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -240,6 +242,52 @@ func TestResourceProps(t *testing.T) {
 	}
 	if _, _, err := resourceProps(&specs.LinuxResources{Unified: map[string]string{"memory.max": "lots"}}, true, 252); err == nil || !strings.Contains(err.Error(), "memory.max") {
 		t.Errorf("bad unified value: err %v", err)
+	}
+}
+
+// cpu.idle 1 goes to systemd (252 and later) as CPUWeight=0; a weight
+// given beside it is left out of the properties, with runc's warning,
+// which runc's suite matches ("unable to apply both").
+func TestIdleProps(t *testing.T) {
+	var logged bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	defer slog.SetDefault(old)
+	i := func(v int64) *int64 { return &v }
+	u := func(v uint64) *uint64 { return &v }
+	for _, tc := range []struct {
+		name string
+		r    specs.LinuxResources
+		ver  int
+		want map[string]any
+		warn string
+	}{
+		{"idle and shares", specs.LinuxResources{CPU: &specs.LinuxCPU{Idle: i(1), Shares: u(200)}}, 252,
+			map[string]any{"CPUWeight": uint64(0)}, "unable to apply both CPUWeight and CpuIdle to systemd, ignoring CPUWeight"},
+		{"idle 0 and shares", specs.LinuxResources{CPU: &specs.LinuxCPU{Idle: i(0), Shares: u(200)}}, 252,
+			map[string]any{"CPUWeight": SharesToWeight(200)}, ""},
+		{"idle, systemd 251", specs.LinuxResources{CPU: &specs.LinuxCPU{Idle: i(1), Shares: u(200)}}, 251,
+			map[string]any{"CPUWeight": SharesToWeight(200)}, ""},
+		{"unified idle and weight", specs.LinuxResources{Unified: map[string]string{"cpu.idle": "1", "cpu.weight": "8"}}, 252,
+			map[string]any{"CPUWeight": uint64(0)}, "unable to apply both cpu.weight and cpu.idle to systemd, ignoring cpu.weight"},
+		{"unified weight", specs.LinuxResources{Unified: map[string]string{"cpu.weight": "8"}}, 252,
+			map[string]any{"CPUWeight": uint64(8)}, ""},
+	} {
+		logged.Reset()
+		props, _, err := resourceProps(&tc.r, true, tc.ver)
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got := propMap(props); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: props %v, want %v", tc.name, got, tc.want)
+		}
+		if tc.warn == "" && logged.Len() > 0 {
+			t.Errorf("%s: logged %q, want nothing", tc.name, logged.String())
+		}
+		if tc.warn != "" && !strings.Contains(logged.String(), "level=WARN msg=\""+tc.warn+"\"") {
+			t.Errorf("%s: logged %q, want the warning %q", tc.name, logged.String(), tc.warn)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/big"
 	"sort"
@@ -419,6 +420,9 @@ func resourceProps(r *specs.LinuxResources, v2 bool, sdVer int) ([]sd.Property, 
 				props = append(props, prop("CPUShares", *c.Shares))
 			} else if !idle {
 				props = append(props, prop("CPUWeight", SharesToWeight(*c.Shares)))
+			} else {
+				// runc's words; its suite matches them.
+				slog.Warn("unable to apply both CPUWeight and CpuIdle to systemd, ignoring CPUWeight")
 			}
 		}
 		var quota int64
@@ -511,6 +515,7 @@ func unifiedProps(u map[string]string, sdVer int) ([]sd.Property, error) {
 			props, _ = cpuQuotaProps(props, quota, period, sdVer)
 		case "cpu.weight":
 			if idle {
+				slog.Warn("unable to apply both cpu.weight and cpu.idle to systemd, ignoring cpu.weight")
 				continue
 			}
 			n, err := strconv.ParseUint(v, 10, 64)
