@@ -4,9 +4,14 @@
 # (tests/lib/lane.sh). Each writes its invocations-<caller>.txt here.
 #
 #   tests/callers/run.sh HULL [OUTDIR]
+#
+# OUTDIR defaults to a new /tmp/hull-callers.XXXXXX, removed if every
+# caller passed (kept, and named, if one failed).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 hull=$(readlink -f "$1")
+own_out=""
+[ -n "${2:-}" ] || own_out=1
 out=${2:-$(mktemp -d /tmp/hull-callers.XXXXXX)}
 mkdir -p "$out"
 summary=()
@@ -24,4 +29,11 @@ for c in ctr cri podman docker; do
 done
 echo "=== callers summary"
 printf '%s\n' "${summary[@]}" | tee "$out/summary.txt"
+if [ -n "$own_out" ]; then
+	if [ $rc -eq 0 ]; then
+		rm -rf "$out"
+	else
+		echo "callers: logs kept in $out"
+	fi
+fi
 exit $rc

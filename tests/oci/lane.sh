@@ -11,6 +11,10 @@
 # for the run and removed after it. Nothing is left on the host.
 set -euo pipefail
 runtime=$(readlink -f "$1")
+# OUTDIR (default a new /tmp/hull-oci.XXXXXX, removed if the lane passes):
+# each file's TAP and exit code, and table.md.
+own_out=""
+[ -n "${2:-}" ] || own_out=1
 out=${2:-$(mktemp -d /tmp/hull-oci.XXXXXX)}
 here=$(cd "$(dirname "$0")" && pwd)
 version=v0.9.1-0.20251205004911-5e639034dcdc
@@ -34,7 +38,11 @@ cp "$bin/runtimetest" "$work/"
 # hierarchy; the suite's containers go below it (tests/lib/lane.sh).
 . "$here/../lib/lane.sh"
 lane_cgroups hull-oci-lane-$$
-trap 'lane_cgroups_remove oci-lane' EXIT
+# Searchable by all: a container in a user namespace reaches its rootfs
+# in there as a mapped user.
+bundles=$(mktemp -d /tmp/hull-oci-bundles.XXXXXX)
+chmod 755 "$bundles"
+trap 'lane_cgroups_remove oci-lane; rm -rf "$bundles"' EXIT
 
 # Files clean for runc 1.1.5 or crun 1.8.1 on these machines (the baseline).
 expected="config_updates_without_affect create default delete_only_create_resources hostname kill
@@ -56,6 +64,9 @@ inner() {
 	# what its tests leave can be found and removed below.
 	mkdir -p /run/hull
 	mount -t tmpfs -o mode=700 hull-oci-state /run/hull
+	# The suite's bundles (ocitestNNN, which some files leave) in a
+	# directory of the lane's, removed at its end.
+	export TMPDIR=$bundles
 	cd "$work"
 	# runone NAME: runs one file, its exit code in NAME.rc. A timeout, or
 	# no output with a failing exit (a crash, util.Fatal), is written into
@@ -80,7 +91,7 @@ inner() {
 	for id in $("$runtime" list -q); do "$runtime" delete --force "$id" || true; done
 }
 export -f inner
-export runtime bin work out expected here
+export runtime bin work out expected here bundles
 # Enter the lane's cgroup, then unshare: the new cgroup namespace's root is it.
 lane_enter
 if ! unshare -m -C --propagation private bash -c inner; then
@@ -110,6 +121,12 @@ for f in "$out"/*.tap; do
 done
 cat "$out/table.md"
 total=$(ls "$out"/*.tap | wc -l)
-echo "oci lane: $(grep -c '| yes | [a-z]* |$' "$out/table.md" || true) of $total files clean; table in $out/table.md"
+nclean=$(grep -c '| yes | [a-z]* |$' "$out/table.md" || true)
+where="table in $out/table.md"
+if [ "$fail" -eq 0 ] && [ -n "$own_out" ]; then
+	rm -rf "$out"
+	where="its files removed (the lane passed)"
+fi
+echo "oci lane: $nclean of $total files clean; $where"
 echo "oci-lane: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

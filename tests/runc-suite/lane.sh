@@ -54,7 +54,7 @@ trap 'rm -rf "$prefix/usr"' EXIT
 make -C "$top" -s install DESTDIR="$prefix" PREFIX=/usr/local >/dev/null
 hull=$prefix/usr/local/sbin/hull
 [ -x "$prefix/usr/local/sbin/hull-shim" ] || { echo "runc-suite lane: hull-shim was not installed beside hull" >&2; exit 2; }
-echo "runc-suite lane: $hull (hull-shim beside it), logs in $logs"
+echo "runc-suite lane: $hull (hull-shim beside it), logs in $logs (removed if the lane passes)"
 rc=0
 LOGDIR=$logs "$kit/run.sh" "$hull" @generic || rc=$?
 [ "$rc" -le 1 ] || { echo "runc-suite lane: run.sh failed (exit $rc)" >&2; exit 2; }
@@ -133,5 +133,7 @@ if [ -n "$raced" ]; then
 	echo "passed when run again (the first run lost the suite's recvtty race: no console socket yet):"
 	printf '%s' "$raced" | sed 's/^/  /'
 fi
+# Passed: the logs go too (a failure keeps them, named above).
+rm -rf "$prefix"
 echo
 echo "runc-suite lane: every test upstream runc v1.5.1 passes here passes with hull"

@@ -23,15 +23,20 @@
 # VM_LANE_EXTRA (programs, space-separated, each run with the payload
 # directory before the boot, to add files to it and lines to its lane.env,
 # which the guest sources),
-# VM_LANE_TEST_TIMEOUT (go test -test.timeout per binary, default 6m), and
+# VM_LANE_TEST_TIMEOUT (go test -test.timeout per binary, default 6m),
+# VM_LANE_TEST_PARALLEL (the integration tests' -test.parallel; Go's default,
+# the guest's CPU count, if unset), and
 # run.sh's (VM_TIMEOUT, default 900 s for the whole VM, VM_CACHE, ...).
-# Logs: OUTDIR (default a new /tmp/hull-vm-lane.XXXXXX)/console.log.
+# Logs: OUTDIR (default a new /tmp/hull-vm-lane.XXXXXX, removed if the
+# lane passes)/console.log.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 . "$here/lib.sh"
 export PATH=/usr/local/go/bin:$PATH
 [ "$(id -u)" = 0 ] || vm_die "lane.sh needs root"
+own_out=""
+[ -n "${1:-}" ] || own_out=1
 out=${1:-$(mktemp -d /tmp/hull-vm-lane.XXXXXX)}
 mkdir -p "$out"
 out=$(readlink -f "$out")
@@ -128,6 +133,7 @@ fi
 	echo "TESTS=$(sq "$tests")"
 	echo "INTEGRATION_RUN=$(sq "${VM_LANE_RUN:-Cgroup|Resources|Pause|Update|Events|Ps|OOM|AppArmor}")"
 	echo "TEST_TIMEOUT=$(sq "${VM_LANE_TEST_TIMEOUT:-6m}")"
+	echo "TEST_PARALLEL=$(sq "${VM_LANE_TEST_PARALLEL:-}")"
 } >"$payload/lane.env"
 # A lane built on this one adds to the payload (and to lane.env) here.
 # VM_LANE_EXTRA may name several programs (space-separated), run in order.
@@ -139,5 +145,11 @@ vm_log "payload built in $(vm_since "$t0")s: $(du -sm "$payload" | cut -f1) MiB 
 rc=0
 "$here/run.sh" "$payload" "$out" || rc=$?
 [ -n "${VM_KEEP:-}" ] || rm -rf "$payload"
+if [ "$rc" = 0 ] && [ -n "$own_out" ] && [ -z "${VM_KEEP:-}" ]; then
+	# Its steps' results and times were printed as they came.
+	rm -rf "$out"
+	vm_log "lane: exit 0 after $(vm_since "$t0")s; its logs removed (the lane passed)"
+	exit 0
+fi
 vm_log "lane: exit $rc after $(vm_since "$t0")s; console log $out/console.log"
 exit "$rc"
