@@ -74,7 +74,7 @@ record smoke $? "$start"
 
 for t in $TESTS; do
 	case "$t" in
-	integration) gotest integration -test.v -test.timeout "$TEST_TIMEOUT" ${TEST_PARALLEL:+-test.parallel "$TEST_PARALLEL"} -test.run "$INTEGRATION_RUN" ;;
+	integration) gotest integration -test.v -test.timeout "$TEST_TIMEOUT" -test.run "$INTEGRATION_RUN" ;;
 	*) gotest "$t" -test.v -test.timeout "$TEST_TIMEOUT" ;;
 	esac
 done

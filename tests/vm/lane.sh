@@ -23,9 +23,7 @@
 # VM_LANE_EXTRA (programs, space-separated, each run with the payload
 # directory before the boot, to add files to it and lines to its lane.env,
 # which the guest sources),
-# VM_LANE_TEST_TIMEOUT (go test -test.timeout per binary, default 6m),
-# VM_LANE_TEST_PARALLEL (the integration tests' -test.parallel; Go's default,
-# the guest's CPU count, if unset), and
+# VM_LANE_TEST_TIMEOUT (go test -test.timeout per binary, default 6m), and
 # run.sh's (VM_TIMEOUT, default 900 s for the whole VM, VM_CACHE, ...).
 # Logs: OUTDIR (default a new /tmp/hull-vm-lane.XXXXXX, removed if the
 # lane passes)/console.log.
@@ -133,7 +131,6 @@ fi
 	echo "TESTS=$(sq "$tests")"
 	echo "INTEGRATION_RUN=$(sq "${VM_LANE_RUN:-Cgroup|Resources|Pause|Update|Events|Ps|OOM|AppArmor}")"
 	echo "TEST_TIMEOUT=$(sq "${VM_LANE_TEST_TIMEOUT:-6m}")"
-	echo "TEST_PARALLEL=$(sq "${VM_LANE_TEST_PARALLEL:-}")"
 } >"$payload/lane.env"
 # A lane built on this one adds to the payload (and to lane.env) here.
 # VM_LANE_EXTRA may name several programs (space-separated), run in order.
