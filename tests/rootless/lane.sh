@@ -99,6 +99,9 @@ cleanup() {
 	# Rootless podman's shared-memory lock for the user's uid outlives
 	# `podman system reset` and the user (the uid is one no user had).
 	[ -z "$uid" ] || rm -f "/dev/shm/libpod_rootless_lock_$uid"
+	# The suite's logs, kept for a look, belong to root once the user
+	# is gone (not to a uid no user has).
+	[ -z "${slog:-}" ] || [ ! -d "$slog" ] || chown -R 0:0 "$slog"
 	for f in $etcfiles; do
 		if [ -e "$backup/$f.absent" ]; then
 			rm -f "/etc/$f"
