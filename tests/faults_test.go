@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -269,68 +270,122 @@ func TestFaultExecSignalAfterReady(t *testing.T) {
 	}
 }
 
-// The other side of that window: a SIGTERM to exec before its process has
-// its config (HULL_FAULT=exec-config-late holds exec 3 s there) aborts the
-// exec: the process never starts (no pid file), exec exits 143 and leaves
-// no process.
+// The other side of that window: a SIGTERM to exec before its process is
+// ready aborts the exec: the process never starts (no pid file), exec
+// exits 143 and leaves no process. Two places: exec held before it sends
+// the config (HULL_FAULT=exec-config-late, 3 s), and the process held
+// before its ready (exec-init-before-ready, 30 s) while exec waits for
+// it: the signal must end that wait at once, not when the process goes
+// on.
 func TestFaultExecSignalBeforeReady(t *testing.T) {
 	bin := faultRuntime(t)
 	t.Parallel()
-	e := newEnv(t)
-	id, _, bundle := e.started(sleeper)
-	ran := filepath.Join(bundle, "rootfs/tmp/ran")
-	tag := fmt.Sprintf("hulltest-exec-abort-%d-%d", os.Getpid(), idCounter.Add(1))
-	script := "touch /tmp/ran; sleep 60; : " + tag
-	// exec writes the pid file once the process has started (were it
-	// started, the TERM forwarded to it could end it before its touch).
-	pidFile := filepath.Join(e.base, "exec.pid")
-	cmd := exec.Command(bin, "--root", e.root, "exec", "--pid-file", pidFile, id, "sh", "-c", script)
-	cmd.Env = append(os.Environ(), "HULL_FAULT=exec-config-late")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
+	for _, stage := range []string{"exec-config-late", "exec-init-before-ready"} {
+		t.Run(stage, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			id, _, bundle := e.started(sleeper)
+			ran := filepath.Join(bundle, "rootfs/tmp/ran")
+			tag := fmt.Sprintf("hulltest-exec-abort-%d-%d", os.Getpid(), idCounter.Add(1))
+			script := "touch /tmp/ran; sleep 60; : " + tag
+			// exec writes the pid file once the process has started
+			// (were it started, the TERM forwarded to it could end it
+			// before its touch).
+			pidFile := filepath.Join(e.base, "exec.pid")
+			cmd := exec.Command(bin, "--root", e.root, "exec", "--pid-file", pidFile, id, "sh", "-c", script)
+			cmd.Env = append(os.Environ(), "HULL_FAULT="+stage)
+			// The stage's line comes from exec or from its process:
+			// a pipe both write to.
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			cmd.Stderr = w
+			err = cmd.Start()
+			w.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			reached := make(chan string, 1)
+			go func() {
+				sc := bufio.NewScanner(r)
+				var lines []string
+				for sc.Scan() {
+					lines = append(lines, sc.Text())
+					if strings.Contains(sc.Text(), "hull-fault: reached "+stage) {
+						reached <- ""
+						io.Copy(io.Discard, r)
+						return
+					}
+				}
+				reached <- strings.Join(lines, "\n")
+			}()
+			select {
+			case out := <-reached:
+				if out != "" {
+					cmd.Process.Kill()
+					cmd.Wait()
+					t.Fatalf("exec ended without reaching %s: %s", stage, out)
+				}
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatalf("exec did not reach %s in 15s", stage)
+			}
+			sent := time.Now()
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if code := waitCmd(t, cmd); code != 128+int(syscall.SIGTERM) {
+				t.Errorf("SIGTERM to exec at %s: exit %d, want %d", stage, code, 128+int(syscall.SIGTERM))
+			}
+			if d := time.Since(sent); stage == "exec-init-before-ready" && d > 10*time.Second {
+				t.Errorf("exec ended %v after the signal: it waited for its process (held 30 s) instead of ending the wait", d.Round(time.Second))
+			}
+			for _, f := range []string{pidFile, ran} {
+				if _, err := os.Stat(f); err == nil {
+					t.Errorf("the process of the aborted exec started (%s exists)", f)
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for len(procsWithArg(script)) > 0 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if p := procsWithArg(script); len(p) > 0 {
+				t.Errorf("the aborted exec's process is left: pids %v", p)
+			}
+			// Before its execve the process is "hull init", with
+			// HULL_FAULT in its environment (faults.Env).
+			for len(procsWithEnv("HULL_FAULT="+stage)) > 0 && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if p := procsWithEnv("HULL_FAULT=" + stage); len(p) > 0 {
+				t.Errorf("the aborted exec's process is left (before its execve): pids %v", p)
+			}
+		})
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	reached := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		var lines []string
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-			if strings.Contains(sc.Text(), "hull-fault: reached exec-config-late") {
-				reached <- ""
-				io.Copy(io.Discard, stderr)
-				return
+}
+
+// procsWithEnv lists the processes whose environment holds kv.
+func procsWithEnv(kv string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, en := range ents {
+		pid, err := strconv.Atoi(en.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + en.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, v := range strings.Split(string(b), "\x00") {
+			if v == kv {
+				pids = append(pids, pid)
+				break
 			}
 		}
-		reached <- strings.Join(lines, "\n")
-	}()
-	select {
-	case out := <-reached:
-		if out != "" {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("exec ended without reaching exec-config-late: %s", out)
-		}
-	case <-time.After(15 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("exec did not reach exec-config-late in 15s")
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	if code := waitCmd(t, cmd); code != 128+int(syscall.SIGTERM) {
-		t.Errorf("SIGTERM to exec before its process had its config: exit %d, want %d", code, 128+int(syscall.SIGTERM))
-	}
-	for _, f := range []string{pidFile, ran} {
-		if _, err := os.Stat(f); err == nil {
-			t.Errorf("the process of the aborted exec started (%s exists)", f)
-		}
-	}
-	if p := procsWithArg(script); len(p) > 0 {
-		t.Errorf("the aborted exec's process is left: pids %v", p)
-	}
+	return pids
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"time"
 	"strconv"
 
 	"github.com/hullrt/hull/libcontainer/config"
@@ -81,6 +82,11 @@ func Init() {
 	// idle init never shows (TestIdleInitFds saw it once, open, right
 	// after create returned).
 	inC := waitsInC(cfg) && staticBinary()
+	if cfg.Exec {
+		// A test build may hold an exec'd process here, its parent
+		// waiting for ready (TestFaultExecSignalWhileWaiting).
+		faults.Delay("exec-init-before-ready", 30*time.Second)
+	}
 	if err := conn.Send(&proto.Message{Type: proto.MsgReady}); err != nil {
 		os.Exit(1)
 	}
