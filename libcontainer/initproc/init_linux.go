@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"time"
 	"strconv"
+	"time"
 
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/hooks"
