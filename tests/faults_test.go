@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -365,27 +364,4 @@ func TestFaultExecSignalBeforeReady(t *testing.T) {
 			}
 		})
 	}
-}
-
-// procsWithEnv lists the processes whose environment holds kv.
-func procsWithEnv(kv string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, en := range ents {
-		pid, err := strconv.Atoi(en.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + en.Name() + "/environ")
-		if err != nil {
-			continue
-		}
-		for _, v := range strings.Split(string(b), "\x00") {
-			if v == kv {
-				pids = append(pids, pid)
-				break
-			}
-		}
-	}
-	return pids
 }

@@ -699,7 +699,14 @@ func TestShimTwoForOneID(t *testing.T) {
 }
 
 // procsWithArg lists the processes that have arg among their arguments.
-func procsWithArg(arg string) []int {
+func procsWithArg(arg string) []int { return procsWhose("cmdline", arg) }
+
+// procsWithEnv lists the processes whose environment holds kv.
+func procsWithEnv(kv string) []int { return procsWhose("environ", kv) }
+
+// procsWhose lists the processes whose /proc/PID/file (NUL-separated
+// entries) holds entry.
+func procsWhose(file, entry string) []int {
 	ents, _ := os.ReadDir("/proc")
 	var pids []int
 	for _, en := range ents {
@@ -707,12 +714,12 @@ func procsWithArg(arg string) []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + en.Name() + "/cmdline")
+		b, err := os.ReadFile("/proc/" + en.Name() + "/" + file)
 		if err != nil {
 			continue
 		}
 		for _, a := range strings.Split(string(b), "\x00") {
-			if a == arg {
+			if a == entry {
 				pids = append(pids, pid)
 				break
 			}

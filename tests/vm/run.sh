@@ -309,7 +309,11 @@ nonce=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 # (our hosts' layout; init.sh makes it) instead of a pure cgroup v2 host.
 cgargs="cgroup_no_v1=all"
 [ "${VM_CGROUP:-}" = hybrid ] && cgargs="hullvm.cgroup=hybrid"
-append="console=ttyS0 $cgargs quiet panic=-1 mitigations=off hullvm.nonce=$nonce ${VM_APPEND:-}"
+# loglevel=5 after quiet: the kernel's warnings and the lines without a
+# level reach the console too, among them the registers and call trace of
+# a soft lockup (a guest whose both CPUs spun in the kernel for 10 minutes
+# showed only "BUG: soft lockup ... [hull:1270]" under quiet).
+append="console=ttyS0 $cgargs quiet loglevel=5 panic=-1 mitigations=off hullvm.nonce=$nonce ${VM_APPEND:-}"
 raw=$out/serial.raw
 : >"$raw"
 tboot=$(vm_now)
