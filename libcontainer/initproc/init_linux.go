@@ -84,7 +84,7 @@ func Init() {
 	inC := waitsInC(cfg) && staticBinary()
 	if cfg.Exec {
 		// A test build may hold an exec'd process here, its parent
-		// waiting for ready (TestFaultExecSignalWhileWaiting).
+		// waiting for ready (TestFaultExecSignalBeforeReady).
 		faults.Delay("exec-init-before-ready", 30*time.Second)
 	}
 	if err := conn.Send(&proto.Message{Type: proto.MsgReady}); err != nil {

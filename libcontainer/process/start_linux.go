@@ -166,7 +166,7 @@ func (b *Bootstrap) Start() (*Child, error) {
 func (c *Child) Setup() error {
 	if c.b.Config.Exec {
 		// A test build may hold an exec here, before the process has
-		// its config (tests: TestFaultExecSignalBeforeReady).
+		// its config (TestFaultExecSignalBeforeReady).
 		faults.Delay("exec-config-late", 3*time.Second)
 	}
 	if err := c.sendConfig(); err != nil {

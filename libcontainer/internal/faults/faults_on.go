@@ -15,12 +15,10 @@ import (
 // named stage when HULL_FAULT names it: it says so on stderr and sleeps,
 // for a test to SIGKILL it there. Release builds have no such code.
 func Point(stage string) {
-	if os.Getenv("HULL_FAULT") != stage {
-		return
-	}
-	fmt.Fprintf(os.Stderr, "hull-fault: reached %s\n", stage)
-	for {
-		time.Sleep(time.Hour)
+	if reached(stage) {
+		for {
+			time.Sleep(time.Hour)
+		}
 	}
 }
 
@@ -28,11 +26,19 @@ func Point(stage string) {
 // when HULL_FAULT names it, saying so on stderr first: a test widens a
 // window there, where a race would otherwise be rare.
 func Delay(stage string, d time.Duration) {
+	if reached(stage) {
+		time.Sleep(d)
+	}
+}
+
+// reached tells whether HULL_FAULT names stage and, if so, says on stderr
+// that the process got there (the line the tests wait for).
+func reached(stage string) bool {
 	if os.Getenv("HULL_FAULT") != stage {
-		return
+		return false
 	}
 	fmt.Fprintf(os.Stderr, "hull-fault: reached %s\n", stage)
-	time.Sleep(d)
+	return true
 }
 
 // Env passes HULL_FAULT on to the init, whose environment is made
