@@ -20,6 +20,7 @@ import (
 	"github.com/hullrt/hull/libcontainer/internal/proto"
 	"github.com/hullrt/hull/libcontainer/netdev"
 	"github.com/hullrt/hull/libcontainer/process"
+	"github.com/hullrt/hull/libcontainer/rootfs"
 	"github.com/hullrt/hull/libcontainer/store"
 	"github.com/hullrt/hull/libcontainer/tty"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -466,6 +467,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 		p.Preserve = append(p.Preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
 	}
 	p.CgJoin = cgJoin
+	p.RootfsPlan, p.StartPlan = initPlans(&o, spec, rootfs, bundle, p.Config.CgroupDirs, newFlags, console != nil, agent != nil, len(p.Preserve))
 	if o.beforeClone != nil {
 		o.beforeClone()
 	}
@@ -507,6 +509,32 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	slog.Debug("container created: its init waits for start", "id", o.ID, "pid", pid, "rootfs", rootfs)
 	return c, nil
+}
+
+// initPlans returns the init's setup as a plan for preinit's C and the
+// function that plans its last steps once that is done (issue 18: the
+// init then never starts the Go runtime), or nils where the Go init sets
+// it up: a config rootfs.CPlan leaves to Go, a non-root caller, a test
+// build's fault stages (they are Go's), or HULL_ROOTFS_IN_GO set (to
+// compare the two; the tests do).
+func initPlans(o *CreateOpts, spec *specs.Spec, rootfsPath, bundle string, cgroupDirs map[string]string, newFlags uintptr, terminal, agent bool, preserve int) ([]byte, func(int) []byte) {
+	if os.Geteuid() != 0 || os.Getenv("HULL_ROOTFS_IN_GO") != "" || len(faults.Env()) > 0 {
+		return nil, nil
+	}
+	plan := rootfs.CPlan(rootfs.CPlanInput{ID: o.ID, Rootfs: rootfsPath, Bundle: bundle, Spec: spec,
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, NewFlags: newFlags, Terminal: terminal, Agent: agent, CgroupDirs: cgroupDirs})
+	if plan == nil {
+		return nil, nil
+	}
+	return plan, func(pid int) []byte {
+		// The init is our child, not yet waited for: the pid is its.
+		root := openInitRoot(pid)
+		if root == nil {
+			return nil
+		}
+		defer root.Close()
+		return execPlan(spec, root, preserve, false)
+	}
 }
 
 // placeInit records the new init (pid) in the state, so that a create

@@ -239,6 +239,12 @@ func execRuntime(t testing.TB, dir string, args ...string) result {
 // runtime).
 func execBin(t testing.TB, bin, dir string, args ...string) result {
 	t.Helper()
+	return execBinEnv(t, bin, dir, nil, args...)
+}
+
+// execBinEnv is execBin with extraEnv added to the test's environment.
+func execBinEnv(t testing.TB, bin, dir string, extraEnv []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	stdout, err1 := os.CreateTemp("", "hulltest-out-")
@@ -254,6 +260,9 @@ func execBin(t testing.TB, bin, dir string, args ...string) result {
 	}()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
+	if extraEnv != nil {
+		cmd.Env = append(os.Environ(), extraEnv...)
+	}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
 	read := func(f *os.File) string {

@@ -72,7 +72,8 @@ func readProbe(t *testing.T, bundle string) string {
 
 // initEnvHas tells whether the waiting init's environment names key,
 // once the init has re-executed itself to wait (it does so after ready,
-// so after create may have returned).
+// so after create may have returned); an init set up in C (_HULL_RFS)
+// waits where it is.
 func initEnvHas(t *testing.T, pid int, key string) bool {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -82,7 +83,7 @@ func initEnvHas(t *testing.T, pid int, key string) bool {
 			t.Fatalf("environment of the created init %d: %v", pid, err)
 		}
 		env := strings.Split(string(b), "\x00")
-		if slices.Contains(env, "_HULL_INIT=wait") {
+		if key == "_HULL_RFS" || slices.Contains(env, "_HULL_INIT=wait") {
 			for _, kv := range env {
 				if strings.HasPrefix(kv, key+"=") {
 					return true
@@ -100,9 +101,11 @@ func initEnvHas(t *testing.T, pid int, key string) bool {
 // TestStartPlanMatchesRun: a created container's last steps after start
 // are carried out in C from a plan the Go init made before ready (issue
 // 18), and only when a step needs Go (here a startContainer hook) does
-// the Go runtime resume. The process must come out the same all three
-// ways: `run` (the Go init does the steps itself), create + start with
-// the plan, create + start with the Go resume. Checked from inside:
+// the Go runtime resume; where the whole setup is C's (rootfs.c), the
+// parent makes that plan. The process must come out the same every way:
+// `run` by the Go init (it does the steps itself), `run` set up in C,
+// create + start set up in C, create + start with the Go init's plan,
+// create + start with the Go resume. Checked from inside:
 // ids, groups, the five capability sets, no_new_privs, seccomp mode and
 // the filter's effect, umask, cwd and rlimits; and from outside: which
 // way the waiting init took.
@@ -116,23 +119,37 @@ func TestStartPlanMatchesRun(t *testing.T) {
 	for name, mutate := range planCases {
 		bundle := e.probeBundle(mutate)
 		id := e.newID()
-		if r := e.rt("run", "--bundle", bundle, id); r.Code != 0 {
+		if r := e.rtEnv(inGo, "run", "--bundle", bundle, id); r.Code != 0 {
 			t.Fatalf("%s: run: %v", name, r)
 		}
 		want := readProbe(t, bundle)
 		if !strings.Contains(want, "Uid:") || !strings.Contains(want, "mkdir") {
 			t.Fatalf("%s: run's report is incomplete: %q", name, want)
 		}
+		bundle = e.probeBundle(mutate)
+		if r := e.rt("run", "--bundle", bundle, e.newID()); r.Code != 0 {
+			t.Fatalf("%s: run set up in C: %v", name, r)
+		}
+		if got := readProbe(t, bundle); got != want {
+			t.Errorf("%s, run set up in C differs from the Go init's:\n--- Go\n%s--- C\n%s", name, want, got)
+		}
 
 		for _, way := range []struct {
 			name, env string
+			hullEnv   []string
 			mutate    func(*specs.Spec)
 		}{
-			{"the plan in C", "_HULL_PLAN", mutate},
-			{"Go resumed (startContainer hook)", "_HULL_RESUME", all(mutate, hook)},
+			{"set up in C, the plan made by the parent", "_HULL_RFS", nil, mutate},
+			{"the Go init's plan in C", "_HULL_PLAN", inGo, mutate},
+			{"Go resumed (startContainer hook)", "_HULL_RESUME", nil, all(mutate, hook)},
 		} {
 			bundle := e.probeBundle(way.mutate)
-			id, pid := e.create(bundle)
+			id := e.newID()
+			pidFile := filepath.Join(e.base, id+".pid")
+			if r := e.rtEnv(way.hullEnv, "create", "--bundle", bundle, "--pid-file", pidFile, id); r.Code != 0 {
+				t.Fatalf("%s, %s: create: %v", name, way.name, r)
+			}
+			pid := e.readPidFile(pidFile)
 			if !initEnvHas(t, pid, way.env) {
 				t.Errorf("%s, %s: the created init's environment has no %s", name, way.name, way.env)
 			}

@@ -22,6 +22,9 @@
 //   _HULL_TIMENS=<text>          written to /proc/self/timens_offsets
 //   _HULL_WAIT=<fd>              a created init: wait for start (below)
 //   _HULL_PLAN=<fd>              then carry out the plan in fd (plan.c)
+//   _HULL_RFS=<plan>,<state dir>,<start plan>,<npreserve>
+//                                a created init set up in C (rootfs.c),
+//                                then waiting and starting as above
 // Messages to and from the parent are the frames of internal/proto (a
 // 4-byte big-endian length, then JSON) on a SOCK_STREAM socket:
 //   {"type":"usermap","pid":N}  maps of the new user namespace of N wanted;
@@ -51,6 +54,7 @@
 #include <unistd.h>
 
 #include "plan.h"
+#include "preinit.h"
 
 static int sync_fd = -1;
 
@@ -106,6 +110,12 @@ static int recv_frame(char *buf, size_t cap)
 	buf[n] = 0;
 	return (int)n;
 }
+
+int hull_sync_fd(void) { return sync_fd; }
+
+int hull_send_frame(const char *json) { return send_frame(json, strlen(json)); }
+
+int hull_recv_frame(char *buf, size_t cap) { return recv_frame(buf, cap) < 0 ? -1 : 0; }
 
 static void say(const char *type, int pid)
 {
@@ -333,6 +343,22 @@ __attribute__((constructor)) static void hull_nsenter(void)
 		join_cgroups(cg);
 	}
 	const char *s = getenv("_HULL_NSENTER");
+	const char *rfs = getenv("_HULL_RFS");
+	if (!s && rfs && in) {
+		// A created init whose setup Go planned for C (rootfs.c): if
+		// it is done, wait for start and run the process's plan here;
+		// else the Go init does it all.
+		int plan = -1, dir = -1, start = -1, npreserve = 0, fifo = -1;
+		sync_fd = atoi(in);
+		if (sscanf(rfs, "%d,%d,%d,%d", &plan, &dir, &start, &npreserve) == 4 &&
+		    hull_rootfs(plan, dir, start, npreserve, &fifo) == 0) {
+			char w[16];
+			snprintf(w, sizeof(w), "%d", fifo);
+			wait_for_start(w);
+			hull_run_plan(fifo, start);
+		}
+		return;
+	}
 	if (!s)
 		return;
 	sync_fd = atoi(s);

@@ -3,6 +3,7 @@ package process
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -45,6 +46,12 @@ type Bootstrap struct {
 	// runtime. Used only where preinit.c enters the namespaces
 	// (nsenter); the config is still sent, as the signal to go on.
 	Plan []byte
+	// RootfsPlan, if set, is a created init's setup for preinit's
+	// rootfs.c (rootfs.CPlan), used when Go's clone makes the
+	// namespaces; StartPlan then decides the process's last steps once
+	// that setup is done (nil: the Go init does it all after all).
+	RootfsPlan []byte
+	StartPlan  func(pid int) []byte
 	// Abort, if set, is the caller's catch of TERM, INT and HUP;
 	// otherwise the Child catches them itself until it is closed. Either
 	// way a signal kills the process being started and the step that
@@ -127,6 +134,9 @@ type Child struct {
 	abort     *AbortCatch
 	ownAbort  bool
 	forkedPid atomic.Int32 // the process preinit.c forked, once named
+	// startPlan: the write end of the start plan pipe, while rootfs.c
+	// sets the init up (nil otherwise).
+	startPlan *os.File
 }
 
 // Start clones hull's own binary as "init" in its namespaces (and, where
@@ -169,6 +179,16 @@ func (c *Child) Setup() error {
 		// its config (TestFaultExecSignalBeforeReady).
 		faults.Delay("exec-config-late", 3*time.Second)
 	}
+	if c.startPlan != nil {
+		done, err := c.setupInC()
+		if err != nil {
+			return c.Fail(err)
+		}
+		if done {
+			c.Close()
+			return nil
+		}
+	}
 	if err := c.sendConfig(); err != nil {
 		return c.Fail(err)
 	}
@@ -187,6 +207,10 @@ func (c *Child) Setup() error {
 // Close releases what the start holds (the sync socket, the signal catch
 // it made); the process is left as it is.
 func (c *Child) Close() {
+	if c.startPlan != nil {
+		c.startPlan.Close()
+		c.startPlan = nil
+	}
 	if c.sock != nil {
 		c.sock.Close()
 		c.sock = nil
@@ -276,6 +300,14 @@ func (c *Child) clone(pl *clonePlan) error {
 			defer planFile.Close()
 			env = append(env, proto.EnvPlan+"="+strconv.Itoa(add(planFile)))
 		}
+	}
+	if !pl.nsenter && b.RootfsPlan != nil && b.StartPlan != nil && b.StateDir != nil {
+		rfs, startRead, err := c.rootfsInC(add, &env)
+		if err != nil {
+			return err
+		}
+		defer rfs.Close()
+		defer startRead.Close()
 	}
 	if pl.nsenter {
 		var js []string
@@ -404,6 +436,65 @@ func (c *Child) enterNamespaces() error {
 			return proto.ErrorOf(m)
 		default:
 			return fmt.Errorf("unexpected %q message from nsenter", m.Type)
+		}
+	}
+}
+
+// rootfsInC gives the child the setup plan and the read end of the
+// start plan pipe (EnvRootfs), which the caller closes once the child
+// has them; a plan the pipe cannot hold leaves the setup to Go (nil
+// files, nothing to close).
+func (c *Child) rootfsInC(add func(*os.File) int, env *[]string) (rfs, startRead *os.File, err error) {
+	if rfs = planPipe(c.b.RootfsPlan); rfs == nil {
+		return nil, nil, nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		rfs.Close()
+		return nil, nil, err
+	}
+	c.startPlan = w
+	*env = append(*env, fmt.Sprintf("%s=%d,%d,%d,%d", proto.EnvRootfs,
+		add(rfs), c.b.Config.StateDirFd, add(r), len(c.b.Preserve)))
+	return rfs, r, nil
+}
+
+// setupInC is the exchange with an init that rootfs.c sets up (see
+// internal/proto): true when it is ready; false when it went back to
+// the Go init, which then gets its config.
+func (c *Child) setupInC() (bool, error) {
+	w := c.startPlan
+	defer func() {
+		w.Close()
+		c.startPlan = nil
+	}()
+	if err := c.conn.Send(&proto.Message{Type: proto.MsgRootfsGo}); err != nil {
+		return false, err
+	}
+	for {
+		m, err := c.conn.Recv()
+		if err != nil {
+			if errors.Is(err, proto.ErrClosed) {
+				return false, initError(errors.New("container init exited during setup"))
+			}
+			return false, err
+		}
+		switch m.Type {
+		case proto.MsgRootfsDone:
+			reply := proto.MsgRootfsUndo
+			if plan := c.b.StartPlan(c.Pid); plan != nil && proto.FillPipe(int(w.Fd()), plan) {
+				reply = proto.MsgPlanWritten
+			}
+			if err := c.conn.Send(&proto.Message{Type: reply}); err != nil {
+				return false, err
+			}
+		case proto.MsgReady:
+			return true, nil
+		case proto.MsgRootfsFallback:
+			slog.Debug("init setup in C undone: the Go init does it", "pid", c.Pid, "step", m.Error)
+			return false, nil
+		default:
+			return false, fmt.Errorf("unexpected %q message from init", m.Type)
 		}
 	}
 }

@@ -67,4 +67,9 @@ const (
 	EnvPlan = "_HULL_PLAN"
 	// EnvNoDump: preinit.c makes the resumed image non-dumpable again.
 	EnvNoDump = "_HULL_NODUMP"
+	// EnvRootfs (<plan>,<state dir>,<start plan>,<npreserve>: fds and a
+	// count) makes preinit's rootfs.c set up a created init from the plan
+	// of rootfs.CPlan; the start plan pipe gets the process's last steps
+	// from the parent once it is done.
+	EnvRootfs = "_HULL_RFS"
 )

@@ -27,6 +27,12 @@ const (
 	MsgMountSource = "mount-source"
 	// parent → init: here it is, as the fd attached (SCM_RIGHTS)
 	MsgMountSourceFd = "mount-source-fd"
+	// A created init set up by preinit's rootfs.c (EnvRootfs):
+	MsgRootfsGo       = "rootfs-go"       // parent → init: in the cgroups, resources set: go on
+	MsgRootfsDone     = "rootfs-done"     // init → parent: set up; plan the process's last steps
+	MsgPlanWritten    = "plan-written"    // parent → init: in the start plan pipe
+	MsgRootfsUndo     = "rootfs-undo"     // parent → init: no plan; let the Go init do it all
+	MsgRootfsFallback = "rootfs-fallback" // init → parent: undone (Error: the step that failed); send the config
 )
 
 type Message struct {

@@ -59,4 +59,25 @@
 // plan.c instead of initproc: an exec'd process reads the config frame
 // only as the signal that it is in its cgroup, answers ready or error
 // itself, and execs; a created init carries its plan out after start.
+//
+// With a setup plan (EnvRootfs: rootfs.CPlan, for a config whose setup
+// is only mounts, devices, the root switch and the like), a created init
+// is set up by preinit's rootfs.c and never starts the Go runtime; in
+// place of sendConfig and serveUntilReady:
+//
+//	rootfs-go ▶
+//	                                    rootfs.c: mounts, devices,
+//	                                    pivot_root, hostname, sysctls,
+//	                                    read-only and masked paths
+//	                           ◀ rootfs-done
+//	the process's plan decided through
+//	/proc/PID/root, into the start plan pipe
+//	plan-written ▶ (or rootfs-undo ▶)
+//	                           ◀ ready
+//
+// Instead of rootfs-done or ready the init may send
+// rootfs-fallback{error}: a step failed (or the parent answered
+// rootfs-undo), the init is back in the mount namespace it was cloned in
+// as it was, and its Go runtime starts; the parent then sends the config
+// and the exchange goes on as above, from sendConfig.
 package proto
