@@ -549,12 +549,22 @@ func withMount(m specs.Mount) func(*specs.Spec) {
 // the result; the container is expected to be gone afterwards.
 func (e *env) run(mutate func(*specs.Spec), extra ...string) result {
 	e.t.Helper()
-	bundle := e.newBundle(mutate)
+	return e.runBundle(nil, nil, e.newBundle(mutate), extra...)
+}
+
+// runBundle runs a new container from bundle in the foreground, with
+// extraEnv for the runtime and its global flags before `run`.
+func (e *env) runBundle(extraEnv, global []string, bundle string, extra ...string) result {
+	e.t.Helper()
 	id := e.newID()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	args := append([]string{"--root", e.root, "run", "--bundle", bundle}, extra...)
+	args := append(append([]string{"--root", e.root}, global...), "run", "--bundle", bundle)
+	args = append(args, extra...)
 	cmd := exec.CommandContext(ctx, runtimeBin, append(args, id)...)
+	if extraEnv != nil {
+		cmd.Env = append(os.Environ(), extraEnv...)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second

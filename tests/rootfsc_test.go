@@ -1,8 +1,6 @@
 package tests
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -32,26 +29,11 @@ func (e *env) rtEnv(extraEnv []string, args ...string) result {
 // inGo makes hull set every init up in Go.
 var inGo = []string{"HULL_ROOTFS_IN_GO=1"}
 
-// runWith is env.run with extra environment for hull.
-func (e *env) runWith(extraEnv []string, bundle string, extra ...string) result {
+// runWith runs a container from bundle with extra environment for hull
+// and its global flags.
+func (e *env) runWith(extraEnv []string, bundle string, global ...string) result {
 	e.t.Helper()
-	id := e.newID()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	args := append([]string{"--root", e.root}, extra...)
-	args = append(args, "run", "--bundle", bundle, id)
-	cmd := exec.CommandContext(ctx, runtimeBin, args...)
-	cmd.Env = append(os.Environ(), extraEnv...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
-	r := result{Stdout: stdout.String(), Stderr: stderr.String(), Code: exitCode(err)}
-	if ctx.Err() != nil {
-		e.t.Errorf("run %s timed out after %v and was killed (%v)", id, cmdTimeout, r)
-		r.Code = -1
-	}
-	return r
+	return e.runBundle(extraEnv, global, bundle)
 }
 
 // idleInit creates a container from bundle (with extraEnv for hull)
@@ -205,16 +187,7 @@ func TestRootfsInCSameAsGo(t *testing.T) {
 func TestRootfsInCFallsBack(t *testing.T) {
 	needRoot(t, "the C setup is for root's containers")
 	e := newEnv(t)
-	bundle := e.newBundle(func(s *specs.Spec) {
-		s.Process.Args = []string{"sh", "-c", "cut -d' ' -f5- /proc/self/mountinfo | sed 's/master:[0-9]*/master/'"}
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt/dangling/sub", Type: "tmpfs", Source: "tmpfs"})
-	})
-	if err := os.MkdirAll(filepath.Join(bundle, "rootfs/mnt"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/data/target", filepath.Join(bundle, "rootfs/mnt/dangling")); err != nil {
-		t.Fatal(err)
-	}
+	bundle := danglingBundle(e)
 	inC := e.runWith(nil, bundle, "--debug")
 	if inC.Code != 0 {
 		t.Fatalf("run: %v", inC)
@@ -226,20 +199,26 @@ func TestRootfsInCFallsBack(t *testing.T) {
 		t.Errorf("the tmpfs on /data/target/sub is mounted %d times, want 1:\n%s", n, inC.Stdout)
 	}
 	// The same on a fresh bundle by the Go init.
-	fresh := e.newBundle(func(s *specs.Spec) {
-		s.Process.Args = []string{"sh", "-c", "cut -d' ' -f5- /proc/self/mountinfo | sed 's/master:[0-9]*/master/'"}
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt/dangling/sub", Type: "tmpfs", Source: "tmpfs"})
-	})
-	if err := os.MkdirAll(filepath.Join(fresh, "rootfs/mnt"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/data/target", filepath.Join(fresh, "rootfs/mnt/dangling")); err != nil {
-		t.Fatal(err)
-	}
-	byGo := e.runWith(inGo, fresh)
+	byGo := e.runWith(inGo, danglingBundle(e))
 	if byGo.Stdout != inC.Stdout {
 		t.Errorf("after the fallback the setup differs from Go's:\n--- fallback\n%s\n--- Go\n%s", inC.Stdout, byGo.Stdout)
 	}
+}
+
+// danglingBundle prints its mounts; its tmpfs's destination goes
+// through /mnt/dangling, a symlink to /data/target, which does not exist.
+func danglingBundle(e *env) string {
+	bundle := e.newBundle(func(s *specs.Spec) {
+		s.Process.Args = []string{"sh", "-c", "cut -d' ' -f5- /proc/self/mountinfo | sed 's/master:[0-9]*/master/'"}
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt/dangling/sub", Type: "tmpfs", Source: "tmpfs"})
+	})
+	if err := os.MkdirAll(filepath.Join(bundle, "rootfs/mnt"), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.Symlink("/data/target", filepath.Join(bundle, "rootfs/mnt/dangling")); err != nil {
+		e.t.Fatal(err)
+	}
+	return bundle
 }
 
 // TestRootfsInCErrorIsGos: a setup that fails fails in the Go init's

@@ -33,26 +33,13 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 	if err := sys.Mount("tmpfs", safepath.ProcPath(dst), "tmpfs", opts.Flags&^unix.MS_RDONLY, "mode=755"); err != nil {
 		return fmt.Errorf("tmpfs for cgroup hierarchies: %w", err)
 	}
-	hiers, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
-		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") && strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/")
-		return !ok, false
-	})
+	hiers, err := cgroupHierarchies()
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)
 	}
 	cgroupns := config.HasNewNS(cfg.Spec, specs.CgroupNamespace)
-	seen := map[string]bool{}
 	for _, h := range hiers {
 		name := filepath.Base(h.Mountpoint)
-		// A hierarchy mounted twice on one place (a cgroup namespace's
-		// remount stacked on the host's) is bound once: a second bind
-		// would sit on the first one's root, the container's cgroup
-		// directory, which then cannot be removed while it stays mounted
-		// (without a mount namespace it stays).
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
 		sub, err := safepath.MkdirAll(root, filepath.Join(m.Destination, name), 0o755)
 		if err != nil {
 			return err
@@ -111,6 +98,29 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 }
 
 var errNoCgroupns = errors.New("no cgroup namespace")
+
+// cgroupHierarchies are the cgroup mounts under /sys/fs/cgroup/ of this
+// process's mount namespace, in mountinfo's order, the first of each
+// name: a hierarchy mounted twice on one place (a cgroup namespace's
+// remount stacked on the host's) is bound once, as a second bind would
+// sit on the first one's root, the container's cgroup directory, which
+// then cannot be removed while it stays mounted (without a mount
+// namespace it stays).
+func cgroupHierarchies() ([]*mountinfo.Info, error) {
+	all, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") && strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/")
+		return !ok, false
+	})
+	seen := map[string]bool{}
+	var hiers []*mountinfo.Info
+	for _, h := range all {
+		if name := filepath.Base(h.Mountpoint); !seen[name] {
+			seen[name] = true
+			hiers = append(hiers, h)
+		}
+	}
+	return hiers, err
+}
 
 // mountCgroup2 is the cgroup mount on a unified host: a fresh cgroup2
 // mount. In a user namespace without a cgroup namespace of its own (a

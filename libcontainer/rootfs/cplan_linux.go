@@ -8,7 +8,6 @@ import (
 
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/hooks"
-	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -287,21 +286,13 @@ func cpCgroup(c *cplan, in CPlanInput, dest string, opts *config.MountOpts) bool
 	if config.HasNewNS(in.Spec, specs.CgroupNamespace) {
 		return false
 	}
-	hiers, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
-		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") && strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/")
-		return !ok, false
-	})
+	hiers, err := cgroupHierarchies()
 	if err != nil {
 		return false
 	}
 	c.op(opMount, uint64(opts.Flags&^unix.MS_RDONLY), 0, 0, 0, "tmpfs", dest, "tmpfs", "mode=755")
-	seen := map[string]bool{}
 	for _, h := range hiers {
 		name := filepath.Base(h.Mountpoint)
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
 		src := in.CgroupDirs[h.Mountpoint]
 		if src == "" {
 			return false
@@ -320,18 +311,7 @@ func cpCgroup(c *cplan, in CPlanInput, dest string, opts *config.MountOpts) bool
 
 // cpDevice is createDevice's mknod as an operation.
 func cpDevice(c *cplan, d specs.LinuxDevice) {
-	mode := uint32(0o666)
-	if d.FileMode != nil {
-		mode = uint32(d.FileMode.Perm())
-	}
-	switch d.Type {
-	case "c", "u":
-		mode |= unix.S_IFCHR
-	case "b":
-		mode |= unix.S_IFBLK
-	case "p":
-		mode |= unix.S_IFIFO
-	}
+	mode := deviceMode(d)
 	uid, gid := int64(-1), int64(-1)
 	if d.UID != nil {
 		uid = int64(*d.UID)

@@ -79,15 +79,9 @@ func symlinkIn(root int, target, link string) error {
 	return nil
 }
 
-// createDevice makes d inside root. In a user namespace mknod is not
-// allowed, so the host's node is bind-mounted instead (as runc does).
-func createDevice(root int, d specs.LinuxDevice, userns bool) error {
-	dir, err := safepath.MkdirAll(root, filepath.Dir(d.Path), 0o755)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(dir)
-	name := filepath.Base(d.Path)
+// deviceMode is the mode of d's node: its permissions (0666 if none)
+// and type.
+func deviceMode(d specs.LinuxDevice) uint32 {
 	mode := uint32(0o666)
 	if d.FileMode != nil {
 		mode = uint32(d.FileMode.Perm())
@@ -100,6 +94,19 @@ func createDevice(root int, d specs.LinuxDevice, userns bool) error {
 	case "p":
 		mode |= unix.S_IFIFO
 	}
+	return mode
+}
+
+// createDevice makes d inside root. In a user namespace mknod is not
+// allowed, so the host's node is bind-mounted instead (as runc does).
+func createDevice(root int, d specs.LinuxDevice, userns bool) error {
+	dir, err := safepath.MkdirAll(root, filepath.Dir(d.Path), 0o755)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dir)
+	name := filepath.Base(d.Path)
+	mode := deviceMode(d)
 	if userns {
 		// The host's node is bound over whatever file the rootfs has there
 		// (as runc: an existing /dev/null of the image is covered, not
