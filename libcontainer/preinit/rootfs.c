@@ -623,12 +623,17 @@ int hull_rootfs(int plan_fd, int state_dir, int start_plan, int npreserve, int *
 	size_t len;
 	char *buf = read_all(plan_fd, &len);
 	close(plan_fd);
+	// The namespaces a failure goes back to: the mount namespace of
+	// the clone, and its cgroup namespace (the plan may make one).
 	int saved = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-	if (!buf || saved < 0 || unshare(CLONE_NEWNS) < 0) {
+	int saved_cg = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+	if (!buf || saved < 0 || saved_cg < 0 || unshare(CLONE_NEWNS) < 0) {
 		failed("make a mount namespace", "");
 		free(buf);
 		if (saved >= 0)
 			close(saved);
+		if (saved_cg >= 0)
+			close(saved_cg);
 		goto fallback;
 	}
 	if (run_plan(buf, len) < 0)
@@ -651,6 +656,7 @@ int hull_rootfs(int plan_fd, int state_dir, int start_plan, int npreserve, int *
 		goto undo;
 	free(buf);
 	close(saved);
+	close(saved_cg);
 	if (hull_send_frame("{\"type\":\"ready\"}") < 0)
 		_exit(1);
 	close(hull_sync_fd());
@@ -659,9 +665,10 @@ undo:
 	free(buf);
 	// Back to the mount namespace of the clone, which the attempt never
 	// changed; setns also puts root and cwd back at its root.
-	if (setns(saved, CLONE_NEWNS) < 0)
+	if (setns(saved, CLONE_NEWNS) < 0 || setns(saved_cg, CLONE_NEWCGROUP) < 0)
 		_exit(1);
 	close(saved);
+	close(saved_cg);
 	if (root >= 0)
 		close(root);
 	if (shared_mask >= 0)

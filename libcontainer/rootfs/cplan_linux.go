@@ -137,6 +137,12 @@ func CPlan(in CPlanInput) []byte {
 	}
 	var c cplan
 	c.b = append(c.b, CPlanMagic...)
+	// First, as in the Go init: a cgroup2 mount shows the namespace's
+	// root. rootfs.c puts the caller's cgroup namespace back if it
+	// falls back.
+	if in.NewFlags&unix.CLONE_NEWCGROUP != 0 {
+		c.op(opUnshare, unix.CLONE_NEWCGROUP, 0, 0, 0)
+	}
 	c.op(opAffinity, 0, 0, 0, 0)
 	if in.NewFlags&unix.CLONE_NEWNET != 0 {
 		c.op(opLoopback, 0, 0, 0, 0)
@@ -256,12 +262,6 @@ func CPlan(in CPlanInput) []byte {
 	}
 	if !in.NoNewKeyring {
 		c.op(opKeyring, 0, 0, 0, 0, "_ses."+in.ID)
-	}
-	// The Go init unshares the cgroup namespace first; nothing before
-	// depends on it here (no cgroup mount), and last it is never done
-	// twice (a failure after it would leave the Go init a nested one).
-	if in.NewFlags&unix.CLONE_NEWCGROUP != 0 {
-		c.op(opUnshare, unix.CLONE_NEWCGROUP, 0, 0, 0)
 	}
 	c.op(opEnd, 0, 0, 0, 0)
 	if c.nul {

@@ -89,12 +89,12 @@ func TestCPlanOrder(t *testing.T) {
 			idx[o.op] = i
 		}
 	}
-	// The Go init's order: affinity, lo up, propagation, the rootfs bound, the
+	// The Go init's order: the cgroup namespace (a cgroup2 mount shows
+	// its root), affinity, lo up, propagation, the rootfs bound, the
 	// mounts, cwd, devices, pivot, /dev/null, hostname, sysctls,
-	// read-only, masked, late remounts, root read-only, keyring; the
-	// cgroup namespace last (see CPlan).
-	order := []uint32{opAffinity, opLoopback, opPropagate, opBindRoot, opMount, opBind, opMkdir, opUmask, opDevice, opSymlink,
-		opPtmx, opPivot, opDevNull, opHostname, opWrite, opReadonly, opMask, opRemount, opKeyring, opUnshare, opEnd}
+	// read-only, masked, late remounts, root read-only, keyring.
+	order := []uint32{opUnshare, opAffinity, opLoopback, opPropagate, opBindRoot, opMount, opBind, opMkdir, opUmask, opDevice, opSymlink,
+		opPtmx, opPivot, opDevNull, opHostname, opWrite, opReadonly, opMask, opRemount, opKeyring, opEnd}
 	for i := 1; i < len(order); i++ {
 		if idx[order[i-1]] >= idx[order[i]] {
 			t.Errorf("op %d first at %d, not before op %d (at %d); ops %v", order[i-1], idx[order[i-1]], order[i], idx[order[i]], seq)
@@ -122,8 +122,8 @@ func TestCPlanOrder(t *testing.T) {
 			t.Errorf("keyring %q", o.strs[0])
 		}
 	}
-	if ops[len(ops)-4].op != opRemount || ops[len(ops)-4].strs[0] != "/" {
-		t.Errorf("root.readonly: want the remount of / before the keyring, got %+v", ops[len(ops)-4])
+	if ops[len(ops)-3].op != opRemount || ops[len(ops)-3].strs[0] != "/" {
+		t.Errorf("root.readonly: want the remount of / before the keyring, got %+v", ops[len(ops)-3])
 	}
 	// sysctls in a fixed order (a map's is random)
 	var sys []string
