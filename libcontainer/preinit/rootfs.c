@@ -651,8 +651,10 @@ int hull_rootfs(int plan_fd, int state_dir, int start_plan, int npreserve, int *
 		failed("open", "exec.fifo");
 		goto undo;
 	}
-	int keep[] = {*fifo, start_plan, hull_sync_fd()};
-	if (keep_only(npreserve, keep, 3) < 0)
+	// saved and saved_cg too: an undo needs them until keep_only is
+	// done, and they are closed below, not twice.
+	int keep[] = {*fifo, start_plan, hull_sync_fd(), saved, saved_cg};
+	if (keep_only(npreserve, keep, 5) < 0)
 		goto undo;
 	free(buf);
 	close(saved);
