@@ -469,6 +469,11 @@ func (c *Child) setupInC() (bool, error) {
 		c.startPlan = nil
 	}()
 	if err := c.conn.Send(&proto.Message{Type: proto.MsgRootfsGo}); err != nil {
+		// As sendConfig: preinit.c may have failed (a cgroup join)
+		// and left its reason before it exited.
+		if m, rerr := c.conn.Recv(); rerr == nil && m.Type == proto.MsgError {
+			return false, initError(proto.ErrorOf(m))
+		}
 		return false, err
 	}
 	for {
@@ -490,6 +495,9 @@ func (c *Child) setupInC() (bool, error) {
 			}
 		case proto.MsgReady:
 			return true, nil
+		case proto.MsgError:
+			// preinit.c's, from before rootfs.c (rootfs.c sends none)
+			return false, initError(proto.ErrorOf(m))
 		case proto.MsgRootfsFallback:
 			slog.Debug("init setup in C undone: the Go init does it", "pid", c.Pid, "step", m.Error)
 			return false, nil
