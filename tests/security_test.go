@@ -537,8 +537,11 @@ func TestAttackOverwriteRuntimeBinary(t *testing.T) {
 		t.Fatalf("create: %v", r)
 	}
 	e.readPidFile(pidFile)
+	// The result is written aside and renamed into place: the test polls
+	// for /out/result and must never read it between create and write.
 	script := `
-exec 3</proc/1/exe || { echo open-failed > /out/result; exit 0; }
+res() { echo "$1" > /out/result.tmp; mv /out/result.tmp /out/result; }
+exec 3</proc/1/exe || { res open-failed; exit 0; }
 first=$(readlink /proc/1/exe)
 echo "first=$first" > /out/log
 touch /out/opened
@@ -550,10 +553,10 @@ done
 echo "now=$(readlink /proc/1/exe)" >> /out/log
 n=0
 while [ $n -lt 30 ]; do
-	if (echo pwned >/proc/self/fd/3) 2>>/out/err; then echo write-ok > /out/result; exit 0; fi
+	if (echo pwned >/proc/self/fd/3) 2>>/out/err; then res write-ok; exit 0; fi
 	n=$((n+1)); sleep 0.1
 done
-echo write-failed > /out/result
+res write-failed
 `
 	if r := rtc("exec", "--detach", id, "sh", "-c", script); r.Code != 0 {
 		t.Fatalf("exec --detach: %v", r)

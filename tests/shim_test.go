@@ -139,7 +139,7 @@ func (e *env) startShim(id, bundle string, extra ...string) *shimRun {
 	// The caller leads a session and process group of its own. It gives
 	// the shim fds 5 and 6 (files fd5 and fd6 in the shim's dir) for
 	// --stdout-fd and --stderr-fd.
-	script := `echo $$ >"$SHIM_CALLER"; "$@" 2>"$SHIM_ERR" 5>"$SHIM_FD5" 6>"$SHIM_FD6"; echo $? >"$SHIM_CODE.tmp"; mv "$SHIM_CODE.tmp" "$SHIM_CODE"`
+	script := `echo $$ >"$SHIM_CALLER.tmp"; mv "$SHIM_CALLER.tmp" "$SHIM_CALLER"; "$@" 2>"$SHIM_ERR" 5>"$SHIM_FD5" 6>"$SHIM_FD6"; echo $? >"$SHIM_CODE.tmp"; mv "$SHIM_CODE.tmp" "$SHIM_CODE"`
 	env := []string{"SHIM_CALLER=" + s.callerF, "SHIM_ERR=" + s.errF, "SHIM_CODE=" + s.codeF,
 		"SHIM_FD5=" + filepath.Join(s.dir, "fd5"), "SHIM_FD6=" + filepath.Join(s.dir, "fd6")}
 	s.reaped = e.startReapedArgv(env,

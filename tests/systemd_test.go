@@ -312,7 +312,7 @@ func TestSystemdKilledCreate(t *testing.T) {
 	timeout := 60
 	bundle := e.newBundle(all(sleeper, func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh",
-			Args: []string{"sh", "-c", "echo $$ > " + hookPid + "; exec sleep 1000"}, Timeout: &timeout}}}
+			Args: []string{"sh", "-c", "echo $$ > " + hookPid + ".tmp; mv " + hookPid + ".tmp " + hookPid + "; exec sleep 1000"}, Timeout: &timeout}}}
 	}))
 	cg := loadSpec(t, bundle).Linux.CgroupsPath
 	unit := cgUnitOf(cg)
