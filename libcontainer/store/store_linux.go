@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -176,18 +175,29 @@ const FifoName = "exec.fifo"
 // execve; anything else it writes there is why it failed.
 const FifoExecMark byte = 0
 
-var idRe = regexp.MustCompile(`^[\w+.-]+$`)
-
 // ValidateID refuses ids that are empty, contain a slash, or are . or ..,
 // since the id names a directory under the root.
 func ValidateID(id string) error {
 	if id == "" {
 		return errors.New("container id cannot be empty")
 	}
-	if id == "." || id == ".." || !idRe.MatchString(id) || len(id) > 1024 {
+	if id == "." || id == ".." || !idChars(id) || len(id) > 1024 {
 		return fmt.Errorf("invalid container id %q: only [A-Za-z0-9_+.-] are allowed and it cannot be \".\" or \"..\"", id)
 	}
 	return nil
+}
+
+// idChars reports whether id is only [A-Za-z0-9_+.-] (runc's ^[\w+.-]+$).
+// A loop, not a regexp: compiling one cost every hull command ~0.3 ms of
+// package init.
+func idChars(id string) bool {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '+' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Store is the runtime root directory.

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"os"
+	"regexp"
 	"sync"
 	"testing"
 
@@ -19,6 +20,18 @@ func TestValidateID(t *testing.T) {
 		if err := ValidateID(id); err != nil {
 			t.Errorf("ValidateID(%q): %v", id, err)
 		}
+	}
+	// The loop accepts exactly runc's ^[\w+.-]+$, byte for byte.
+	re := regexp.MustCompile(`^[\w+.-]+$`)
+	for b := 0; b < 256; b++ {
+		for _, id := range []string{string([]byte{byte(b)}), "a" + string([]byte{byte(b)}) + "z"} {
+			if got, want := idChars(id), re.MatchString(id); got != want {
+				t.Errorf("idChars(%q) = %v, runc's regexp says %v", id, got, want)
+			}
+		}
+	}
+	if idChars("é") || ValidateID("caf\u00e9") == nil {
+		t.Error("a non-ASCII id was accepted")
 	}
 }
 
