@@ -75,7 +75,7 @@ rootless-suite: build
 # CI). 200000 runs take 3-8 s per target here.
 FUZZTIME ?= 200000x
 fuzz:
-	@set -e; for pkg in ./libcontainer ./libcontainer/config ./libcontainer/internal/proto ./libcontainer/store ./libcontainer/cgroups; do \
+	@set -e; for pkg in ./libcontainer ./libcontainer/config ./libcontainer/internal/specjson ./libcontainer/internal/proto ./libcontainer/store ./libcontainer/cgroups; do \
 		for f in $$($(GO) test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
 			echo "fuzz $$pkg $$f"; $(GO) test -run XXX -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \

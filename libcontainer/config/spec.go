@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hullrt/hull/libcontainer/internal/specjson"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -38,6 +39,9 @@ func Load(bundle string) (*specs.Spec, error) {
 // Parse decodes config.json, turning decoder errors into ones that say
 // where in the file the problem is.
 func Parse(data []byte) (*specs.Spec, error) {
+	if spec, ok := specjson.Decode(data); ok {
+		return spec, nil
+	}
 	var spec specs.Spec
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&spec); err != nil {

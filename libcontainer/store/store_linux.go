@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hullrt/hull/libcontainer/cgroups"
+	"github.com/hullrt/hull/libcontainer/internal/specjson"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -81,6 +82,10 @@ func (c *Config) Spec() (*specs.Spec, error) {
 		return nil, nil
 	}
 	if c.spec == nil {
+		if spec, ok := specjson.Decode(c.raw); ok {
+			c.spec = spec
+			return spec, nil
+		}
 		spec := new(specs.Spec)
 		if err := json.Unmarshal(c.raw, spec); err != nil {
 			return nil, fmt.Errorf("config in %s: %w: %w", stateFile, ErrDamaged, err)
@@ -97,6 +102,10 @@ func (c *Config) Hooks() (*specs.Hooks, error) {
 	}
 	if c.spec != nil {
 		return c.spec.Hooks, nil
+	}
+	if spec, ok := specjson.Decode(c.raw); ok {
+		c.spec = spec
+		return spec.Hooks, nil
 	}
 	var h struct {
 		Hooks *specs.Hooks `json:"hooks"`
@@ -115,6 +124,10 @@ func (c *Config) Annotations() (map[string]string, error) {
 	if c.spec != nil {
 		return c.spec.Annotations, nil
 	}
+	if spec, ok := specjson.Decode(c.raw); ok {
+		c.spec = spec
+		return spec.Annotations, nil
+	}
 	var a struct {
 		Annotations map[string]string `json:"annotations"`
 	}
@@ -127,6 +140,9 @@ func (c *Config) Annotations() (map[string]string, error) {
 // MarshalJSON writes the spec, or the bytes it was loaded from.
 func (c *Config) MarshalJSON() ([]byte, error) {
 	if c.spec != nil {
+		if b, ok := specjson.Encode(c.spec); ok {
+			return b, nil
+		}
 		return json.Marshal(c.spec)
 	}
 	if len(c.raw) == 0 {
