@@ -8,6 +8,7 @@ import (
 	"os"
 	"syscall"
 
+	jl "github.com/hullrt/hull/libcontainer/internal/jsonlite"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,7 +75,7 @@ func (c Conn) SendFd(m *Message, fd int) error {
 
 // sendRights writes m's frame, rights (if any) with its first byte.
 func (c Conn) sendRights(m *Message, rights []byte) error {
-	b, err := json.Marshal(m)
+	b, err := encodeMessage(m)
 	if err != nil {
 		return err
 	}
@@ -141,10 +142,58 @@ func (c Conn) Recv() (*Message, error) {
 	return DecodeMessage(buf)
 }
 
-func DecodeMessage(b []byte) (*Message, error) {
+// encodeMessage is json.Marshal(m), without encoding/json but for the
+// bulk config (issue 18: jsonlite).
+func encodeMessage(m *Message) ([]byte, error) {
+	if m.Config != nil {
+		return json.Marshal(m)
+	}
+	e := jl.NewEnc(64)
+	w := e.Open()
+	jl.S(e, "type", m.Type)
+	jl.OI(e, "pid", m.Pid)
+	jl.OS(e, "error", m.Error)
+	jl.OI(e, "errno", m.Errno)
+	jl.OP(e, "mount", m.Mount, jl.VI[int])
+	e.Close(w)
+	return e.Bytes(), nil
+}
+
+// decodeSmall reads a message without a config as json.Unmarshal does,
+// or declines (issue 18: jsonlite).
+func decodeSmall(b []byte) (*Message, bool) {
+	d := jl.NewDec(b)
+	if !d.Object() {
+		return nil, false
+	}
 	m := new(Message)
-	if err := json.Unmarshal(b, m); err != nil {
-		return nil, fmt.Errorf("bad message %q: %w", b, err)
+	d.Obj(func(k string) bool {
+		switch k {
+		case "type":
+			jl.Str(d, &m.Type)
+		case "pid":
+			jl.Int(d, &m.Pid)
+		case "error":
+			jl.Str(d, &m.Error)
+		case "errno":
+			jl.Int(d, &m.Errno)
+		case "mount":
+			jl.Ptr(d, &m.Mount, jl.Int[int])
+		default:
+			return false
+		}
+		return true
+	})
+	return m, d.Done()
+}
+
+func DecodeMessage(b []byte) (*Message, error) {
+	m, ok := decodeSmall(b)
+	if !ok {
+		m = new(Message)
+		if err := json.Unmarshal(b, m); err != nil {
+			return nil, fmt.Errorf("bad message %q: %w", b, err)
+		}
 	}
 	if m.Type == "" {
 		return nil, fmt.Errorf("bad message %q: no type", b)

@@ -18,7 +18,18 @@ func FuzzSyncMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, typ string, pid int, errStr string, errno, mount int) {
 		// What arrives is decoded, or refused; never a panic. Encoding what
 		// was decoded and decoding that again gives the same encoding.
+		// decodeSmall reads what json.Unmarshal reads, or declines;
+		// encodeMessage writes what json.Marshal writes.
+		if m, ok := decodeSmall(data); ok {
+			var want Message
+			if err := json.Unmarshal(data, &want); err != nil || !reflect.DeepEqual(m, &want) {
+				t.Fatalf("decodeSmall(%q) = %+v, json.Unmarshal %+v, %v", data, m, want, err)
+			}
+		}
 		if m, err := DecodeMessage(data); err == nil {
+			if b, _ := encodeMessage(m); !bytes.Equal(b, mustMarshal(t, m)) {
+				t.Fatalf("encodeMessage wrote %q, json.Marshal %q", b, mustMarshal(t, m))
+			}
 			b1, err := json.Marshal(m)
 			if err != nil {
 				t.Fatalf("decoded %q, cannot encode it: %v", data, err)
@@ -68,4 +79,44 @@ func FuzzSyncMessage(f *testing.F) {
 			t.Fatalf("sent %+v, received %+v", sent, got)
 		}
 	})
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestMessageCodec(t *testing.T) {
+	three := 3
+	for _, m := range []*Message{
+		{Type: "ready"}, {Type: "pid", Pid: 12}, {Type: "error", Error: "exec: \"x\" <&> \n\t\x01\xff\u2028", Errno: 2},
+		{Type: "mount-source", Mount: &three}, {Type: ""},
+		{Type: "config", Config: &InitConfig{ID: "x"}},
+	} {
+		b, _ := encodeMessage(m)
+		if want := mustMarshal(t, m); !bytes.Equal(b, want) {
+			t.Errorf("encodeMessage wrote %q, json.Marshal %q", b, want)
+		}
+		got, ok := decodeSmall(b)
+		if m.Config != nil {
+			if ok {
+				t.Errorf("decodeSmall read a config message: %q", b)
+			}
+			continue
+		}
+		var want Message
+		_ = json.Unmarshal(b, &want)
+		if !ok || !reflect.DeepEqual(got, &want) {
+			t.Errorf("decodeSmall(%q) = %+v, %v; want %+v", b, got, ok, want)
+		}
+	}
+	for _, in := range []string{`{"type":"x","Type":"y"}`, `{"type":"x","pid":1.5}`, `{"type":"x","other":1}`, `{"type":"x"}x`, `{"type":"x","type":"y"}`} {
+		if _, ok := decodeSmall([]byte(in)); ok {
+			t.Errorf("decodeSmall read %q", in)
+		}
+	}
 }
