@@ -365,10 +365,7 @@ func (h *Handle) Save(st *State) error {
 	if st.Pid == 0 && st.Cgroup == nil {
 		return nil
 	}
-	rec, err := json.Marshal(recovery{Pid: st.Pid, StartTime: st.StartTime, Cgroup: st.Cgroup})
-	if err != nil {
-		return fmt.Errorf("encode recovery record of %s: %w", st.ID, err)
-	}
+	rec := encodeRecovery(&recovery{Pid: st.Pid, StartTime: st.StartTime, Cgroup: st.Cgroup})
 	if string(rec) == string(h.rec) {
 		return nil
 	}
@@ -380,7 +377,7 @@ func (h *Handle) Save(st *State) error {
 }
 
 func writeState(dirfd int, st *State) error {
-	data, err := json.Marshal(st)
+	data, err := encodeState(st)
 	if err != nil {
 		return fmt.Errorf("encode state of %s: %w", st.ID, err)
 	}
@@ -446,18 +443,24 @@ func (s Store) LoadRecovery(id string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("recovery record of %s: %w", id, err)
 	}
-	var rec recovery
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, fmt.Errorf("recovery record of %s: %w", id, err)
+	rec, ok := decodeRecoveryFast(data)
+	if !ok {
+		rec = new(recovery)
+		if err := json.Unmarshal(data, rec); err != nil {
+			return nil, fmt.Errorf("recovery record of %s: %w", id, err)
+		}
 	}
 	return &State{ID: id, Phase: PhaseCreated, Pid: rec.Pid, StartTime: rec.StartTime, Cgroup: rec.Cgroup}, nil
 }
 
 // decodeState parses state.json of container id.
 func decodeState(id string, data []byte) (*State, error) {
-	st := new(State)
-	if err := json.Unmarshal(data, st); err != nil {
-		return nil, err
+	st, ok := decodeStateFast(data)
+	if !ok {
+		st = new(State)
+		if err := json.Unmarshal(data, st); err != nil {
+			return nil, err
+		}
 	}
 	if st.ID != id {
 		return nil, fmt.Errorf("names container %q", st.ID)
