@@ -40,7 +40,8 @@ lint:
 
 unit:
 	$(GO) test -count=1 ./libcontainer/... ./cmd/... ./internal/...
-	$(GO) test -count=1 -tags '$(DOCTAGS)' -run TestDocs .
+	$(GO) test -count=1 -tags '$(BINTAGS)' .
+	$(GO) test -count=1 -tags '$(DOCTAGS)' .
 
 # docs generates the man pages and shell completions from the command
 # definitions (docs_gen.go) into bin/.

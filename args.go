@@ -59,7 +59,7 @@ func commandIndex(global []cli.Flag, argv []string) int {
 		if _, isBool := f.(*cli.BoolFlag); isBool {
 			continue
 		}
-		for _, n := range f.Names() {
+		for _, n := range namesOf(f) {
 			takesValue[n] = true
 		}
 	}
@@ -83,7 +83,7 @@ func commandIndex(global []cli.Flag, argv []string) int {
 func flagNameSet(flags []cli.Flag) map[string]bool {
 	m := map[string]bool{}
 	for _, f := range flags {
-		for _, n := range f.Names() {
+		for _, n := range namesOf(f) {
 			m[n] = true
 		}
 	}
@@ -125,4 +125,28 @@ func isFlag(names map[string]bool, a string) bool {
 	a = strings.TrimPrefix(strings.TrimPrefix(a, "--"), "-")
 	name, _, _ := strings.Cut(a, "=")
 	return names[name]
+}
+
+// namesOf is f.Names() without its regexp: urfave/cli's FlagNames
+// strips a ", ..." suffix from every name with a regexp replacement (40
+// KB of heap and the regexp's first use per command). hull's flag names
+// have no such suffix (TestFlagNames).
+func namesOf(f cli.Flag) []string {
+	var name string
+	var aliases []string
+	switch f := f.(type) {
+	case *cli.BoolFlag:
+		name, aliases = f.Name, f.Aliases
+	case *cli.StringFlag:
+		name, aliases = f.Name, f.Aliases
+	case *cli.StringSliceFlag:
+		name, aliases = f.Name, f.Aliases
+	case *cli.IntFlag:
+		name, aliases = f.Name, f.Aliases
+	case *cli.DurationFlag:
+		name, aliases = f.Name, f.Aliases
+	default:
+		return f.Names()
+	}
+	return append([]string{name}, aliases...)
 }

@@ -126,7 +126,7 @@ func updateOptions(ctx *cli.Context) (string, func(string) *string, error) {
 	set.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	byName := map[string]cli.Flag{}
 	for _, f := range ctx.Command.Flags {
-		for _, n := range f.Names() {
+		for _, n := range namesOf(f) {
 			byName[n] = f
 		}
 	}
@@ -136,7 +136,7 @@ func updateOptions(ctx *cli.Context) (string, func(string) *string, error) {
 			return nil
 		}
 		// A flag after the id wins, as the later of two does in runc.
-		for _, n := range f.Names() {
+		for _, n := range namesOf(f) {
 			if given[n] {
 				v := set.Lookup(n).Value.String()
 				return &v
