@@ -239,21 +239,34 @@ func Ptr[T any](d *Dec, pp **T, f func(*Dec, *T)) {
 	*pp = v
 }
 
+// list reads an array or object from open to close, each element (for an
+// object, each key and value) by elem.
+func (d *Dec) list(open, close byte, elem func()) {
+	d.expect(open)
+	d.ws()
+	if d.peek() == close {
+		d.i++
+		return
+	}
+	for !d.bad {
+		elem()
+		d.ws()
+		if d.peek() != ',' {
+			d.expect(close)
+			return
+		}
+		d.i++
+	}
+}
+
 // Arr decodes an array; [] gives an empty slice, not nil, as
 // encoding/json does.
 func Arr[T any](d *Dec, p *[]T, f func(*Dec, *T)) {
 	if d.Null() {
 		return
 	}
-	d.expect('[')
 	s := []T{}
-	d.ws()
-	if d.peek() == ']' {
-		d.i++
-		*p = s
-		return
-	}
-	for !d.bad {
+	d.list('[', ']', func() {
 		if d.Null() {
 			d.bad = true // encoding/json stores a zero element
 			return
@@ -261,14 +274,7 @@ func Arr[T any](d *Dec, p *[]T, f func(*Dec, *T)) {
 		var v T
 		f(d, &v)
 		s = append(s, v)
-		d.ws()
-		if d.peek() == ',' {
-			d.i++
-			continue
-		}
-		d.expect(']')
-		break
-	}
+	})
 	*p = s
 }
 
@@ -278,51 +284,31 @@ func Map[T any](d *Dec, p *map[string]T, f func(*Dec, *T)) {
 	if d.Null() {
 		return
 	}
-	d.expect('{')
 	m := map[string]T{}
-	d.ws()
-	if d.peek() == '}' {
-		d.i++
-		*p = m
-		return
-	}
-	for !d.bad {
+	d.list('{', '}', func() {
 		k := d.Str()
 		d.expect(':')
 		if d.Null() {
-			d.bad = true
+			d.bad = true // encoding/json stores a zero value
 			return
 		}
 		var v T
 		f(d, &v)
 		m[k] = v
-		d.ws()
-		if d.peek() == ',' {
-			d.i++
-			continue
-		}
-		d.expect('}')
-		break
-	}
+	})
 	*p = m
 }
 
 // Obj decodes a struct's object: field decodes the value of key, or
 // returns false for a key that is not the struct's.
 func (d *Dec) Obj(field func(key string) bool) {
-	d.expect('{')
 	mark := len(d.keys)
 	defer func() { d.keys = d.keys[:mark] }()
-	d.ws()
-	if d.peek() == '}' {
-		d.i++
-		return
-	}
-	for !d.bad {
+	d.list('{', '}', func() {
 		k := d.Str()
 		for _, seen := range d.keys[mark:] {
 			if seen == k {
-				d.bad = true
+				d.bad = true // encoding/json merges into the first
 				return
 			}
 		}
@@ -330,16 +316,8 @@ func (d *Dec) Obj(field func(key string) bool) {
 		d.expect(':')
 		if d.bad || !field(k) {
 			d.bad = true
-			return
 		}
-		d.ws()
-		if d.peek() == ',' {
-			d.i++
-			continue
-		}
-		d.expect('}')
-		return
-	}
+	})
 }
 
 func (d *Dec) Strs(p *[]string) { Arr(d, p, Str[string]) }
@@ -383,41 +361,13 @@ func (d *Dec) skip(depth int) {
 	d.ws()
 	switch c := d.peek(); {
 	case c == '{':
-		d.i++
-		d.ws()
-		if d.peek() == '}' {
-			d.i++
-			return
-		}
-		for !d.bad {
+		d.list('{', '}', func() {
 			d.Str()
 			d.expect(':')
 			d.skip(depth + 1)
-			d.ws()
-			if d.peek() == ',' {
-				d.i++
-				continue
-			}
-			d.expect('}')
-			return
-		}
+		})
 	case c == '[':
-		d.i++
-		d.ws()
-		if d.peek() == ']' {
-			d.i++
-			return
-		}
-		for !d.bad {
-			d.skip(depth + 1)
-			d.ws()
-			if d.peek() == ',' {
-				d.i++
-				continue
-			}
-			d.expect(']')
-			return
-		}
+		d.list('[', ']', func() { d.skip(depth + 1) })
 	case c == '"':
 		d.Str()
 	case c == 't':
