@@ -68,6 +68,30 @@ func TestConfigRoundTrip(t *testing.T) {
 	}
 }
 
+// A config specjson declines (another platform's section) is read by
+// encoding/json, its parts alone too.
+func TestConfigDeclinedBySpecjson(t *testing.T) {
+	spec := &specs.Spec{
+		Version:     "1.0.2",
+		Annotations: map[string]string{"a": "b"},
+		Hooks:       &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}},
+		Windows:     &specs.Windows{LayerFolders: []string{"x"}},
+	}
+	_, got := saveLoad(t, &State{ID: "c1", Phase: PhaseCreated, Config: ConfigOf(spec)})
+	if h, err := got.Config.Hooks(); err != nil || !reflect.DeepEqual(h, spec.Hooks) {
+		t.Errorf("Hooks() = %+v, %v; want %+v", h, err, spec.Hooks)
+	}
+	if a, err := got.Config.Annotations(); err != nil || !reflect.DeepEqual(a, spec.Annotations) {
+		t.Errorf("Annotations() = %v, %v; want %v", a, err, spec.Annotations)
+	}
+	if got.Config.spec != nil {
+		t.Error("specjson decoded a config with a windows section")
+	}
+	if full, err := got.Config.Spec(); err != nil || !reflect.DeepEqual(full, spec) {
+		t.Errorf("Spec() = %+v, %v; want %+v", full, err, spec)
+	}
+}
+
 // No config: null on disk, nil back, and no error from its parts.
 func TestConfigNone(t *testing.T) {
 	_, got := saveLoad(t, &State{ID: "c1", Phase: PhaseCreating})

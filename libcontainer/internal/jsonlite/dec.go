@@ -183,6 +183,7 @@ func (d *Dec) number() string {
 	return string(d.data[start:d.i])
 }
 
+// Int reads an integer that fits T; null leaves *p as it is.
 func Int[T ~int | ~int16 | ~int32 | ~int64](d *Dec, p *T) {
 	if d.Null() {
 		return
@@ -195,6 +196,7 @@ func Int[T ~int | ~int16 | ~int32 | ~int64](d *Dec, p *T) {
 	*p = T(v)
 }
 
+// Uint reads a non-negative integer that fits T; null leaves *p.
 func Uint[T ~uint | ~uint16 | ~uint32 | ~uint64](d *Dec, p *T) {
 	if d.Null() {
 		return
@@ -207,6 +209,7 @@ func Uint[T ~uint | ~uint16 | ~uint32 | ~uint64](d *Dec, p *T) {
 	*p = T(v)
 }
 
+// Str reads a string into *p; null leaves *p.
 func Str[T ~string](d *Dec, p *T) {
 	if d.Null() {
 		return
@@ -214,6 +217,7 @@ func Str[T ~string](d *Dec, p *T) {
 	*p = T(d.Str())
 }
 
+// Bool reads true or false; null leaves *p.
 func Bool(d *Dec, p *bool) {
 	if d.Null() {
 		return
@@ -320,6 +324,7 @@ func (d *Dec) Obj(field func(key string) bool) {
 	})
 }
 
+// Strs reads an array of strings.
 func (d *Dec) Strs(p *[]string) { Arr(d, p, Str[string]) }
 
 // NewDec reads data.
