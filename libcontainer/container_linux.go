@@ -396,7 +396,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 			if st.Pid > 0 {
 				proc.KillAndWait(st.Pid, st.StartTime)
 			}
-			cg.Destroy()
+			cgroups.Rollback(cg)
 			h.Remove()
 			c.Close()
 			c = nil

@@ -31,7 +31,9 @@ func (m *manager) create() (err error) {
 			for i := len(made) - 1; i >= 0; i-- {
 				_ = unix.Rmdir(made[i])
 			}
+			return
 		}
+		m.made = append(m.made, made...)
 	}()
 	for c, dir := range m.v1 {
 		if c == "cpuset" {
@@ -305,6 +307,29 @@ func (m *manager) Destroy() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Rollback undoes the Create of a container whose create failed: Destroy,
+// then the directories above the container's that this Create made, those
+// that are empty (deepest first; a parent of another cgroup too stays),
+// so that a failed create leaves no level of a nested cgroupsPath behind.
+// Destroy alone (delete) leaves the levels above, as runc.
+func Rollback(m Manager) error {
+	err := m.Destroy()
+	var mm *manager
+	switch v := m.(type) {
+	case *manager:
+		mm = v
+	case *sdManager:
+		mm = v.manager
+	}
+	if mm != nil {
+		for i := len(mm.made) - 1; i >= 0; i-- {
+			_ = unix.Rmdir(mm.made[i])
+		}
+		mm.made = nil
+	}
+	return err
 }
 
 // removeEmpty is Destroy's common case, a container whose processes are

@@ -852,3 +852,60 @@ func TestV1UnifiedRefused(t *testing.T) {
 		}
 	}
 }
+
+// The directories above a container's cgroup that its Create made go with
+// Rollback (a failed create), in every hierarchy; those that were there
+// before stay.
+func TestRollbackRemovesMadeParents(t *testing.T) {
+	needRoot(t)
+	if DetectMode() == Unified {
+		t.Skip("skipped: the host is unified; TestV2 covers the one hierarchy")
+	}
+	before := testName(t) // exists before Create: kept
+	pre, err := New(before, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pre.Create(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cleanupManager(t, pre.(*manager)) })
+	mg, err := New(filepath.Join(before, "made", "ctr"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mg.(*manager)
+	t.Cleanup(func() { cleanupManager(t, m) })
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Rollback(m); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range m.dirs() {
+		if _, err := os.Stat(filepath.Dir(d)); !os.IsNotExist(err) {
+			t.Errorf("%s, made by Create, left after Rollback (%v)", filepath.Dir(d), err)
+			_ = removeCgroup(filepath.Dir(d))
+		}
+		if _, err := os.Stat(filepath.Dir(filepath.Dir(d))); err != nil {
+			t.Errorf("%s, there before Create, removed by Rollback (%v)", filepath.Dir(filepath.Dir(d)), err)
+		}
+	}
+	// Destroy (delete) removes only the container's own directory, as
+	// runc (TestV1Nested); so does a Rollback through a manager that did
+	// not make it (loaded from the saved state).
+	if err := m.Create(); err != nil {
+		t.Fatal(err)
+	}
+	if err := Rollback(Load(Save(m))); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range m.dirs() {
+		if _, err := os.Stat(filepath.Dir(d)); err != nil {
+			t.Errorf("%s removed by the Rollback of a loaded manager (%v); only the container's directory goes", filepath.Dir(d), err)
+		}
+	}
+	if err := Rollback(m); err != nil {
+		t.Fatal(err)
+	}
+}
