@@ -51,6 +51,37 @@ func TestIdleInitFds(t *testing.T) {
 	e.mustRT("delete", id)
 }
 
+// TestIdleInitRSS: a created container's init waits for start holding
+// little memory. It runs through much of the binary's code on the way
+// (each page fault maps up to 16 neighbouring pages), ~1.2 MB resident
+// in all; preinit.c drops the read-only segments' pages before it waits
+// (issue 18's target: an idle init at most 1.2 MB). Measured here: 0.5
+// MB with the drop, 1.2 MB without.
+func TestIdleInitRSS(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id, pid := e.create(e.newBundle(sleeper))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^Rss:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no Rss in the idle init's smaps_rollup: %s", b)
+	}
+	if rss, _ := strconv.Atoi(string(m[1])); rss > 1000 {
+		t.Errorf("idle init %d: Rss %d kB, want at most 1000 kB (the binary's code it ran through should be dropped before the wait)", pid, rss)
+	}
+	// It still starts and runs its process.
+	e.mustRT("start", id)
+	if got := e.state(id).Status; got != "running" {
+		t.Errorf("after start: status %q, want running", got)
+	}
+	e.mustRT("kill", id, "KILL")
+	e.waitStatus(id, "stopped")
+	e.mustRT("delete", id)
+}
+
 // TestIdleInitPidsLimitSmall: a container with pids.limit 0..4 creates,
 // starts and runs its process (0 means 1, as runc's). The limit is written
 // when the init is ready, and no process that must start threads after it

@@ -43,11 +43,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -285,6 +287,28 @@ static void die(int sig)
 static const int fatal_signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
 				    SIGPIPE, SIGALRM, SIGVTALRM, SIGPROF, SIGPWR, SIGXCPU, SIGXFSZ};
 
+// drop_ro takes the pages of the binary's read-only segments (its code
+// and constants: clean copies of the file, never written) out of this
+// process's page tables. An idle init holds them only because it ran
+// through them (each fault maps up to 16 neighbouring pages): about
+// 1.1 MB of its 1.2 MB. What runs after start comes back from the page
+// cache. The writable segment (data, relocations) is left alone.
+static int drop_ro(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	(void)data;
+	uintptr_t pg = (uintptr_t)getpagesize();
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W))
+			continue;
+		uintptr_t start = (info->dlpi_addr + ph->p_vaddr) & ~(pg - 1);
+		uintptr_t end = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + pg - 1) & ~(pg - 1);
+		madvise((void *)start, end - start, MADV_DONTNEED);
+	}
+	return 1; // the executable, listed first, only
+}
+
 static void wait_for_start(const char *w)
 {
 	int pathfd = atoi(w), fd;
@@ -294,6 +318,7 @@ static void wait_for_start(const char *w)
 	for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
 		sigaction(fatal_signals[i], &sa, NULL);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", pathfd);
+	dl_iterate_phdr(drop_ro, NULL);
 	do
 		fd = open(path, O_WRONLY);
 	while (fd < 0 && errno == EINTR);
