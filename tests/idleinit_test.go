@@ -42,13 +42,7 @@ func TestIdleInitFds(t *testing.T) {
 			t.Errorf("idle init %d holds fd %d -> %q, which runc's idle init never holds", pid, n, target)
 		}
 	}
-	e.mustRT("start", id)
-	if got := e.state(id).Status; got != "running" {
-		t.Errorf("after start: status %q, want running", got)
-	}
-	e.mustRT("kill", id, "KILL")
-	e.waitStatus(id, "stopped")
-	e.mustRT("delete", id)
+	startsAndRuns(t, e, id)
 }
 
 // TestIdleInitRSS: a created container's init waits for start holding
@@ -72,7 +66,13 @@ func TestIdleInitRSS(t *testing.T) {
 	if rss, _ := strconv.Atoi(string(m[1])); rss > 1000 {
 		t.Errorf("idle init %d: Rss %d kB, want at most 1000 kB (the binary's code it ran through should be dropped before the wait)", pid, rss)
 	}
-	// It still starts and runs its process.
+	startsAndRuns(t, e, id)
+}
+
+// startsAndRuns: the idle init id still starts its process, which runs
+// until killed; then it is deleted.
+func startsAndRuns(t *testing.T, e *env, id string) {
+	t.Helper()
 	e.mustRT("start", id)
 	if got := e.state(id).Status; got != "running" {
 		t.Errorf("after start: status %q, want running", got)
