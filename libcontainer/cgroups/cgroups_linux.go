@@ -128,8 +128,8 @@ type manager struct {
 	v2ctl map[string]bool
 	// created: this manager's Create succeeded.
 	created bool
-	// made: the directories Create made, parents first, for Destroy to
-	// remove when a create is rolled back.
+	// made: the directories Create made, parents first, for Rollback
+	// (a failed create) to remove.
 	made []string
 	// rootless, pathSet, lost: see Rootless (rootless_linux.go); lost
 	// names the hierarchies left out ("" for cgroup2).
