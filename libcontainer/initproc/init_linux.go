@@ -108,7 +108,7 @@ func Init() {
 	}
 	// Wait in a fresh image of hull whose C constructor blocks before
 	// the Go runtime exists: an idle created container then costs about
-	// a megabyte and one thread instead of a Go runtime. Returns only if
+	// half a megabyte and one thread instead of a Go runtime. Returns only if
 	// that exec is impossible (no /proc in the container); then wait here.
 	if inC {
 		waitInC(cfg, fin, fifo)

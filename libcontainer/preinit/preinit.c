@@ -273,8 +273,8 @@ static void set_dumpable(int on)
 }
 
 // A created container's init waits for `start` here, in a fresh image of
-// hull, before the Go runtime starts: about a megabyte and one thread for
-// an idle container. _HULL_WAIT names an O_PATH fd of exec.fifo, reopened
+// hull, before the Go runtime starts: about half a megabyte (drop_ro) and
+// one thread for an idle container. _HULL_WAIT names an O_PATH fd of exec.fifo, reopened
 // for writing through /proc/self/fd (the idle init holds nothing else of
 // the state directory); the write end takes that fd number, and the Go
 // runtime then starts and finishes the init (see waitInC in libcontainer/initproc).
