@@ -24,7 +24,7 @@ for rt in ${SUITE_RUNTIMES:-hull}; do
 	mkdir -p "$tmp"
 	start=$(cut -d' ' -f1 /proc/uptime)
 	RUNC=$S/bin/$rt TMPDIR=$tmp BATS_TMPDIR=$tmp timeout -k 15 "${SUITE_TIMEOUT:-900}" \
-		bats --tap ${SUITE_FILTER:+--filter "$SUITE_FILTER"} $files >"/tmp/suite-$rt.tap" 2>&1
+		bats --tap --timing ${SUITE_FILTER:+--filter "$SUITE_FILTER"} $files >"/tmp/suite-$rt.tap" 2>&1
 	grep -E '^(not )?ok ' "/tmp/suite-$rt.tap" | sed "s/^/VM-SUITE: $rt: /"
 	# the output of the first failure, for the log
 	awk '/^not ok/ { n++ } n == 1' "/tmp/suite-$rt.tap" | head -40 | sed "s/^/VM-SUITE: $rt first failure: /"
@@ -32,7 +32,8 @@ for rt in ${SUITE_RUNTIMES:-hull}; do
 	# state left by a failed test must not leak into the next runtime's run
 	systemctl list-units --all --no-legend --plain 'runc-*' 2>/dev/null | sed "s/^/VM-SUITE: $rt left unit: /"
 done
-name() { sed -E 's/^(not )?ok [0-9]+ //; s/ # skip.*//'; }
+# bats --timing puts " in Nms" after the name (before a skip's reason)
+name() { sed -E 's/^(not )?ok [0-9]+ //; s/ # skip.*//; s/ in [0-9]+ms$//'; }
 sort "$S/expected" >/tmp/suite-expected
 if [ -f /tmp/suite-runc.tap ]; then
 	grep '^ok ' /tmp/suite-runc.tap | grep -v '# skip' | name | sort >/tmp/suite-runc-ok
