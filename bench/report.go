@@ -214,7 +214,11 @@ func (b *bench) resultsMarkdown() string {
 	for _, n := range b.notes {
 		w("- %s\n", n)
 	}
-	w("\nShims (what stays resident per running container next to it; each measured once, 500 ms after its container started):\n\n")
+	if b.cfg.shimIdle > 0 {
+		w("\nShims (what stays resident per running container next to it): hull-shim and conmon side by side, 500 ms after their container started and again after %v; containerd's shim once, after 500 ms:\n\n", b.cfg.shimIdle)
+	} else {
+		w("\nShims (what stays resident per running container next to it; each measured once, 500 ms after its container started):\n\n")
+	}
 	for _, sh := range b.shims {
 		w("- %s\n", sh)
 	}

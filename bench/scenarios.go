@@ -10,8 +10,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 const (
@@ -545,84 +543,4 @@ func (b *bench) containerCgroups(pid int) (int, string) {
 		}
 	}
 	return joined, memDir
-}
-
-// measureShims reports the RSS of idle container shims, where one can be
-// had simply: hull-shim (built from cmd/hull-shim if need be) watching a
-// running `sleep 1000` container.
-func (b *bench) measureShims() {
-	repo := b.cfg.repo
-	shim := filepath.Join(filepath.Dir(b.cfg.hull), "hull-shim")
-	goFiles, _ := filepath.Glob(filepath.Join(repo, "cmd", "hull-shim", "*.go"))
-	switch _, err := os.Stat(shim); {
-	case err == nil:
-	case len(goFiles) > 0:
-		shim = filepath.Join(b.tmp, "hull-shim")
-		cmd := exec.Command("go", "build", "-o", shim, "./cmd/hull-shim")
-		cmd.Dir = repo
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.shims = append(b.shims, fmt.Sprintf("hull-shim: cmd/hull-shim does not build: %v: %s", err, lastLines(string(out), 3)))
-			shim = ""
-		}
-	default:
-		b.shims = append(b.shims, "hull-shim: not built yet (no bin/hull-shim, no Go files in cmd/hull-shim)")
-		shim = ""
-	}
-	if shim != "" {
-		b.shims = append(b.shims, "hull-shim: "+b.idleHullShim(shim))
-	}
-	if _, err := exec.LookPath("containerd-shim-runc-v2"); err != nil {
-		b.shims = append(b.shims, "containerd-shim-runc-v2: not measured: not installed (Debian package `containerd`, not a dependency of this bench)")
-	} else {
-		b.shims = append(b.shims, "containerd-shim-runc-v2: "+b.idleContainerdShim())
-	}
-	if _, err := exec.LookPath("conmon"); err != nil {
-		b.shims = append(b.shims, "conmon: not measured: not installed (Debian package `conmon`, not a dependency of this bench)")
-	} else {
-		b.shims = append(b.shims, "conmon: "+b.idleConmon())
-	}
-}
-
-// idleHullShim starts a `sleep 1000` container through hull-shim, reads
-// the detached shim's RSS after 500ms, then deletes the container (the
-// shim reaps it and exits).
-func (b *bench) idleHullShim(shim string) string {
-	r := b.rts[0]
-	id := "hull-shim-idle"
-	dir, err := b.bundle(id, "sleep", "1000")
-	if err != nil {
-		return err.Error()
-	}
-	shimPid := filepath.Join(dir, "shim.pid")
-	argv := []string{shim, "--id", id, "--bundle", dir, "--root", r.root, "--runtime", r.bin,
-		"--shim-pid-file", shimPid, "--pid-file", filepath.Join(dir, "pid")}
-	cmdline := strings.Join(argv, " ")
-	x := b.spawn(proc{path: shim, argv: argv, dir: dir, timeout: 30 * time.Second})
-	if x.err != nil {
-		b.do(r, dir, "delete", "--force", id)
-		return fmt.Sprintf("`%s` failed: %v", cmdline, x.err)
-	}
-	pid, err := readPid(shimPid)
-	if err != nil {
-		b.do(r, dir, "delete", "--force", id)
-		return fmt.Sprintf("`%s`: no shim pid: %v", cmdline, err)
-	}
-	gone := watch(pid) // the detached shim is ours: we are the subreaper
-	time.Sleep(500 * time.Millisecond)
-	st := procStatus(pid)
-	pss := smapsRollup(pid)["Pss"]
-	out := fmt.Sprintf("idle, watching a running `sleep 1000`: RSS %.2f MB, PSS %.2f MB, %d threads; started with `%s` (create+start through it took %.1f ms)",
-		float64(st["VmRSS"])/1024, float64(pss)/1024, st["Threads"], cmdline, float64(x.d.Microseconds())/1000)
-	if y := b.do(r, dir, "delete", "--force", id); y.err != nil {
-		out += "; delete failed: " + y.err.Error()
-	}
-	select {
-	case <-gone:
-	case <-time.After(10 * time.Second):
-		unix.Kill(pid, unix.SIGKILL) // our own shim, by pid
-		<-gone
-		out += "; the shim did not exit within 10s of the delete and was killed"
-		b.problem("hull-shim %d did not exit after its container was deleted", pid)
-	}
-	return out
 }
