@@ -16,7 +16,7 @@ LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 APT_PKGS := busybox-static libseccomp-dev gcc make
 
-.PHONY: all build docs test unit integration rootless rootless-suite demo lint deps clean install bench oci vm systemd criu fuzz stress callers runc-suite
+.PHONY: all build docs test unit integration rootless rootless-suite demo lint deps clean install bench bench-v2 oci vm systemd criu fuzz stress callers runc-suite
 
 all: build
 
@@ -136,6 +136,11 @@ oci: build
 # bench compares hull with runc and crun (Debian's) on the same bundle.
 bench: deps build
 	@sh bench/run.sh $(CURDIR)/bin/hull
+
+# bench-v2: the bench's scenarios on the vm lane's cgroup v2 guest (qemu
+# TCG: ratios only), into bin/bench/results-v2.md (tests/vm/bench-lane.sh).
+bench-v2: build
+	bash tests/vm/bench-lane.sh
 
 install: build docs
 	install -D -m 0755 bin/hull $(DESTDIR)$(PREFIX)/sbin/hull

@@ -433,8 +433,13 @@ func (b *bench) scenMemory() {
 				note := fmt.Sprintf("idle init: cmdline `%s`, /proc/PID/exe → `%s`", strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " ")), exe)
 				if memDir != "" {
 					ms := memoryStat(memDir)
-					note += fmt.Sprintf("; its memory cgroup's memory.stat: rss %.2f MB, cache %.2f MB, shmem %.2f MB",
-						float64(ms["rss"])/(1<<20), float64(ms["cache"])/(1<<20), float64(ms["shmem"])/(1<<20))
+					if _, v2 := ms["anon"]; v2 { // cgroup2's names
+						note += fmt.Sprintf("; its memory cgroup's memory.stat: anon %.2f MB, file %.2f MB, shmem %.2f MB",
+							float64(ms["anon"])/(1<<20), float64(ms["file"])/(1<<20), float64(ms["shmem"])/(1<<20))
+					} else {
+						note += fmt.Sprintf("; its memory cgroup's memory.stat: rss %.2f MB, cache %.2f MB, shmem %.2f MB",
+							float64(ms["rss"])/(1<<20), float64(ms["cache"])/(1<<20), float64(ms["shmem"])/(1<<20))
+					}
 				}
 				b.memInfo[r.key] = note
 			}
@@ -530,8 +535,23 @@ func (b *bench) containerCgroups(pid int) (int, string) {
 			continue
 		}
 		joined++
-		isMem := hasOpt(p[1], "memory")
-		if !isMem {
+		if p[0] == "0" && p[1] == "" {
+			// cgroup2: the memory controller is there if the cgroup has
+			// memory.current (a pure v2 host; on a hybrid one it has none)
+			for _, m := range mounts {
+				if m.fstype != "cgroup2" {
+					continue
+				}
+				if rel, err := filepath.Rel(m.root, p[2]); err == nil && !strings.HasPrefix(rel, "..") {
+					d := filepath.Join(m.point, rel)
+					if _, err := os.Stat(filepath.Join(d, "memory.current")); err == nil && memDir == "" {
+						memDir = d
+					}
+				}
+			}
+			continue
+		}
+		if !hasOpt(p[1], "memory") {
 			continue
 		}
 		for _, m := range mounts {
