@@ -409,7 +409,7 @@ func (b *bench) scenMemory() {
 			}
 			time.Sleep(300 * time.Millisecond) // let the init settle
 			st := procStatus(c.pid)
-			irss.add(r.key, float64(st["VmRSS"])/1024)
+			irss.add(r.key, float64(exactRSS(c.pid, st))/1024)
 			ithr.add(r.key, float64(st["Threads"]))
 			if pss, ok := smapsRollup(c.pid)["Pss"]; ok {
 				ipss.add(r.key, float64(pss)/1024)

@@ -3,6 +3,8 @@ package tests
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,4 +70,50 @@ func readOnlyResident(pid int, path string) (rss, size uint64, err error) {
 		}
 	}
 	return rss, size, nil
+}
+
+// The detached shim runs with GOMAXPROCS=1, GOGC=50 and
+// GODEBUG=disablethp=1 added to the environment it was given (no huge page
+// for its heap: see options.go), and takes them out again before it runs
+// anything: the --exit-command (and hull) get the caller's environment.
+func TestShimEnvNotPassedOn(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"GODEBUG", "GOGC", "GOMAXPROCS"} {
+		if _, ok := os.LookupEnv(v); ok {
+			t.Skipf("%s is set in the test's environment: the shim leaves a caller's own setting alone, and this test checks the values it adds", v)
+		}
+	}
+	e := newEnv(t)
+	bundle := e.newBundle(gate("exit 0"))
+	id := e.newID()
+	envFile := filepath.Join(e.base, "exit-command.env")
+	s := e.startShim(id, bundle, "--exit-command", "/bin/sh", "--exit-command-arg", "-c",
+		"--exit-command-arg", fmt.Sprintf(`env >%q.tmp; mv %q.tmp %q`, envFile, envFile, envFile)).started()
+	own, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", s.shimPid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"GODEBUG=disablethp=1", "GOGC=50", "GOMAXPROCS=1"} {
+		if !strings.Contains("\x00"+string(own)+"\x00", "\x00"+want+"\x00") {
+			t.Errorf("the detached shim was not started with %s: %q", want, own)
+		}
+	}
+	w := e.hullWait(id)
+	openGate(t, bundle)
+	s.checkExitReported(0, recvWait(t, w))
+	waitFile(t, envFile)
+	got, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(got), "\n") {
+		for _, v := range []string{"GODEBUG=", "GOGC=", "GOMAXPROCS=", "_HULL_SHIM_DAEMON="} {
+			if strings.HasPrefix(l, v) {
+				t.Errorf("--exit-command got %q from the shim", l)
+			}
+		}
+	}
+	e.mustRT("delete", id)
+	e.assertNotExist(id)
+	s.checkGone()
 }
