@@ -69,8 +69,9 @@ func DropExecutablePages() (droppedKB uint64, err error) {
 
 // Droppable returns the regions of the executable that are not writable
 // and hold no written page. The executable's regions are those of the file
-// dev:inode or, where smaps names the file of a stacked filesystem by its
-// lower inode (overlayfs), of the path exe.
+// dev:inode or, where smaps names the file by another device and inode
+// than stat does (seen in the VM guests, whose binaries are in the
+// initramfs), of the path exe.
 func Droppable(regions []Region, exe, dev string, inode uint64) []Region {
 	var out []Region
 	for _, r := range regions {

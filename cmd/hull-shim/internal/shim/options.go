@@ -206,8 +206,8 @@ func foreground(o *options) int {
 	// and no transparent huge pages for the heap: where THP is "always"
 	// (the kernel's default on some distributions; our VM guests), the
 	// first touch of the heap arena made a 2 MB page, and an idle shim
-	// held 3.4 MB instead of 1.4 MB. The detached shim takes these out of
-	// its environment again: hull and the container do not get them.
+	// held 3.4 MB instead of 2.1 MB. The detached shim takes these out of
+	// its environment again: hull and the exit command do not get them.
 	env := os.Environ()
 	var added []string
 	for _, kv := range [][2]string{{"GOMAXPROCS", "1"}, {"GOGC", "50"}, {"GODEBUG", "disablethp=1"}} {
