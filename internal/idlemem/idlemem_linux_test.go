@@ -73,8 +73,8 @@ func TestDroppable(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := Droppable(rs, "/usr/local/sbin/hull-shim", "fe:00", 1832)
-	// text, rodata, and the same path on another device (overlayfs names
-	// the lower file); not: the writable data, the text page a debugger
+	// text, rodata, and the same path on another device (as the VM
+	// guests' initramfs shows it); not: the writable data, the text page a debugger
 	// wrote, another file, the region whose Anonymous is unknown.
 	var starts []string
 	for _, r := range got {
