@@ -386,20 +386,15 @@ func (s *shim) takeShimLock() error {
 // waitInit forwards signals to the init and reaps children until the init
 // has exited.
 func (s *shim) waitInit() unix.WaitStatus {
-	idle := false
+	// The shim is set up, and from here on it sleeps but for signals and
+	// output. Most of its binary, resident since the start-up ran through
+	// it, goes back to the page cache (internal/idlemem says why it may).
+	if _, err := idlemem.DropExecutablePages(); err != nil {
+		s.logf("give back the binary's pages: %v", err)
+	}
 	for {
 		if ws, done := s.reap(); done {
 			return ws
-		}
-		if !idle {
-			// The first wait: the shim is set up, and from here on it
-			// sleeps but for signals and output. Most of its binary,
-			// resident since the start-up ran through it, goes back to the
-			// page cache (internal/idlemem says why it may).
-			idle = true
-			if _, err := idlemem.DropExecutablePages(); err != nil {
-				s.logf("give back the binary's pages: %v", err)
-			}
 		}
 		sig := (<-s.sigs).(unix.Signal)
 		switch sig {
