@@ -115,12 +115,13 @@ while read -r g lane rc secs; do
 	# first three entries.
 	# Go prints a parallel test's lines before its "--- FAIL" (after "===
 	# NAME"), a sequential one's after it: the line just before and the
-	# one just after.
+	# one just after. (The systemd lane prefixes its boots' lines with
+	# "sd-v2| " and the like.)
 	d=$(awk 'after && /_test\.go:[0-9]+:/ { print; } { after = 0 }
 		more > 0 { more--; print; next }
 		/--- FAIL/ { after = 1; if (last != "") print last; last = "" }
 		/_test\.go:[0-9]+:/ { last = $0 }
-		/^(vm\| )?=== (RUN|CONT|PAUSE)/ { last = "" }
+		/^(vm\| )?([a-z0-9-]+\| )?=== (RUN|CONT|PAUSE)/ { last = "" }
 		/(that failed|fail with hull).*:$/ { more = 3 }
 		/--- FAIL|not ok [0-9]|(^|[ :])FAIL[ :]|FAILED|regression|that failed|fail with hull|panic:|timed out/ && !/^=== lane|PASS +FAIL +SKIP|^0 not run/ { print }' "$out/$lane.log" |
 		awk '!seen[$0]++' | head -n 10)

@@ -19,7 +19,8 @@
 # died. A package that does not compile fails the lane before the boot.
 #
 # Environment: VM_LANE_RUN (default 'Cgroup|Resources|Pause|Update|Events|Ps|OOM|AppArmor'),
-# VM_LANE_TESTS (the test binaries, default 'cgroups integration'),
+# VM_LANE_TESTS (the test binaries, default 'cgroups integration'; none:
+# only the smoke check and the lane's own steps),
 # VM_LANE_EXTRA (programs, space-separated, each run with the payload
 # directory before the boot, to add files to it and lines to its lane.env,
 # which the guest sources),
@@ -53,17 +54,25 @@ vm_log "building hull: make build"
 make -s build >/dev/null || vm_die "hull does not build"
 cp bin/hull "$payload/hull"
 
-# Every main package of the module, for the suite's own `go build`s in the
-# guest (guest-go.sh stands in for go there).
+# VM_LANE_TESTS=none: no test binary (a boot for a lane's own steps, e.g.
+# systemd-lane.sh's runc-suite boot).
+tests=${VM_LANE_TESTS:-cgroups integration}
+[ "$tests" != none ] || tests=""
+
+# Every main package of the module, for the integration suite's own `go
+# build`s in the guest (guest-go.sh stands in for go there).
 # Named by import path with / as %: a package can be a prefix of another.
 # In the background, while the test binaries build (each link is serial).
-mkdir -p "$payload/gobin"
 gopids=()
-for p in $(go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...); do
-	{ go build -o "$payload/gobin/${p//\//%}" "$p" || { echo "VM-LANE: FAIL: $p does not build"; exit 1; }; } &
-	gopids+=($!)
-done
-install -D -m 755 "$here/guest-go.sh" "$payload/bin/go"
+case " $tests " in *" integration "*)
+	mkdir -p "$payload/gobin"
+	for p in $(go list -f '{{if eq .Name "main"}}{{.ImportPath}}{{end}}' ./...); do
+		{ go build -o "$payload/gobin/${p//\//%}" "$p" || { echo "VM-LANE: FAIL: $p does not build"; exit 1; }; } &
+		gopids+=($!)
+	done
+	install -D -m 755 "$here/guest-go.sh" "$payload/bin/go"
+	;;
+esac
 
 # testbin NAME PKG-DIR: go test -c of the package into payload/NAME/.
 testbin() {
@@ -80,7 +89,6 @@ testbin() {
 	[ -d "$repo/$pkg/testdata" ] && cp -a "$repo/$pkg/testdata" "$payload/$name/"
 	return 0
 }
-tests=${VM_LANE_TESTS:-cgroups integration}
 for t in $tests; do
 	case "$t" in
 	cgroups) testbin cgroups libcontainer/cgroups ;;
