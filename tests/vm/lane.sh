@@ -47,6 +47,10 @@ command -v go >/dev/null || vm_die "go is not installed (looked in PATH and /usr
 payload=$out/payload
 rm -rf "$payload"
 mkdir -p "$payload"
+# Interrupted (systemd-lane.sh's stop, lanes.sh, ^C): the payload goes, and
+# the whole OUTDIR when it is ours (run.sh, in the same process group, has
+# stopped its qemu).
+trap '[ -n "${VM_KEEP:-}" ] || rm -rf "$payload"; [ -z "$own_out" ] || rm -rf "$out"; exit 130' INT TERM
 cd "$repo"
 # The release build (static, as the Makefile makes it), the binary the
 # other lanes test too.

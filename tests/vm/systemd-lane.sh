@@ -104,16 +104,35 @@ export VM_SUITE_FILTER="${VM_SUITE_FILTER-systemd|daemon-reload|--keep|update cg
 # Logs: OUTDIR/console.log, OUTDIR/suite/, OUTDIR/hybrid/.
 out=${1:-}
 rcdir=$(mktemp -d /tmp/hull-sd-lane.XXXXXX)
+# stop: SIGTERM to every boot's session (lane.sh, run.sh, which passes it
+# on to its qemu, timeout, qemu), then wait for them. A signal to this
+# script alone (not to its process group, as lanes.sh and a terminal's ^C
+# send) stops the lane too.
+stop() {
+	local f
+	for f in "$rcdir"/*.pid; do
+		[ -e "$f" ] && kill -TERM -- "-$(cat "$f")" 2>/dev/null
+	done
+	wait
+}
 trap 'rm -rf "$rcdir"' EXIT
-trap 'kill $(jobs -p) 2>/dev/null; wait; exit 130' INT TERM
+trap 'stop; exit 130' INT TERM
 # boot NAME SUBDIR ENV=VALUE... : lane.sh with that environment and
-# OUTDIR/SUBDIR, in the background (SD_LANE_SERIAL=1: in the foreground);
-# its exit code in $rcdir/NAME.
+# OUTDIR/SUBDIR, in the background (SD_LANE_SERIAL=1: in the foreground),
+# in a session of its own (setsid: a background job here is no process
+# group leader, so setsid forks no more and $! is the session's id); its
+# exit code in $rcdir/NAME.
 boot() {
 	local name=$1 subdir=$2
 	shift 2
-	{ { env VM_SMP="${SD_SMP:-1}" "$@" "$here/lane.sh" ${out:+"$out$subdir"} 2>&1; echo $? >"$rcdir/$name"; } |
-		sed -u "s/^/$name| /"; } &
+	{
+		r=0
+		setsid env VM_SMP="${SD_SMP:-1}" "$@" "$here/lane.sh" ${out:+"$out$subdir"} \
+			> >(sed -u "s/^/$name| /") 2>&1 </dev/null &
+		echo $! >"$rcdir/$name.pid"
+		wait $! || r=$?
+		echo "$r" >"$rcdir/$name"
+	} &
 	[ "${SD_LANE_SERIAL:-0}" != 1 ] || wait $!
 }
 boots=(sd-v2)
