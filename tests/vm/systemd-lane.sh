@@ -100,7 +100,8 @@ export VM_SUITE_FILTER="${VM_SUITE_FILTER-systemd|daemon-reload|--keep|update cg
 #   first boot too: 453 s, 749 s of CPU, the first boot the longest
 #   (integration tests 116 s, callers 76 s, checkpoint 85 s, rootless
 #   ~100 s) while the other two were done at 330 s. Hence the rootless
-#   step in the suite's boot and the hybrid boot beside both.
+#   step in the suite's boot and the hybrid boot beside both: 388-400 s,
+#   715-719 s of CPU.
 # Logs: OUTDIR/console.log, OUTDIR/suite/, OUTDIR/hybrid/.
 out=${1:-}
 rcdir=$(mktemp -d /tmp/hull-sd-lane.XXXXXX)
