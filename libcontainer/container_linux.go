@@ -283,8 +283,6 @@ type CreateOpts struct {
 	// startSoon: Start follows at once (run), so the init need not wait
 	// in the small C image (see waitInC).
 	startSoon bool
-	// beforeClone, if set, is called right before the init is cloned.
-	beforeClone func()
 }
 
 // Create sets up a container whose init waits for Start. On error nothing
@@ -468,9 +466,6 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	p.CgJoin = cgJoin
 	p.RootfsPlan, p.StartPlan = initPlans(&o, spec, rootfs, bundle, p.Config.CgroupDirs, newFlags, console != nil, agent != nil, len(p.Preserve))
-	if o.beforeClone != nil {
-		o.beforeClone()
-	}
 	child, err := p.Start()
 	if err == nil {
 		if perr := c.placeInit(child.Pid, child.InCgroup, cg, pidfdSock); perr != nil {

@@ -49,12 +49,15 @@ type ExecOpts struct {
 
 // Exec runs a new process in container id, which it loads and locks. It
 // returns the process's exit code in the foreground, 0 once it runs with
-// Detach. A foreground exec starts catching signals before anything else,
-// so that this overlaps the loading (see signalCatch).
+// Detach. A foreground exec catches every signal before anything else
+// (signalCatch), to forward them once its process runs.
 func (r *Runtime) Exec(id string, o ExecOpts) (int, error) {
 	var catch *signalCatch
 	if !o.Detach {
-		catch = catchAll()
+		var err error
+		if catch, err = catchAll(); err != nil {
+			return -1, err
+		}
 	}
 	c, err := r.Load(id, true)
 	if err != nil {
@@ -355,7 +358,6 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return -1, fmt.Errorf("become child subreaper: %w", err)
 		}
-		catch.wait()
 	}
 	spec := *cspec
 	spec.Process = proc

@@ -127,7 +127,10 @@ func (r *Runtime) Restore(o RestoreOpts) (code int, err error) {
 				return -1, fmt.Errorf("become child subreaper: %w", err)
 			}
 		}
-		catch := catchAll()
+		catch, err := catchAll()
+		if err != nil {
+			return -1, err
+		}
 		sigs = catch.c
 	}
 	st := &store.State{

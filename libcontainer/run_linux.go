@@ -35,8 +35,11 @@ func (r *Runtime) Run(o RunOpts) (int, error) {
 		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 			return -1, fmt.Errorf("become child subreaper: %w", err)
 		}
-		catch := catchAll()
-		sigs, o.beforeClone = catch.c, catch.wait
+		catch, err := catchAll()
+		if err != nil {
+			return -1, err
+		}
+		sigs = catch.c
 	}
 	o.relayTTY = !o.Detach
 	o.startSoon = true

@@ -85,3 +85,54 @@ echo "BEFORE=$before"`, during, runtimeBin, e.root, bundle, e.newID())
 		t.Errorf("the outer terminal was not in raw mode while the runtime relayed (settings %s unchanged)", got["BEFORE"])
 	}
 }
+
+// A foreground run relaying a terminal follows the outer terminal's size:
+// resized while the container runs, the kernel sends SIGWINCH to the
+// runtime (in the terminal's foreground process group), which sets the
+// new size on the container's pty, as runc does. The container reads its
+// size before and after.
+func TestTerminalResize(t *testing.T) {
+	t.Parallel()
+	scriptBin, err := exec.LookPath("script")
+	if err != nil {
+		t.Skipf("script (util-linux) not found, so no terminal session can be made: %v", err)
+	}
+	e := newEnv(t)
+	bundle := e.newBundle(all(
+		withShell("sleep 0.3; echo SIZE1=$(stty size); touch /tmp/sized; i=0; "+
+			"while [ \"$(stty size)\" = \"20 80\" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; "+
+			"echo SIZE2=$(stty size)"),
+		func(s *specs.Spec) { s.Process.Terminal = true }))
+	sized := filepath.Join(bundle, "rootfs/tmp/sized")
+	// The background job resizes the session's terminal once the
+	// container has read its first size.
+	inner := fmt.Sprintf(`stty rows 20 cols 80
+( i=0; while [ ! -e '%s' ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; stty rows 41 cols 123 </dev/tty ) &
+'%s' --root '%s' run --bundle '%s' '%s'
+echo "RC=$?"
+wait`, sized, runtimeBin, e.root, bundle, e.newID())
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, scriptBin, "-qec", inner, "/dev/null")
+	cmd.Env = append(os.Environ(), "SHELL=/bin/sh")
+	stdinR, stdinW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdinW.Close()
+	cmd.Stdin = stdinR
+	b, err := cmd.CombinedOutput()
+	stdinR.Close()
+	out := strings.ReplaceAll(string(b), "\r", "")
+	if ctx.Err() != nil {
+		t.Fatalf("script session timed out: %q", out)
+	}
+	if err != nil {
+		t.Fatalf("script -qec: %v: %q", err, out)
+	}
+	got := kv(out)
+	if got["RC"] != "0" || got["SIZE1"] != "20 80" || got["SIZE2"] != "41 123" {
+		t.Errorf("terminal resized from 20x80 to 41x123 during a run: RC=%q SIZE1=%q SIZE2=%q, want 0, \"20 80\", \"41 123\" (output %q)",
+			got["RC"], got["SIZE1"], got["SIZE2"], out)
+	}
+}

@@ -4,17 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"sync"
 	"time"
 
+	"github.com/hullrt/hull/libcontainer/internal/sigcatch"
 	"golang.org/x/sys/unix"
 )
 
 // abortSignals end a create, run or exec whose process has not started
 // yet: what was started is killed and removed, and the command ends as
 // runc's does.
-var abortSignals = []os.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP}
+var abortSignals = []unix.Signal{unix.SIGTERM, unix.SIGINT, unix.SIGHUP}
 
 // SignalError is the error of a command that a signal aborted before the
 // container's process started.
@@ -34,7 +34,9 @@ func SignalOf(err error) unix.Signal {
 }
 
 // AbortCatch catches abortSignals while a container process is being
-// set up; kill, if set, is called once when one arrives.
+// set up; kill, if set, is called once when one arrives. It catches
+// through sigcatch, as every user of a signal in hull does (sigcatch's
+// package doc says why).
 type AbortCatch struct {
 	c    chan os.Signal
 	done chan struct{}
@@ -45,7 +47,8 @@ type AbortCatch struct {
 
 func CatchAbort() *AbortCatch {
 	a := &AbortCatch{c: make(chan os.Signal, 1), done: make(chan struct{})}
-	signal.Notify(a.c, abortSignals...)
+	// abortSignals are catchable: sigcatch cannot refuse them.
+	sigcatch.Notify(a.c, abortSignals...)
 	go func() {
 		select {
 		case s := <-a.c:
@@ -86,14 +89,14 @@ func (a *AbortCatch) Err() error {
 
 // stop stops catching: the signals have their previous effect again.
 func (a *AbortCatch) Stop() {
-	signal.Stop(a.c)
+	sigcatch.Stop(a.c)
 	close(a.done)
 }
 
 // DieBySignal ends hull by sig with its default action, as a runc killed
 // by it ends (after the caller cleaned up).
 func DieBySignal(sig unix.Signal) {
-	signal.Reset(sig)
+	sigcatch.Reset(sig)
 	unix.Kill(unix.Getpid(), sig)
 	time.Sleep(time.Second)
 	os.Exit(128 + int(sig))

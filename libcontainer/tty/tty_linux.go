@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sync"
 
+	"github.com/hullrt/hull/libcontainer/internal/sigcatch"
 	"golang.org/x/sys/unix"
 )
 
@@ -52,7 +52,9 @@ func StartRelay(master *os.File) *Relay {
 		unix.IoctlSetTermios(in, unix.TCSETS, &raw)
 		r.resize()
 		r.winch = make(chan os.Signal, 4)
-		signal.Notify(r.winch, unix.SIGWINCH)
+		// Through sigcatch, which run's and exec's forwarding uses too
+		// (os/signal's Notify has no effect on a signal it holds).
+		sigcatch.Notify(r.winch, unix.SIGWINCH)
 		go func() {
 			for range r.winch {
 				r.resize()
@@ -79,7 +81,7 @@ func (r *Relay) Stop() {
 	r.stopOnce.Do(func() {
 		<-r.outDone
 		if r.winch != nil {
-			signal.Stop(r.winch)
+			sigcatch.Stop(r.winch)
 			close(r.winch)
 		}
 		if r.saved != nil {
