@@ -45,27 +45,7 @@ wait
 after=$(stty -g)
 if [ "$before" = "$after" ]; then echo STTY=same; else echo "STTY=changed before=$before after=$after"; fi
 echo "BEFORE=$before"`, during, runtimeBin, e.root, bundle, e.newID())
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, scriptBin, "-qec", inner, "/dev/null")
-	cmd.Env = append(os.Environ(), "SHELL=/bin/sh")
-	// script's stdin stays open and silent: at EOF script would type an
-	// EOF character into the session.
-	stdinR, stdinW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stdinW.Close()
-	cmd.Stdin = stdinR
-	b, err := cmd.CombinedOutput()
-	stdinR.Close()
-	out := strings.ReplaceAll(string(b), "\r", "")
-	if ctx.Err() != nil {
-		t.Fatalf("script session timed out: %q", out)
-	}
-	if err != nil {
-		t.Fatalf("script -qec: %v: %q", err, out)
-	}
+	out := inScriptSession(t, scriptBin, inner)
 	got := kv(out)
 	if got["RC"] != "0" {
 		t.Errorf("run in the terminal exited %q: %q", got["RC"], out)
@@ -111,10 +91,24 @@ func TestTerminalResize(t *testing.T) {
 '%s' --root '%s' run --bundle '%s' '%s'
 echo "RC=$?"
 wait`, sized, runtimeBin, e.root, bundle, e.newID())
+	out := inScriptSession(t, scriptBin, inner)
+	got := kv(out)
+	if got["RC"] != "0" || got["SIZE1"] != "20 80" || got["SIZE2"] != "41 123" {
+		t.Errorf("terminal resized from 20x80 to 41x123 during a run: RC=%q SIZE1=%q SIZE2=%q, want 0, \"20 80\", \"41 123\" (output %q)",
+			got["RC"], got["SIZE1"], got["SIZE2"], out)
+	}
+}
+
+// inScriptSession runs the shell script inner in a terminal session of
+// its own (util-linux's script) and returns its output, "\r"s removed.
+func inScriptSession(t *testing.T, scriptBin, inner string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, scriptBin, "-qec", inner, "/dev/null")
 	cmd.Env = append(os.Environ(), "SHELL=/bin/sh")
+	// script's stdin stays open and silent: at EOF script would type an
+	// EOF character into the session.
 	stdinR, stdinW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -130,9 +124,5 @@ wait`, sized, runtimeBin, e.root, bundle, e.newID())
 	if err != nil {
 		t.Fatalf("script -qec: %v: %q", err, out)
 	}
-	got := kv(out)
-	if got["RC"] != "0" || got["SIZE1"] != "20 80" || got["SIZE2"] != "41 123" {
-		t.Errorf("terminal resized from 20x80 to 41x123 during a run: RC=%q SIZE1=%q SIZE2=%q, want 0, \"20 80\", \"41 123\" (output %q)",
-			got["RC"], got["SIZE1"], got["SIZE2"], out)
-	}
+	return out
 }
