@@ -3,6 +3,7 @@ package process
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -47,8 +48,12 @@ type AbortCatch struct {
 
 func CatchAbort() *AbortCatch {
 	a := &AbortCatch{c: make(chan os.Signal, 1), done: make(chan struct{})}
-	// abortSignals are catchable: sigcatch cannot refuse them.
-	sigcatch.Notify(a.c, abortSignals...)
+	// abortSignals are catchable; the only failure left is the signal
+	// pipe's (no file descriptor free). Then a signal ends hull by the
+	// runtime's default, before it cleans up: say so rather than hide it.
+	if err := sigcatch.Notify(a.c, abortSignals...); err != nil {
+		slog.Warn("TERM, INT and HUP will not abort cleanly", "error", err)
+	}
 	go func() {
 		select {
 		case s := <-a.c:
