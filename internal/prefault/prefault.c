@@ -1,6 +1,8 @@
-// The constructor of package prefault: maps hull's own read-only segments
-// (code, read-only data) into its page tables with one madvise each,
-// before the Go runtime starts. No policy: prefault.go says why and when.
+// The constructor of package prefault: maps hull's own segments into its
+// page tables with one madvise each, before the Go runtime starts: code
+// and read-only data for reading, the writable data and bss (past RELRO,
+// which the C start-up has made read-only by now) for writing. No policy:
+// prefault.go says why and when.
 
 #define _GNU_SOURCE
 #include <elf.h>
@@ -16,6 +18,9 @@
 
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
 #endif
 
 extern char **environ;
@@ -41,15 +46,32 @@ __attribute__((constructor)) static void hull_prefault(void)
 	long pg = sysconf(_SC_PAGESIZE);
 	if (!ph || pg <= 0)
 		return;
+	// hull is static and not position-independent: p_vaddr is the
+	// address.
+	uintptr_t relro_end = 0;
+	for (unsigned long i = 0; i < n; i++)
+		if (ph[i].p_type == PT_GNU_RELRO)
+			relro_end = (ph[i].p_vaddr + ph[i].p_memsz + pg - 1) & ~(uintptr_t)(pg - 1);
 	for (unsigned long i = 0; i < n; i++) {
-		if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & PF_W))
+		if (ph[i].p_type != PT_LOAD)
 			continue;
-		// hull is static and not position-independent: p_vaddr is
-		// the address.
 		uintptr_t start = ph[i].p_vaddr & ~(uintptr_t)(pg - 1);
 		uintptr_t end = (ph[i].p_vaddr + ph[i].p_memsz + pg - 1) & ~(uintptr_t)(pg - 1);
+		int advice = MADV_POPULATE_READ;
+		if (ph[i].p_flags & PF_W) {
+			// POPULATE_WRITE refuses (EINVAL) a range with any
+			// page not writable.
+			if (start < relro_end)
+				start = relro_end;
+			// hull's data and bss are under 0.5 MiB; a larger bss
+			// is some package's buffer, better faulted in as used.
+			if (end > start + HULL_PREFAULT_DATA_MAX)
+				end = start + HULL_PREFAULT_DATA_MAX;
+			advice = MADV_POPULATE_WRITE;
+		}
 		// Best effort: a kernel before 5.14 says EINVAL, and the
 		// pages then come one fault at a time, as without this.
-		madvise((void *)start, end - start, MADV_POPULATE_READ);
+		if (start < end)
+			madvise((void *)start, end - start, advice);
 	}
 }

@@ -2,6 +2,8 @@ package prefault
 
 import (
 	"bufio"
+	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -95,6 +97,62 @@ func textResident() (float64, error) {
 	return 0, fmt.Errorf("no r-xp mapping of %s in /proc/self/smaps", exe)
 }
 
+// dataRange is the part of the executable's writable segment the
+// constructor populates: past RELRO, at most C.HULL_PREFAULT_DATA_MAX.
+func dataRange() (start, end uintptr, err error) {
+	f, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	pg := uint64(os.Getpagesize())
+	up := func(v uint64) uint64 { return (v + pg - 1) &^ (pg - 1) }
+	var relroEnd, lo, hi uint64
+	for _, p := range f.Progs {
+		switch {
+		case p.Type == elf.PT_GNU_RELRO:
+			relroEnd = up(p.Vaddr + p.Memsz)
+		case p.Type == elf.PT_LOAD && p.Flags&elf.PF_W != 0:
+			lo, hi = p.Vaddr&^(pg-1), up(p.Vaddr+p.Memsz)
+		}
+	}
+	lo = max(lo, relroEnd)
+	hi = min(hi, lo+dataMax)
+	if lo >= hi {
+		return 0, 0, fmt.Errorf("no writable segment past RELRO in /proc/self/exe")
+	}
+	return uintptr(lo), uintptr(hi), nil
+}
+
+// dataResident is the share of dataRange's pages that are this process's
+// own by now (present in /proc/self/pagemap and not a file page: written,
+// or populated for writing); a page only read is still the page cache's.
+func dataResident() (float64, error) {
+	start, end, err := dataRange()
+	if err != nil {
+		return 0, err
+	}
+	pm, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		return 0, err
+	}
+	defer pm.Close()
+	pg := uintptr(os.Getpagesize())
+	n := int((end - start) / pg)
+	buf := make([]byte, 8*n)
+	if _, err := pm.ReadAt(buf, int64(start/pg*8)); err != nil {
+		return 0, fmt.Errorf("pagemap: %w", err)
+	}
+	own := 0
+	for i := range n {
+		e := binary.LittleEndian.Uint64(buf[8*i:])
+		if e&(1<<63) != 0 && e&(1<<61) == 0 {
+			own++
+		}
+	}
+	return float64(own) / float64(n), nil
+}
+
 // The child side of TestPrefault prints the code's and the heap range's
 // resident shares, before the tests' own work.
 func TestMain(m *testing.M) {
@@ -109,7 +167,12 @@ func TestMain(m *testing.M) {
 			fmt.Println("error", err)
 			os.Exit(1)
 		}
-		fmt.Printf("%.3f %.3f\n", text, heap)
+		data, err := dataResident()
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		fmt.Printf("%.3f %.3f %.3f\n", text, heap, data)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -131,7 +194,7 @@ func testCopy(t *testing.T) string {
 	return p
 }
 
-func child(t *testing.T, bin string, env ...string) (text, heap float64) {
+func child(t *testing.T, bin string, env ...string) (text, heap, data float64) {
 	t.Helper()
 	cmd := exec.Command(bin, "-test.run=^$")
 	cmd.Env = append(os.Environ(), append(env, "PREFAULT_TEST_CHILD=1")...)
@@ -139,10 +202,10 @@ func child(t *testing.T, bin string, env ...string) (text, heap float64) {
 	if err != nil {
 		t.Fatalf("child %v: %v: %s", env, err, out)
 	}
-	if _, err := fmt.Sscanf(string(out), "%f %f", &text, &heap); err != nil {
+	if _, err := fmt.Sscanf(string(out), "%f %f %f", &text, &heap, &data); err != nil {
 		t.Fatalf("child %v: output %q: %v", env, out, err)
 	}
-	return text, heap
+	return text, heap, data
 }
 
 // The heap check can fail only where the range reaches beyond what the
@@ -150,9 +213,13 @@ func child(t *testing.T, bin string, env ...string) (text, heap float64) {
 // of the copy's code was resident at that point here).
 func TestPrefault(t *testing.T) {
 	bin := testCopy(t)
-	text, heap := child(t, bin)
+	text, heap, data := child(t, bin)
+	t.Logf("resident: code %.1f%%, heap range %.1f%%, writable data %.1f%%", text*100, heap*100, data*100)
 	if text < 0.999 {
 		t.Errorf("code mapping %.1f%% resident at start, want all of it", text*100)
+	}
+	if data < 0.999 {
+		t.Errorf("writable data %.1f%% populated, want all of it", data*100)
 	}
 	if heap < 0.95 {
 		t.Errorf("heap range %.0f%% resident, want all of it", heap*100)
@@ -160,8 +227,12 @@ func TestPrefault(t *testing.T) {
 	// Left alone: a process hull starts in a container, and on request.
 	// The constructor and the init ask the same C function.
 	for _, env := range []string{"_HULL_INIT=3", "HULL_NO_PREFAULT=1"} {
-		if _, heap := child(t, bin, env); heap != -1 {
+		_, heap, data := child(t, bin, env)
+		if heap != -1 {
 			t.Errorf("with %s: the heap was populated", env)
+		}
+		if data > 0.99 {
+			t.Errorf("with %s: writable data %.1f%% populated, want what the process touched", env, data*100)
 		}
 	}
 }
