@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hullrt/hull/internal/proc"
+	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/hullrt/hull/internal/unixsock"
 	"github.com/hullrt/hull/libcontainer/capabilities"
 	"github.com/hullrt/hull/libcontainer/cgroups"
@@ -497,7 +498,7 @@ func placeExec(pid int, inCgroup bool, cg cgroups.Manager, subDirs []string, sub
 		}
 	}
 	for _, d := range subDirs {
-		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
+		if err := sysfile.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid))); err != nil {
 			if base := cg.Path(""); base != "" && strings.HasPrefix(d, base+"/") && systemdAttach(cg, pid, strings.TrimPrefix(d, base)) == nil {
 				continue
 			}
@@ -531,5 +532,5 @@ func joinInitCgroup(pid, initPid int) bool {
 	if d == "" {
 		return false
 	}
-	return os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0) == nil
+	return sysfile.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid))) == nil
 }

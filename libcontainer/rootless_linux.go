@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/hullrt/hull/libcontainer/userns"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -143,7 +144,7 @@ func nsMaps(path string) (uids, gids []specs.LinuxIDMapping, ok bool) {
 
 // readIDMap parses a /proc/PID/uid_map or gid_map.
 func readIDMap(p string) ([]specs.LinuxIDMapping, error) {
-	b, err := os.ReadFile(p)
+	b, err := sysfile.ReadFile(p)
 	if err != nil {
 		return nil, err
 	}

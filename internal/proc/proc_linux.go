@@ -3,10 +3,10 @@ package proc
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,7 +24,7 @@ func StatParent(pid int) (start uint64, ppid int, err error) {
 }
 
 func stat(pid int) (state byte, start uint64, ppid int, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	b, err := sysfile.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, 0, 0, err
 	}

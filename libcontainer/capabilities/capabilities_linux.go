@@ -3,10 +3,11 @@ package capabilities
 import (
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/hullrt/hull/libcontainer/config"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -34,9 +35,10 @@ func Names() []string {
 	return names
 }
 
-// lastCap is the highest capability the running kernel knows.
-func lastCap() int {
-	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+// lastCap is the highest capability the running kernel knows, read once
+// per process.
+var lastCap = sync.OnceValue(func() int {
+	b, err := sysfile.ReadFile("/proc/sys/kernel/cap_last_cap")
 	if err != nil {
 		return 40
 	}
@@ -45,7 +47,7 @@ func lastCap() int {
 		return 40
 	}
 	return n
-}
+})
 
 // Sets is the five sets as bit masks.
 type Sets struct {

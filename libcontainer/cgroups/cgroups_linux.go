@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -289,7 +290,7 @@ func (m *manager) OpenJoin() (*Join, error) {
 			j.FD = fd
 			continue
 		}
-		f, err := os.OpenFile(filepath.Join(d, "tasks"), os.O_WRONLY, 0)
+		f, err := sysfile.Open(filepath.Join(d, "tasks"), os.O_WRONLY)
 		if err != nil {
 			j.Close()
 			return nil, err

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -216,7 +217,7 @@ func (m *manager) remaining() []int {
 }
 
 func readProcs(dir string) ([]int, error) {
-	f, err := os.Open(filepath.Join(dir, "cgroup.procs"))
+	f, err := sysfile.Open(filepath.Join(dir, "cgroup.procs"), os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}

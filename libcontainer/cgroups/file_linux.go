@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/hullrt/hull/internal/sysfile"
 )
 
 // readFile returns a cgroup file's content.
 func readFile(dir, file string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, file))
+	b, err := sysfile.ReadFile(filepath.Join(dir, file))
 	return string(b), err
 }
 
@@ -22,22 +24,13 @@ func readFile(dir, file string) (string, error) {
 // created, so a missing knob is ENOENT rather than a stray file.
 func writeFile(dir, file, data string) error {
 	p := filepath.Join(dir, file)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return err
+	err := sysfile.WriteFile(p, []byte(data))
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Op != "open" {
+		// The kernel's refusal of the value: say which value.
+		return fmt.Errorf("write %q to %s: %w", data, p, pe.Err)
 	}
-	_, err = f.WriteString(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("write %q to %s: %w", data, p, err)
-	}
-	return nil
+	return err
 }
 
 func fileExists(dir, file string) bool {
@@ -79,7 +72,7 @@ func readUint(dir, file string) (uint64, error) {
 // readKeyed parses "key value" lines (memory.stat, cpu.stat,
 // memory.events, ...).
 func readKeyed(dir, file string) (map[string]uint64, error) {
-	f, err := os.Open(filepath.Join(dir, file))
+	f, err := sysfile.Open(filepath.Join(dir, file), os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/moby/sys/mountinfo"
 )
 
@@ -34,7 +35,7 @@ var v1Controllers = map[string]bool{
 }
 
 func readHierarchies() ([]hierarchy, error) {
-	f, err := os.Open(procMountinfo)
+	f, err := sysfile.Open(procMountinfo, os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ type ownCgroups struct {
 }
 
 func readOwnCgroups() (ownCgroups, error) {
-	f, err := os.Open(procSelfCgroup)
+	f, err := sysfile.Open(procSelfCgroup, os.O_RDONLY)
 	if err != nil {
 		return ownCgroups{}, err
 	}
@@ -195,7 +196,7 @@ func ProcessCgroup2Dir(pid int) string {
 	if pid <= 0 || DetectMode() != Unified {
 		return ""
 	}
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	f, err := sysfile.Open("/proc/"+strconv.Itoa(pid)+"/cgroup", os.O_RDONLY)
 	if err != nil {
 		return ""
 	}

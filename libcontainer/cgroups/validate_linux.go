@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -36,7 +37,7 @@ var realHost = host{
 }
 
 func readSysList(p string) (string, error) {
-	b, err := os.ReadFile(p)
+	b, err := sysfile.ReadFile(p)
 	return strings.TrimSpace(string(b)), err
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/hullrt/hull/libcontainer/internal/specjson"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -22,7 +23,7 @@ const ConfigName = "config.json"
 // "config.json: linux.namespaces[2].type: unknown namespace \"foo\"".
 func Load(bundle string) (*specs.Spec, error) {
 	path := filepath.Join(bundle, ConfigName)
-	data, err := os.ReadFile(path)
+	data, err := sysfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

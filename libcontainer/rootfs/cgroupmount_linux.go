@@ -3,10 +3,10 @@ package rootfs
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
 	"github.com/hullrt/hull/libcontainer/safepath"
@@ -152,7 +152,7 @@ func mountCgroup2(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.M
 // cgroup this process is in there ("" when /proc/self/cgroup names none,
 // or one outside what h shows).
 func ownCgroupDir(h *mountinfo.Info) string {
-	b, err := os.ReadFile("/proc/self/cgroup")
+	b, err := sysfile.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return ""
 	}

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	"github.com/hullrt/hull/libcontainer/internal/specjson"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -426,7 +427,7 @@ func (s Store) Load(id string) (*State, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(filepath.Join(s.Dir(id), stateFile))
+	data, err := sysfile.ReadFile(filepath.Join(s.Dir(id), stateFile))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("container %s: %w", id, os.ErrNotExist)
@@ -443,7 +444,7 @@ func (s Store) Load(id string) (*State, error) {
 // LoadRecovery returns what recover.json keeps of container id (its init
 // and cgroups) for a container whose state.json is damaged.
 func (s Store) LoadRecovery(id string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(s.Dir(id), recoverFile))
+	data, err := sysfile.ReadFile(filepath.Join(s.Dir(id), recoverFile))
 	if err != nil {
 		return nil, fmt.Errorf("recovery record of %s: %w", id, err)
 	}

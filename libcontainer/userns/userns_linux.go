@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -72,7 +73,7 @@ func write(pid int, p Plan, uids, gids []specs.LinuxIDMapping) error {
 	}
 	if p.SetgroupsDeny {
 		f := fmt.Sprintf("/proc/%d/setgroups", pid)
-		if err := os.WriteFile(f, []byte("deny"), 0); err != nil {
+		if err := sysfile.WriteFile(f, []byte("deny")); err != nil {
 			return fmt.Errorf("write %s: %w", f, err)
 		}
 	}
@@ -85,7 +86,7 @@ func write(pid int, p Plan, uids, gids []specs.LinuxIDMapping) error {
 func writeMap(pid int, file, helper string, useHelper bool, m []specs.LinuxIDMapping) error {
 	if !useHelper {
 		f := fmt.Sprintf("/proc/%d/%s", pid, file)
-		if err := os.WriteFile(f, []byte(MapText(m)), 0); err != nil {
+		if err := sysfile.WriteFile(f, []byte(MapText(m))); err != nil {
 			return fmt.Errorf("write %s: %w", f, err)
 		}
 		return nil
@@ -130,7 +131,7 @@ func HelperArgs(pid int, m []specs.LinuxIDMapping) []string {
 }
 
 var inUserNS = sync.OnceValue(func() bool {
-	b, err := os.ReadFile("/proc/self/uid_map")
+	b, err := sysfile.ReadFile("/proc/self/uid_map")
 	if err != nil {
 		// No /proc/self/uid_map: a kernel without user namespaces.
 		return false

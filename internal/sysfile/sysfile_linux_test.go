@@ -1,0 +1,90 @@
+package sysfile
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	// Sizes around the first buffer's and its growth.
+	for _, n := range []int{0, 1, 511, 512, 513, 4096, 100000} {
+		want := bytes.Repeat([]byte("x"), n)
+		p := filepath.Join(dir, "f")
+		if err := os.WriteFile(p, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadFile(p)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("size %d: got %d bytes, %v", n, len(got), err)
+		}
+	}
+	// A kernel file whose size says 0.
+	b, err := ReadFile("/proc/self/status")
+	if err != nil || !strings.Contains(string(b), "Pid:") {
+		t.Fatalf("/proc/self/status: %q, %v", b, err)
+	}
+	if _, err := ReadFile(filepath.Join(dir, "none")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: %v, want ErrNotExist", err)
+	}
+	var pe *os.PathError
+	if _, err := ReadFile(dir); !errors.As(err, &pe) || pe.Op != "read" {
+		t.Fatalf("directory: %v, want a read *os.PathError", err)
+	}
+}
+
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := WriteFile(p, []byte("1")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: %v, want ErrNotExist (never created)", err)
+	}
+	if err := os.WriteFile(p, []byte("old content"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "new" {
+		t.Fatalf("content %q, want it truncated to %q", b, "new")
+	}
+	// The kernel's refusal comes back as the write's error.
+	err := WriteFile("/proc/self/oom_score_adj", []byte("not a number"))
+	var pe *os.PathError
+	if !errors.As(err, &pe) || pe.Op != "write" {
+		t.Fatalf("bad value: %v, want a write *os.PathError", err)
+	}
+}
+
+// kernfsFile is a sysfs file: epoll accepts kernfs files, so os.Open
+// would put it in the netpoller.
+const kernfsFile = "/sys/kernel/mm/transparent_hugepage/enabled"
+
+func TestOpenNotPolled(t *testing.T) {
+	if g, err := os.Open(kernfsFile); err != nil {
+		t.Skipf("no %s to test with: %v", kernfsFile, err)
+	} else {
+		// The premise: os's own file would be polled.
+		err := g.SetReadDeadline(time.Now())
+		g.Close()
+		if err != nil {
+			t.Skipf("os.Open's %s is not in the netpoller either (%v): nothing to tell apart", kernfsFile, err)
+		}
+	}
+	f, err := Open(kernfsFile, os.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// os.NewFile leaves a blocking descriptor out of the poller: a
+	// deadline, which needs the poller, is refused.
+	if err := f.SetReadDeadline(time.Now()); !errors.Is(err, os.ErrNoDeadline) {
+		t.Fatalf("SetReadDeadline: %v, want ErrNoDeadline (not in the netpoller)", err)
+	}
+}
