@@ -245,7 +245,7 @@ func (c *Container) initNamespaces() ([]process.NSJoin, error) {
 		if self, _ := os.Readlink("/proc/self/ns/" + name); self == want && name != "pid" {
 			continue
 		}
-		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/%s", c.st.Pid, name))
+		f, err := sysfile.Open(fmt.Sprintf("/proc/%d/ns/%s", c.st.Pid, name), os.O_RDONLY)
 		if err != nil {
 			process.CloseJoins(joins)
 			return nil, fmt.Errorf("container %s: open %s namespace: %w", c.ID(), name, err)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/hullrt/hull/libcontainer/capabilities"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
 	"github.com/hullrt/hull/libcontainer/internal/plan"
@@ -20,7 +21,7 @@ import (
 // namespace (only then: the caller passes nil otherwise). The caller
 // checks afterwards that the pid is still the init.
 func openInitRoot(pid int) *os.File {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/root", pid))
+	f, err := sysfile.Open(fmt.Sprintf("/proc/%d/root", pid), os.O_RDONLY)
 	if err != nil {
 		return nil
 	}

@@ -56,7 +56,7 @@ func ReadFile(path string) ([]byte, error) {
 	defer unix.Close(fd)
 	// Kernel files say size 0 or 4096 whatever they hold: read until
 	// EOF, starting with room for the common case.
-	b := make([]byte, 0, 512)
+	b := make([]byte, 0, 4096)
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]

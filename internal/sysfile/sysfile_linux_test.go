@@ -14,7 +14,7 @@ import (
 func TestReadFile(t *testing.T) {
 	dir := t.TempDir()
 	// Sizes around the first buffer's and its growth.
-	for _, n := range []int{0, 1, 511, 512, 513, 4096, 100000} {
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 100000} {
 		want := bytes.Repeat([]byte("x"), n)
 		p := filepath.Join(dir, "f")
 		if err := os.WriteFile(p, want, 0o600); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/userns"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -36,7 +37,7 @@ func NamespacesOf(spec *specs.Spec) (uintptr, []NSJoin, error) {
 			flags |= NSFlags[ns.Type]
 			continue
 		}
-		f, err := os.Open(ns.Path)
+		f, err := sysfile.Open(ns.Path, os.O_RDONLY)
 		if err != nil {
 			CloseJoins(joins)
 			return 0, nil, config.FieldErr(fmt.Sprintf("linux.namespaces[%d].path", i), "%v", err)
