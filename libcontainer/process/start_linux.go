@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -128,7 +127,7 @@ type Child struct {
 	InCgroup bool
 
 	b         *Bootstrap
-	cmd       *exec.Cmd
+	cmd       *spawned
 	sock      *os.File // the parent's end of the sync socket
 	conn      proto.Conn
 	abort     *AbortCatch
@@ -229,7 +228,7 @@ func (c *Child) Close() {
 // after a signal failed because of it.
 func (c *Child) Fail(err error) error {
 	if c.cmd != nil {
-		if pid := int(c.forkedPid.Load()); pid > 0 && pid != c.cmd.Process.Pid {
+		if pid := int(c.forkedPid.Load()); pid > 0 && pid != c.cmd.Pid {
 			// The forked process is not our child: kill it and wait
 			// for it to be gone through a pidfd.
 			if _, start, serr := proc.Stat(pid); serr == nil {
@@ -240,7 +239,7 @@ func (c *Child) Fail(err error) error {
 			var ws unix.WaitStatus
 			unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 		}
-		c.cmd.Process.Kill()
+		c.cmd.Kill()
 		c.cmd.Wait()
 	}
 	err = c.signalOr(err)
@@ -342,31 +341,21 @@ func (c *Child) clone(pl *clonePlan) error {
 	defer exeFile.Close()
 	n := add(exeFile)
 	env = append(env, proto.EnvExeFd+"="+strconv.Itoa(n))
-	newCmd := func() *exec.Cmd {
-		return &exec.Cmd{
-			Path:        "/proc/self/fd/" + strconv.Itoa(n),
-			Args:        []string{"hull", "init"},
-			Env:         env,
-			Stdin:       b.Stdin,
-			Stdout:      b.Stdout,
-			Stderr:      b.Stderr,
-			ExtraFiles:  extra,
-			SysProcAttr: attr,
-		}
+	start := func() (*spawned, error) {
+		return spawn("/proc/self/fd/"+strconv.Itoa(n), []string{"hull", "init"}, env,
+			[3]*os.File{b.Stdin, b.Stdout, b.Stderr}, extra, attr)
 	}
-	cmd := newCmd()
-	err = cmd.Start()
+	cmd, err := start()
 	if err != nil && pl.intoCgroup {
 		// No clone3 or CLONE_INTO_CGROUP (Linux < 5.7), or the cgroup
 		// refuses: clone plainly, and Apply says what is wrong.
 		attr.UseCgroupFD, pl.intoCgroup = false, false
-		cmd = newCmd()
-		err = cmd.Start()
+		cmd, err = start()
 	}
 	if err != nil {
 		return fmt.Errorf("start container init: %w", err)
 	}
-	c.cmd, c.Pid = cmd, cmd.Process.Pid
+	c.cmd, c.Pid = cmd, cmd.Pid
 	if b.Config.Exec {
 		// An exec'd process runs the user's program as soon as it has
 		// sent ready, which we may not have read yet: a kill here
@@ -384,7 +373,7 @@ func (c *Child) clone(pl *clonePlan) error {
 	// socket closes with them, which ends every wait on it. A created
 	// init runs nothing of the user's before start.
 	c.abort.SetKill(func() {
-		cmd.Process.Kill()
+		cmd.Kill()
 		if pid := int(c.forkedPid.Load()); pid > 0 {
 			unix.Kill(pid, unix.SIGKILL)
 		}
@@ -424,7 +413,7 @@ func (c *Child) enterNamespaces() error {
 			}
 		case proto.MsgPid:
 			c.forkedPid.Store(int32(m.Pid))
-			if m.Pid != c.cmd.Process.Pid {
+			if m.Pid != c.cmd.Pid {
 				// The intermediate process forked and leaves.
 				if err := c.cmd.Wait(); err != nil {
 					return fmt.Errorf("nsenter: %w", err)
