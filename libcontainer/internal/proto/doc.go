@@ -57,8 +57,9 @@
 // With a plan (EnvPlan: the process's last steps decided by Go, see
 // internal/plan), the child's side after the namespaces is preinit's
 // plan.c instead of initproc: an exec'd process reads the config frame
-// only as the signal that it is in its cgroup, answers ready or error
-// itself, and execs; a created init carries its plan out after start.
+// only as the signal that it is in its cgroup (the parent sends it
+// without the InitConfig then), answers ready or error itself, and
+// execs; a created init carries its plan out after start.
 //
 // With a setup plan (EnvRootfs: rootfs.CPlan, for a config whose setup
 // is only mounts, devices, the root switch and the like), a created init
