@@ -86,6 +86,13 @@ func (s *spawned) Wait() error {
 				continue
 			}
 			if err != nil {
+				if err == unix.ECHILD {
+					// Reaped behind our back: its pid may be
+					// anyone's now, Kill must not use it.
+					s.mu.Lock()
+					s.reaped = true
+					s.mu.Unlock()
+				}
 				return fmt.Errorf("wait for %d: %w", s.Pid, err)
 			}
 			break

@@ -1,11 +1,14 @@
 package process
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestSpawnWaitStatus(t *testing.T) {
@@ -82,5 +85,24 @@ func TestSpawnKillWait(t *testing.T) {
 	s.Kill() // reaped: must not signal whatever has the pid now
 	if !s.reaped {
 		t.Fatal("not marked reaped after Wait")
+	}
+}
+
+// A child reaped by someone else: Wait says so, and Kill no longer
+// signals the pid, which may be another process's by then.
+func TestSpawnReapedElsewhere(t *testing.T) {
+	s, err := spawn("/bin/true", []string{"true"}, nil, [3]*os.File{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(s.Pid, &ws, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Wait(); err == nil || !errors.Is(err, unix.ECHILD) {
+		t.Fatalf("Wait after another reaper: %v, want ECHILD", err)
+	}
+	if !s.reaped {
+		t.Fatal("not marked reaped: Kill would signal a pid that is no longer ours")
 	}
 }
