@@ -1,24 +1,35 @@
 // Package prefault fills hull's page tables at start in a few madvise
-// calls instead of hundreds of page faults: its C constructor maps the
-// binary's read-only segments (MADV_POPULATE_READ) and its writable data
-// and bss (MADV_POPULATE_WRITE, at most 1 MiB) before the Go runtime
-// starts, and its init writes in the first MiB of the Go heap above the
-// first objects (MADV_POPULATE_WRITE), where the command's allocations
-// go next.
+// calls instead of hundreds of page faults, where a page fault is
+// expensive: its C constructor times two faults on fresh pages and, if the
+// cheaper took 5 µs or more, maps the binary's read-only segments
+// (MADV_POPULATE_READ) and its writable data and bss (MADV_POPULATE_WRITE,
+// at most 1 MiB) before the Go runtime starts; its init then writes in the
+// first MiB of the Go heap above the first objects (MADV_POPULATE_WRITE),
+// where the command's allocations go next.
 //
-// Why: on this project's machine (a Firecracker VM) a page fault costs
-// 11-14 µs and a populated page 0.7 µs. A `hull run` took about 580 faults
-// in its own process, 200 of them in the heap (60-90% of each 64 KiB of
-// the first 1.2 MiB), most of the rest in code and read-only data that
-// fault-around maps 64 KiB at a time. With both: 370 faults, 1.3 ms less
-// per run, 0.6 ms less per --version (medians of interleaved runs, issue
-// 18). The Go runtime writes all over its data and bss as it starts (44
-// faults for --version); populating them (0.45 MiB) took a further 0.8
-// ms off --version's wall time and 1.2 ms off its CPU time. The price is resident memory: about 1.5 MiB more at the peak of a
+// Why: on a Firecracker VM under PVM, where this project ran for a long
+// time, a page fault costs 11-14 µs and a populated page 0.7 µs. A `hull
+// run` took about 580 faults in its own process, 200 of them in the heap
+// (60-90% of each 64 KiB of the first 1.2 MiB), most of the rest in code
+// and read-only data that fault-around maps 64 KiB at a time. With both:
+// 370 faults, 1.3 ms less per run, 0.6 ms less per --version (medians of
+// interleaved runs, issue 18). The Go runtime writes all over its data and
+// bss as it starts (44 faults for --version); populating them (0.45 MiB)
+// took a further 0.8 ms off --version's wall time and 1.2 ms off its CPU
+// time. The price is resident memory: about 1.5 MiB more at the peak of a
 // short-lived command (pages of code it would not have touched, and heap
-// it does not fill). A container's init and a process entering a
-// container (any _HULL_ variable in the environment) are left alone, and
-// HULL_NO_PREFAULT=1 turns it off.
+// it does not fill).
+//
+// Where faults stay in the guest (a KVM VM with nested paging) a fault
+// costs 1.7 µs here, about what populating a page costs, so populating
+// is only the pages the command never touches: --version 0.65 ms, `run`
+// 0.45 ms and 10 parallel create+start 5% slower with it. Timing two
+// faults costs a few µs; a fault slowed by an interrupt can only make it
+// populate, as it always did.
+//
+// A container's init and a process entering a container (any _HULL_
+// variable in the environment) are left alone, HULL_NO_PREFAULT=1 turns
+// it off and HULL_PREFAULT=1 populates whatever a fault costs.
 //
 // Its init runs early, before most of hull's packages allocate: Go
 // initialises packages in import-path order once their dependencies are,
@@ -45,7 +56,7 @@ var (
 )
 
 func init() {
-	if C.hull_prefault_skip() != 0 {
+	if C.hull_prefault_state != C.HULL_PREFAULT_DONE {
 		return
 	}
 	first = new([64]byte)
@@ -57,6 +68,15 @@ func init() {
 	syscall.Syscall(syscall.SYS_MADVISE, heapStart, heapAhead, 23)
 }
 
-// dataMax is C.HULL_PREFAULT_DATA_MAX, for the tests (cgo is not allowed
-// in test files).
-const dataMax = C.HULL_PREFAULT_DATA_MAX
+// For the tests (cgo is not allowed in test files): the constructor's
+// constants, its decision and the fault time it measured.
+const (
+	dataMax      = C.HULL_PREFAULT_DATA_MAX
+	thresholdNs  = C.HULL_PREFAULT_FAULT_NS
+	stateSkipped = C.HULL_PREFAULT_SKIPPED
+	stateDone    = C.HULL_PREFAULT_DONE
+	stateCheap   = C.HULL_PREFAULT_CHEAP
+)
+
+func state() int     { return int(C.hull_prefault_state) }
+func faultNs() int64 { return int64(C.hull_prefault_fault_ns) }

@@ -172,7 +172,7 @@ func TestMain(m *testing.M) {
 			fmt.Println("error", err)
 			os.Exit(1)
 		}
-		fmt.Printf("%.3f %.3f %.3f\n", text, heap, data)
+		fmt.Printf("%.3f %.3f %.3f %d %d\n", text, heap, data, state(), faultNs())
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -194,18 +194,33 @@ func testCopy(t *testing.T) string {
 	return p
 }
 
-func child(t *testing.T, bin string, env ...string) (text, heap, data float64) {
+// result is what a child process saw of its own start.
+type result struct {
+	text, heap, data float64 // resident shares; heap -1: not populated
+	state            int     // the constructor's decision
+	faultNs          int64   // the fault time it measured
+}
+
+func child(t *testing.T, bin string, env ...string) result {
 	t.Helper()
 	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(os.Environ(), append(env, "PREFAULT_TEST_CHILD=1")...)
+	// The caller's own HULL_PREFAULT or HULL_NO_PREFAULT would decide
+	// for every case.
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "HULL_PREFAULT=") && !strings.HasPrefix(e, "HULL_NO_PREFAULT=") {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
+	cmd.Env = append(cmd.Env, append(env, "PREFAULT_TEST_CHILD=1")...)
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("child %v: %v: %s", env, err, out)
 	}
-	if _, err := fmt.Sscanf(string(out), "%f %f %f", &text, &heap, &data); err != nil {
+	var r result
+	if _, err := fmt.Sscanf(string(out), "%f %f %f %d %d", &r.text, &r.heap, &r.data, &r.state, &r.faultNs); err != nil {
 		t.Fatalf("child %v: output %q: %v", env, out, err)
 	}
-	return text, heap, data
+	return r
 }
 
 // The heap check can fail only where the range reaches beyond what the
@@ -213,26 +228,61 @@ func child(t *testing.T, bin string, env ...string) (text, heap, data float64) {
 // of the copy's code was resident at that point here).
 func TestPrefault(t *testing.T) {
 	bin := testCopy(t)
-	text, heap, data := child(t, bin)
-	t.Logf("resident: code %.1f%%, heap range %.1f%%, writable data %.1f%%", text*100, heap*100, data*100)
-	if text < 0.999 {
-		t.Errorf("code mapping %.1f%% resident at start, want all of it", text*100)
+	r := child(t, bin, "HULL_PREFAULT=1")
+	t.Logf("HULL_PREFAULT=1: resident: code %.1f%%, heap range %.1f%%, writable data %.1f%%", r.text*100, r.heap*100, r.data*100)
+	if r.state != stateDone {
+		t.Errorf("HULL_PREFAULT=1: state %d, want %d (populated)", r.state, stateDone)
 	}
-	if data < 0.999 {
-		t.Errorf("writable data %.1f%% populated, want all of it", data*100)
+	if r.text < 0.999 {
+		t.Errorf("code mapping %.1f%% resident at start, want all of it", r.text*100)
 	}
-	if heap < 0.95 {
-		t.Errorf("heap range %.0f%% resident, want all of it", heap*100)
+	if r.data < 0.999 {
+		t.Errorf("writable data %.1f%% populated, want all of it", r.data*100)
 	}
-	// Left alone: a process hull starts in a container, and on request.
-	// The constructor and the init ask the same C function.
-	for _, env := range []string{"_HULL_INIT=3", "HULL_NO_PREFAULT=1"} {
-		_, heap, data := child(t, bin, env)
-		if heap != -1 {
+	if r.heap < 0.95 {
+		t.Errorf("heap range %.0f%% resident, want all of it", r.heap*100)
+	}
+	// Left alone: a process hull starts in a container, and on request,
+	// even with HULL_PREFAULT set. The constructor and the init ask the
+	// same C function.
+	for _, env := range [][]string{{"_HULL_INIT=3"}, {"HULL_NO_PREFAULT=1"}, {"_HULL_INIT=3", "HULL_PREFAULT=1"}, {"HULL_NO_PREFAULT=1", "HULL_PREFAULT=1"}} {
+		r := child(t, bin, env...)
+		if r.state != stateSkipped || r.faultNs != -1 {
+			t.Errorf("with %s: state %d, fault timed %d ns; want %d, not timed", env, r.state, r.faultNs, stateSkipped)
+		}
+		if r.heap != -1 {
 			t.Errorf("with %s: the heap was populated", env)
 		}
-		if data > 0.99 {
-			t.Errorf("with %s: writable data %.1f%% populated, want what the process touched", env, data*100)
+		if r.data > 0.99 {
+			t.Errorf("with %s: writable data %.1f%% populated, want what the process touched", env, r.data*100)
+		}
+	}
+}
+
+// Without HULL_PREFAULT the constructor decides by the fault it timed:
+// populate from HULL_PREFAULT_FAULT_NS up, not below. Which of the two a
+// machine gets is its own; the decision must match the time either way.
+func TestPrefaultDecides(t *testing.T) {
+	bin := testCopy(t)
+	for range 3 {
+		r := child(t, bin)
+		t.Logf("a fault took %d ns (threshold %d): state %d; resident: code %.1f%%, heap range %.1f%%, writable data %.1f%%",
+			r.faultNs, thresholdNs, r.state, r.text*100, r.heap*100, r.data*100)
+		if r.faultNs <= 0 {
+			t.Fatalf("fault time %d ns: the constructor timed nothing", r.faultNs)
+		}
+		want := stateDone
+		if r.faultNs < thresholdNs {
+			want = stateCheap
+		}
+		if r.state != want {
+			t.Errorf("fault %d ns, threshold %d: state %d, want %d", r.faultNs, thresholdNs, r.state, want)
+		}
+		if r.state == stateCheap && (r.heap != -1 || r.data > 0.99) {
+			t.Errorf("not populating, yet heap %.0f%%, data %.1f%%", r.heap*100, r.data*100)
+		}
+		if r.state == stateDone && (r.heap < 0.95 || r.data < 0.999) {
+			t.Errorf("populating, yet heap %.0f%%, data %.1f%%", r.heap*100, r.data*100)
 		}
 	}
 }
