@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -284,5 +286,34 @@ func TestPrefaultDecides(t *testing.T) {
 		if r.state == stateDone && (r.heap < 0.95 || r.data < 0.999) {
 			t.Errorf("populating, yet heap %.0f%%, data %.1f%%", r.heap*100, r.data*100)
 		}
+	}
+}
+
+// Threads that malloc, each its first time, share the one arena: without
+// M_ARENA_MAX each would get an arena of its own.
+func TestOneArena(t *testing.T) {
+	const n = 6
+	var ready, done sync.WaitGroup
+	ready.Add(n)
+	done.Add(n)
+	release := make(chan struct{})
+	for range n {
+		go func() {
+			defer done.Done()
+			// Locked, and all blocked at once: six threads, the
+			// ones made for them new.
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			mallocFree()
+			ready.Done()
+			<-release
+		}()
+	}
+	ready.Wait()
+	got := arenas()
+	close(release)
+	done.Wait()
+	if got != 1 {
+		t.Errorf("%d malloc arenas after %d threads malloc'd, want 1", got, n)
 	}
 }
