@@ -79,11 +79,26 @@ func (m *manager) create() (err error) {
 }
 
 // mkdirs creates dir and the missing directories between root and it,
-// noting each directory it made.
+// noting each directory it made. The directory itself is tried first: its
+// parents usually exist (a create's cgroupsPath shares them with the
+// other containers), and each mkdir walks the whole path through
+// cgroupfs, whose lookups wait on every cgroup being made at the same
+// time in that hierarchy.
 func mkdirs(root, dir string, made *[]string) error {
 	rel, err := filepath.Rel(root, dir)
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
 		return fmt.Errorf("cgroup directory %s is not inside its hierarchy %s", dir, root)
+	}
+	switch err := unix.Mkdir(dir, 0o755); err {
+	case nil:
+		*made = append(*made, dir)
+		return nil
+	case unix.EEXIST:
+		return nil
+	case unix.ENOENT:
+		// A parent is missing: from the top down.
+	default:
+		return &os.PathError{Op: "mkdir", Path: dir, Err: err}
 	}
 	cur := root
 	for _, part := range strings.Split(rel, "/") {
