@@ -27,16 +27,22 @@ import (
 // *os.File left out of the netpoller: reads and writes on it are plain
 // blocking system calls.
 func Open(path string, flags int) (*os.File, error) {
-	fd, err := open(path, flags)
+	return OpenAt(unix.AT_FDCWD, path, path, flags)
+}
+
+// OpenAt is Open of name under the directory dirfd; path is the file's
+// full name, for the *os.File and errors.
+func OpenAt(dirfd int, name, path string, flags int) (*os.File, error) {
+	fd, err := openat(dirfd, name, path, flags)
 	if err != nil {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-func open(path string, flags int) (int, error) {
+func openat(dirfd int, name, path string, flags int) (int, error) {
 	for {
-		fd, err := unix.Open(path, flags|unix.O_CLOEXEC, 0)
+		fd, err := unix.Openat(dirfd, name, flags|unix.O_CLOEXEC, 0)
 		if err == unix.EINTR {
 			continue
 		}
@@ -49,7 +55,13 @@ func open(path string, flags int) (int, error) {
 
 // ReadFile returns the whole content of path.
 func ReadFile(path string) ([]byte, error) {
-	fd, err := open(path, unix.O_RDONLY)
+	return ReadFileAt(unix.AT_FDCWD, path, path)
+}
+
+// ReadFileAt is ReadFile of name under the directory dirfd; path is its
+// full name, for errors.
+func ReadFileAt(dirfd int, name, path string) ([]byte, error) {
+	fd, err := openat(dirfd, name, path, unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +91,13 @@ func ReadFile(path string) ([]byte, error) {
 // one write(2): cgroup and /proc files take one value per write, and a
 // short write is an error.
 func WriteFile(path string, data []byte) error {
-	fd, err := open(path, unix.O_WRONLY|unix.O_TRUNC)
+	return WriteFileAt(unix.AT_FDCWD, path, path, data)
+}
+
+// WriteFileAt is WriteFile of name under the directory dirfd; path is its
+// full name, for errors.
+func WriteFileAt(dirfd int, name, path string, data []byte) error {
+	fd, err := openat(dirfd, name, path, unix.O_WRONLY|unix.O_TRUNC)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestReadFile(t *testing.T) {
@@ -86,5 +88,43 @@ func TestOpenNotPolled(t *testing.T) {
 	// deadline, which needs the poller, is refused.
 	if err := f.SetReadDeadline(time.Now()); !errors.Is(err, os.ErrNoDeadline) {
 		t.Fatalf("SetReadDeadline: %v, want ErrNoDeadline (not in the netpoller)", err)
+	}
+}
+
+// The At functions open a name under a directory descriptor (an O_PATH
+// one, as the cgroup code holds) and name the full path in errors.
+func TestAt(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "knob")
+	if err := os.WriteFile(p, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dfd)
+	if err := WriteFileAt(dfd, "knob", p, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := ReadFileAt(dfd, "knob", p); err != nil || string(b) != "new" {
+		t.Fatalf("ReadFileAt: %q, %v; want \"new\"", b, err)
+	}
+	f, err := OpenAt(dfd, "knob", p, os.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Name() != p {
+		t.Errorf("OpenAt: file named %q, want %q", f.Name(), p)
+	}
+	f.Close()
+	missing := filepath.Join(dir, "missing")
+	_, err = ReadFileAt(dfd, "missing", missing)
+	var pe *fs.PathError
+	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &pe) || pe.Path != missing {
+		t.Errorf("ReadFileAt of a missing file: %v, want ENOENT naming %s", err, missing)
+	}
+	if err := WriteFileAt(dfd, "missing", missing, []byte("x")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("WriteFileAt of a missing file: %v, want ENOENT (never created)", err)
 	}
 }

@@ -242,7 +242,7 @@ func (m *manager) Path(controller string) string {
 // Exists implements Manager.
 func (m *manager) Exists() bool {
 	for _, d := range m.dirs() {
-		if _, err := os.Stat(d); err == nil {
+		if statDir(d) {
 			return true
 		}
 	}
@@ -290,7 +290,8 @@ func (m *manager) OpenJoin() (*Join, error) {
 			j.FD = fd
 			continue
 		}
-		f, err := sysfile.Open(filepath.Join(d, "tasks"), os.O_WRONLY)
+		fd, name := at(d, "tasks")
+		f, err := sysfile.OpenAt(fd, name, filepath.Join(d, "tasks"), os.O_WRONLY)
 		if err != nil {
 			j.Close()
 			return nil, err

@@ -30,7 +30,7 @@ func (m *manager) create() (err error) {
 	defer func() {
 		if err != nil {
 			for i := len(made) - 1; i >= 0; i-- {
-				_ = unix.Rmdir(made[i])
+				_ = removeDir(made[i])
 			}
 			return
 		}
@@ -89,7 +89,7 @@ func mkdirs(root, dir string, made *[]string) error {
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
 		return fmt.Errorf("cgroup directory %s is not inside its hierarchy %s", dir, root)
 	}
-	switch err := unix.Mkdir(dir, 0o755); err {
+	switch err := makeDir(dir); err {
 	case nil:
 		*made = append(*made, dir)
 		return nil
@@ -103,7 +103,7 @@ func mkdirs(root, dir string, made *[]string) error {
 	cur := root
 	for _, part := range strings.Split(rel, "/") {
 		cur = filepath.Join(cur, part)
-		if err := unix.Mkdir(cur, 0o755); err == nil {
+		if err := makeDir(cur); err == nil {
 			*made = append(*made, cur)
 		} else if err != unix.EEXIST {
 			return &os.PathError{Op: "mkdir", Path: cur, Err: err}
@@ -232,7 +232,8 @@ func (m *manager) remaining() []int {
 }
 
 func readProcs(dir string) ([]int, error) {
-	f, err := sysfile.Open(filepath.Join(dir, "cgroup.procs"), os.O_RDONLY)
+	fd, name := at(dir, "cgroup.procs")
+	f, err := sysfile.OpenAt(fd, name, filepath.Join(dir, "cgroup.procs"), os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +342,7 @@ func Rollback(m Manager) error {
 	}
 	if mm != nil {
 		for i := len(mm.made) - 1; i >= 0; i-- {
-			_ = unix.Rmdir(mm.made[i])
+			_ = removeDir(mm.made[i])
 		}
 		mm.made = nil
 	}
@@ -357,7 +358,7 @@ func Rollback(m Manager) error {
 func (m *manager) removeEmpty() bool {
 	all := true
 	for _, dir := range m.dirs() {
-		if err := unix.Rmdir(dir); err != nil && err != unix.ENOENT {
+		if err := removeDir(dir); err != nil && err != unix.ENOENT {
 			all = false
 		}
 	}
@@ -393,7 +394,7 @@ func removeCgroup(dir string) error {
 func rmdir(dir string, retry bool) error {
 	delay := time.Millisecond
 	for tries := 10; ; tries-- {
-		err := unix.Rmdir(dir)
+		err := removeDir(dir)
 		switch {
 		case err == nil || err == unix.ENOENT:
 			return nil

@@ -11,11 +11,13 @@ import (
 	"strings"
 
 	"github.com/hullrt/hull/internal/sysfile"
+	"golang.org/x/sys/unix"
 )
 
 // readFile returns a cgroup file's content.
 func readFile(dir, file string) (string, error) {
-	b, err := sysfile.ReadFile(filepath.Join(dir, file))
+	fd, name := at(dir, file)
+	b, err := sysfile.ReadFileAt(fd, name, filepath.Join(dir, file))
 	return string(b), err
 }
 
@@ -24,7 +26,8 @@ func readFile(dir, file string) (string, error) {
 // created, so a missing knob is ENOENT rather than a stray file.
 func writeFile(dir, file, data string) error {
 	p := filepath.Join(dir, file)
-	err := sysfile.WriteFile(p, []byte(data))
+	fd, name := at(dir, file)
+	err := sysfile.WriteFileAt(fd, name, p, []byte(data))
 	var pe *os.PathError
 	if errors.As(err, &pe) && pe.Op != "open" {
 		// The kernel's refusal of the value: say which value.
@@ -34,8 +37,9 @@ func writeFile(dir, file, data string) error {
 }
 
 func fileExists(dir, file string) bool {
-	_, err := os.Stat(filepath.Join(dir, file))
-	return err == nil
+	fd, name := at(dir, file)
+	var st unix.Stat_t
+	return unix.Fstatat(fd, name, &st, 0) == nil
 }
 
 // parseUint parses a cgroup number; "max" is the largest value, as the
@@ -72,7 +76,8 @@ func readUint(dir, file string) (uint64, error) {
 // readKeyed parses "key value" lines (memory.stat, cpu.stat,
 // memory.events, ...).
 func readKeyed(dir, file string) (map[string]uint64, error) {
-	f, err := sysfile.Open(filepath.Join(dir, file), os.O_RDONLY)
+	fd, name := at(dir, file)
+	f, err := sysfile.OpenAt(fd, name, filepath.Join(dir, file), os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
