@@ -9,10 +9,8 @@ package cgroups
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 
-	"github.com/hullrt/hull/internal/sysfile"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -290,8 +288,7 @@ func (m *manager) OpenJoin() (*Join, error) {
 			j.FD = fd
 			continue
 		}
-		fd, name := at(d, "tasks")
-		f, err := sysfile.OpenAt(fd, name, filepath.Join(d, "tasks"), os.O_WRONLY)
+		f, err := openUnder(d, "tasks", os.O_WRONLY)
 		if err != nil {
 			j.Close()
 			return nil, err

@@ -1,10 +1,12 @@
 package cgroups
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
+	"github.com/hullrt/hull/internal/sysfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,13 +32,25 @@ var dirFDs = struct {
 
 const maxDirFDs = 64
 
-// dirFD returns a descriptor of dir, opened the first time under its
-// parent's when that is kept; false when dir cannot be opened or no more
-// are kept.
-func dirFD(dir string) (int, bool) {
-	dir = filepath.Clean(dir)
+// under runs op with a kept descriptor of dir and file's name under it,
+// or with AT_FDCWD and file's whole path when dir cannot be kept. op runs
+// with the lock held: descriptors are closed only under it (forgetDirs),
+// so op never uses one closed, or its number reused by another open.
+// The ops are single system calls on small kernel files.
+func under(dir, file string, op func(fd int, name string) error) error {
 	dirFDs.Lock()
 	defer dirFDs.Unlock()
+	if fd, ok := dirFD(dir); ok {
+		return op(fd, file)
+	}
+	return op(unix.AT_FDCWD, filepath.Join(dir, file))
+}
+
+// dirFD returns a descriptor of dir, opened the first time under its
+// parent's when that is kept; false when dir cannot be opened or no more
+// are kept. The caller holds the lock.
+func dirFD(dir string) (int, bool) {
+	dir = filepath.Clean(dir)
 	if fd, ok := dirFDs.m[dir]; ok {
 		return fd, true
 	}
@@ -67,22 +81,17 @@ func openatRetry(dirfd int, name string, flags int) (int, error) {
 	}
 }
 
-// at says how to reach file in dir: under a kept descriptor of dir by its
-// name, or by its whole path (AT_FDCWD).
-func at(dir, file string) (int, string) {
-	if fd, ok := dirFD(dir); ok {
-		return fd, file
-	}
-	return unix.AT_FDCWD, filepath.Join(dir, file)
-}
-
 // forgetDirs closes the descriptors of dir and of the directories under
 // it, once removed.
 func forgetDirs(dir string) {
-	dir = filepath.Clean(dir)
-	below := strings.TrimSuffix(dir, "/") + "/"
 	dirFDs.Lock()
 	defer dirFDs.Unlock()
+	forgetLocked(dir)
+}
+
+func forgetLocked(dir string) {
+	dir = filepath.Clean(dir)
+	below := strings.TrimSuffix(dir, "/") + "/"
 	for d, fd := range dirFDs.m {
 		if d == dir || strings.HasPrefix(d, below) {
 			unix.Close(fd)
@@ -91,28 +100,41 @@ func forgetDirs(dir string) {
 	}
 }
 
+// openUnder opens file of dir with flags, as sysfile.Open of its path.
+func openUnder(dir, file string, flags int) (*os.File, error) {
+	var f *os.File
+	err := under(dir, file, func(fd int, name string) (err error) {
+		f, err = sysfile.OpenAt(fd, name, filepath.Join(dir, file), flags)
+		return err
+	})
+	return f, err
+}
+
 // removeDir removes the (empty) directory dir, and forgets the kept
 // descriptors of it and under it once it is gone.
 func removeDir(dir string) error {
-	fd, name := at(filepath.Dir(dir), filepath.Base(dir))
-	err := unix.Unlinkat(fd, name, unix.AT_REMOVEDIR)
-	if err == nil || err == unix.ENOENT {
-		forgetDirs(dir)
-	}
-	return err
+	return under(filepath.Dir(dir), filepath.Base(dir), func(fd int, name string) error {
+		err := unix.Unlinkat(fd, name, unix.AT_REMOVEDIR)
+		if err == nil || err == unix.ENOENT {
+			forgetLocked(dir)
+		}
+		return err
+	})
 }
 
 // makeDir makes the directory dir (mode 0755) under its parent's kept
 // descriptor.
 func makeDir(dir string) error {
-	fd, name := at(filepath.Dir(dir), filepath.Base(dir))
-	return unix.Mkdirat(fd, name, 0o755)
+	return under(filepath.Dir(dir), filepath.Base(dir), func(fd int, name string) error {
+		return unix.Mkdirat(fd, name, 0o755)
+	})
 }
 
 // statDir says whether dir exists, looked up under its parent's kept
 // descriptor.
 func statDir(dir string) bool {
-	fd, name := at(filepath.Dir(dir), filepath.Base(dir))
-	var st unix.Stat_t
-	return unix.Fstatat(fd, name, &st, 0) == nil
+	return under(filepath.Dir(dir), filepath.Base(dir), func(fd int, name string) error {
+		var st unix.Stat_t
+		return unix.Fstatat(fd, name, &st, 0)
+	}) == nil
 }

@@ -106,3 +106,51 @@ func TestDirFDsBounded(t *testing.T) {
 		t.Errorf("%d descriptors kept, want %d", n, maxDirFDs)
 	}
 }
+
+// A descriptor forgotten while another goroutine reads under it is never
+// used closed, nor as the number of another directory's descriptor: every
+// read sees its own directory's file.
+func TestDirFDsForgetWhileInUse(t *testing.T) {
+	resetDirFDs(t)
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	for _, d := range []string{a, b} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "f"), []byte(filepath.Base(d)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// b's descriptor takes the number a's just freed.
+			forgetDirs(a)
+			forgetDirs(b)
+			readFile(b, "f")
+		}
+	}()
+	var bad error
+	for i := 0; i < 20000 && bad == nil; i++ {
+		v, err := readFile(a, "f")
+		switch {
+		case err != nil:
+			bad = err
+		case v != "a":
+			bad = errors.New("read " + v + " from " + a)
+		}
+	}
+	close(stop)
+	<-done
+	if bad != nil {
+		t.Fatal(bad)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hullrt/hull/internal/sysfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -232,8 +231,7 @@ func (m *manager) remaining() []int {
 }
 
 func readProcs(dir string) ([]int, error) {
-	fd, name := at(dir, "cgroup.procs")
-	f, err := sysfile.OpenAt(fd, name, filepath.Join(dir, "cgroup.procs"), os.O_RDONLY)
+	f, err := openUnder(dir, "cgroup.procs", os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}

@@ -16,8 +16,11 @@ import (
 
 // readFile returns a cgroup file's content.
 func readFile(dir, file string) (string, error) {
-	fd, name := at(dir, file)
-	b, err := sysfile.ReadFileAt(fd, name, filepath.Join(dir, file))
+	var b []byte
+	err := under(dir, file, func(fd int, name string) (err error) {
+		b, err = sysfile.ReadFileAt(fd, name, filepath.Join(dir, file))
+		return err
+	})
 	return string(b), err
 }
 
@@ -26,8 +29,9 @@ func readFile(dir, file string) (string, error) {
 // created, so a missing knob is ENOENT rather than a stray file.
 func writeFile(dir, file, data string) error {
 	p := filepath.Join(dir, file)
-	fd, name := at(dir, file)
-	err := sysfile.WriteFileAt(fd, name, p, []byte(data))
+	err := under(dir, file, func(fd int, name string) error {
+		return sysfile.WriteFileAt(fd, name, p, []byte(data))
+	})
 	var pe *os.PathError
 	if errors.As(err, &pe) && pe.Op != "open" {
 		// The kernel's refusal of the value: say which value.
@@ -37,9 +41,10 @@ func writeFile(dir, file, data string) error {
 }
 
 func fileExists(dir, file string) bool {
-	fd, name := at(dir, file)
-	var st unix.Stat_t
-	return unix.Fstatat(fd, name, &st, 0) == nil
+	return under(dir, file, func(fd int, name string) error {
+		var st unix.Stat_t
+		return unix.Fstatat(fd, name, &st, 0)
+	}) == nil
 }
 
 // parseUint parses a cgroup number; "max" is the largest value, as the
@@ -76,8 +81,7 @@ func readUint(dir, file string) (uint64, error) {
 // readKeyed parses "key value" lines (memory.stat, cpu.stat,
 // memory.events, ...).
 func readKeyed(dir, file string) (map[string]uint64, error) {
-	fd, name := at(dir, file)
-	f, err := sysfile.OpenAt(fd, name, filepath.Join(dir, file), os.O_RDONLY)
+	f, err := openUnder(dir, file, os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
