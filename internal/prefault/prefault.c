@@ -30,7 +30,7 @@ extern char **environ;
 int hull_prefault_state = HULL_PREFAULT_SKIPPED;
 long hull_prefault_fault_ns = -1;
 
-int hull_prefault_skip(void)
+static int hull_prefault_skip(void)
 {
 	if (getenv("HULL_NO_PREFAULT"))
 		return 1;

@@ -18,6 +18,4 @@ extern int hull_prefault_state;
 // The cheaper of two timed page faults, in nanoseconds (-1: not timed).
 extern long hull_prefault_fault_ns;
 
-int hull_prefault_skip(void);
-
 #endif

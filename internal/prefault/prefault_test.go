@@ -245,8 +245,8 @@ func TestPrefault(t *testing.T) {
 		t.Errorf("heap range %.0f%% resident, want all of it", r.heap*100)
 	}
 	// Left alone: a process hull starts in a container, and on request,
-	// even with HULL_PREFAULT set. The constructor and the init ask the
-	// same C function.
+	// even with HULL_PREFAULT set. The init follows the constructor's
+	// decision (the heap check).
 	for _, env := range [][]string{{"_HULL_INIT=3"}, {"HULL_NO_PREFAULT=1"}, {"_HULL_INIT=3", "HULL_PREFAULT=1"}, {"HULL_NO_PREFAULT=1", "HULL_PREFAULT=1"}} {
 		r := child(t, bin, env...)
 		if r.state != stateSkipped || r.faultNs != -1 {
