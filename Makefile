@@ -14,7 +14,7 @@ DOCTAGS := gendocs $(TAGS)
 LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
 # staticcheck, pinned, from the module proxy (staticcheck.conf: its checks).
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-APT_PKGS := busybox-static libseccomp-dev gcc make
+APT_PKGS := busybox-static libseccomp-dev gcc make strace
 
 .PHONY: all build docs test unit integration rootless rootless-suite demo lint deps clean install bench bench-v2 oci vm systemd criu fuzz stress callers runc-suite
 

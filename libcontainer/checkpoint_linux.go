@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	rpc "github.com/checkpoint-restore/go-criu/v8/rpc"
+	"github.com/hullrt/hull/internal/procmounts"
 	"github.com/hullrt/hull/libcontainer/cgroups"
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/criu"
@@ -347,7 +348,7 @@ func (c *Container) cgroupBinds(spec *specs.Spec, rootfs string, m specs.Mount, 
 	if config.HasNewNS(spec, specs.CgroupNamespace) {
 		return nil
 	}
-	hiers, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+	hiers, err := procmounts.Self(func(i *mountinfo.Info) (bool, bool) {
 		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") && strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/")
 		return !ok, false
 	})

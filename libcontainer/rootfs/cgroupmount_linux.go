@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hullrt/hull/internal/procmounts"
 	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
@@ -107,7 +108,7 @@ var errNoCgroupns = errors.New("no cgroup namespace")
 // then cannot be removed while it stays mounted (without a mount
 // namespace it stays).
 func cgroupHierarchies() ([]*mountinfo.Info, error) {
-	all, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+	all, err := procmounts.Self(func(i *mountinfo.Info) (bool, bool) {
 		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") && strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/")
 		return !ok, false
 	})

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hullrt/hull/internal/procmounts"
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/internal/faults"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
@@ -245,7 +246,7 @@ func pivotRoot(rootfs string) error {
 // fresh proc (without the masks). They are unmounted first (covered with a
 // tmpfs where that is refused), as runc does.
 func moveRoot(rootfs string) error {
-	full, err := mountinfo.GetMounts(func(i *mountinfo.Info) (bool, bool) {
+	full, err := procmounts.Self(func(i *mountinfo.Info) (bool, bool) {
 		keep := i.Root == "/" && (i.FSType == "proc" || i.FSType == "sysfs") && !strings.HasPrefix(i.Mountpoint, rootfs)
 		return !keep, false
 	})
