@@ -84,12 +84,60 @@ static int open_in(const char *path, int flags)
 	return syscall(SYS_openat2, root, *path ? path : ".", &how, sizeof(how));
 }
 
+// mk_last is mk_all's common cases in fewer lookups (each one resolves
+// the path from root again): path resolves whole, or only its last
+// component is missing and is made under its resolved parent. Anything
+// else, or a ".." anywhere, returns -1 and mk_all walks the path a
+// component at a time, making what is missing or failing as before.
+static int mk_last(const char *path, mode_t mode, int dir)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	if (n >= sizeof(buf))
+		return -1;
+	memcpy(buf, path, n + 1);
+	while (n > 0 && buf[n - 1] == '/')
+		buf[--n] = 0;
+	for (char *p = buf; (p = strstr(p, "..")) != NULL; p += 2)
+		if ((p == buf || p[-1] == '/') && (p[2] == 0 || p[2] == '/'))
+			return -1;
+	int fd = open_in(buf, O_PATH);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	char *slash = strrchr(buf, '/');
+	const char *name = slash ? slash + 1 : buf;
+	if (!*name || strcmp(name, ".") == 0)
+		return -1;
+	if (slash)
+		*slash = 0;
+	int parent = open_in(slash ? buf : ".", O_PATH | O_DIRECTORY);
+	if (slash)
+		*slash = '/';
+	if (parent < 0)
+		return -1;
+	int r;
+	if (dir) {
+		r = mkdirat(parent, name, mode);
+	} else {
+		r = openat(parent, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_WRONLY, mode);
+		if (r >= 0)
+			close(r);
+	}
+	close(parent);
+	if (r < 0 && errno != EEXIST)
+		return -1;
+	return open_in(buf, O_PATH);
+}
+
 // mk_all is safepath.MkdirAll (dir) or MkFileAll: the missing
 // components made relative to their resolved parents; an O_PATH fd of
 // the last. A dangling symlink on the way (which Go follows) or a ".."
 // fails: Go then does it.
 static int mk_all(const char *path, mode_t mode, int dir)
 {
+	int fast = mk_last(path, mode, dir);
+	if (fast >= 0)
+		return fast;
 	char buf[4096];
 	if (strlen(path) >= sizeof(buf)) {
 		errno = ENAMETOOLONG;
