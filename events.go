@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/hullrt/hull/internal/oneproc"
 	"github.com/urfave/cli/v2"
 )
 
@@ -23,6 +24,7 @@ var eventsCommand = &cli.Command{
 		if ctx.Duration("interval") <= 0 {
 			return fmt.Errorf("events: --interval must be positive")
 		}
+		oneproc.Foreground()
 		c, err := runtimeOf(ctx).Load(id, false)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/hullrt/hull/internal/oneproc"
 	"github.com/hullrt/hull/libcontainer"
 	"github.com/urfave/cli/v2"
 )
@@ -47,6 +48,9 @@ var execCommand = &cli.Command{
 			gids = append(gids, uint32(n))
 		}
 		slog.Debug("exec: starting a process in the container", "id", id, "detach", ctx.Bool("detach"), "tty", ctx.Bool("tty"))
+		if !ctx.Bool("detach") {
+			oneproc.Foreground()
+		}
 		code, err := runtimeOf(ctx).Exec(id, libcontainer.ExecOpts{
 			ProcessFile:   ctx.String("process"),
 			Args:          ctx.Args().Slice()[1:],

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/hullrt/hull/internal/oneproc"
 	"github.com/hullrt/hull/libcontainer"
 	"github.com/urfave/cli/v2"
 )
@@ -44,6 +45,8 @@ using the runc checkpoint command.`,
 		if err != nil {
 			return err
 		}
+		// criu's RPC and the restored process's relay run beside the wait.
+		oneproc.Foreground()
 		warnRootless()
 		opts, err := criuOptions(ctx, false)
 		if err != nil {

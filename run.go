@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/hullrt/hull/internal/oneproc"
 	"github.com/hullrt/hull/libcontainer"
 	"github.com/urfave/cli/v2"
 )
@@ -19,6 +20,9 @@ var runCommand = &cli.Command{
 		id, err := oneID(ctx, 0)
 		if err != nil {
 			return err
+		}
+		if !ctx.Bool("detach") {
+			oneproc.Foreground()
 		}
 		code, err := runtimeOf(ctx).Run(libcontainer.RunOpts{
 			CreateOpts: createOpts(ctx, id),
