@@ -559,11 +559,54 @@ func (s Store) RemoveStale(id string) ([]string, error) {
 
 // Remove deletes the container's directory. The caller holds the lock.
 func (h *Handle) Remove() error {
-	if err := os.RemoveAll(h.Dir); err != nil {
+	if err := removeFlat(h.Dir); err != nil {
 		return fmt.Errorf("remove state of %s: %w", h.ID, err)
 	}
 	return nil
 }
+
+// removeFlat is os.RemoveAll for a directory of files, with plain system
+// calls: os.RemoveAll opens directories as *os.File, which starts the Go
+// netpoller (an epoll instance, an eventfd, a thread woken for them) in a
+// `delete` that has no other use for it (issue 18). A subdirectory, or a
+// file made while it works, is left to os.RemoveAll.
+func removeFlat(dir string) error {
+	removeAll := removeAllFn
+	err := unix.Rmdir(dir)
+	if err == nil || err == unix.ENOENT {
+		return nil
+	}
+	if err != unix.ENOTEMPTY && err != unix.EEXIST {
+		return removeAll(dir)
+	}
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return removeAll(dir)
+	}
+	var names []string
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n <= 0 {
+			break
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+	for _, name := range names {
+		unix.Unlinkat(fd, name, 0)
+	}
+	unix.Close(fd)
+	if err := unix.Rmdir(dir); err == nil || err == unix.ENOENT {
+		return nil
+	}
+	return removeAll(dir)
+}
+
+// removeAllFn is os.RemoveAll; the tests count its calls.
+var removeAllFn = os.RemoveAll
 
 // ShimLockFile is the file hull-shim keeps in a container's state directory
 // for as long as it watches the container: it holds an exclusive flock on it

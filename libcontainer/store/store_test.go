@@ -2,7 +2,9 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sync"
 	"testing"
@@ -191,5 +193,44 @@ func TestRemoveStale(t *testing.T) {
 	}
 	if ids, _ := s.List(); len(ids) != 0 {
 		t.Errorf("List shows temporary directories: %v", ids)
+	}
+}
+
+// TestRemoveFlat: a state directory goes with its files, without
+// os.RemoveAll, and with a subdirectory (left to os.RemoveAll); a missing
+// one is no error.
+func TestRemoveFlat(t *testing.T) {
+	calls := 0
+	removeAllFn = func(p string) error { calls++; return os.RemoveAll(p) }
+	t.Cleanup(func() { removeAllFn = os.RemoveAll })
+	base := t.TempDir()
+	flat := filepath.Join(base, "flat")
+	nested := filepath.Join(base, "nested")
+	for _, d := range []string{flat, filepath.Join(nested, "sub")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 300; i++ { // more than one getdents buffer
+		for _, d := range []string{flat, nested, filepath.Join(nested, "sub")} {
+			if err := os.WriteFile(filepath.Join(d, fmt.Sprintf("file-with-a-long-name-%03d", i)), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		dir       string
+		removeAll int
+	}{{flat, 0}, {nested, 1}, {filepath.Join(base, "missing"), 0}} {
+		calls = 0
+		if err := removeFlat(c.dir); err != nil {
+			t.Errorf("removeFlat %s: %v", c.dir, err)
+		}
+		if _, err := os.Lstat(c.dir); !os.IsNotExist(err) {
+			t.Errorf("%s still there (lstat: %v)", c.dir, err)
+		}
+		if calls != c.removeAll {
+			t.Errorf("removeFlat %s: os.RemoveAll called %d times, want %d", c.dir, calls, c.removeAll)
+		}
 	}
 }
