@@ -69,7 +69,7 @@ func main() {
 	flag.IntVar(&cfg.cycles, "cycles", 50, "scenario 2: create/start/delete cycles per runtime")
 	flag.IntVar(&cfg.execs, "execs", 100, "scenario 3: execs per runtime")
 	flag.StringVar(&par, "par", "10,25,50,100", "scenario 4: parallel container counts (issue 18 asks for no failure at any of these)")
-	flag.IntVar(&cfg.parReps, "par-reps", 3, "scenario 4: repetitions per count")
+	flag.IntVar(&cfg.parReps, "par-reps", 9, "scenario 4: repetitions per count (wall times vary by 10-30% from run to run on a 2-CPU guest)")
 	flag.IntVar(&cfg.memReps, "mem-reps", 5, "scenario 5: repetitions")
 	flag.DurationVar(&cfg.shimIdle, "shim-idle", 130*time.Second, "scenario 5: idle shims are measured again this long after their container started (past the Go runtime's periodic GC, forced every 2 minutes); 0: only after 500 ms")
 	flag.BoolVar(&cfg.profile, "profile", true, "write profile.md (strace, perf, hyperfine)")
