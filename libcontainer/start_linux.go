@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/libcontainer/hooks"
@@ -72,9 +73,11 @@ func (c *Container) Start() error {
 	// container's process never ran.
 	switch {
 	case out.Len() == 0:
+		c.waitInitGone()
 		return fmt.Errorf("container %s: init exited before its process was executed", c.ID())
 	case out.Len() == 1 && out.Bytes()[0] == store.FifoExecMark:
 	default:
+		c.waitInitGone()
 		return fmt.Errorf("container %s: %s", c.ID(), out.String())
 	}
 	// runc: a failing poststart hook fails start and ends the container.
@@ -86,6 +89,21 @@ func (c *Container) Start() error {
 	}
 	slog.Debug("container started: its process runs", "id", c.ID(), "pid", c.st.Pid)
 	return nil
+}
+
+// waitInitGone waits, for a while, for an init that failed its start
+// to be gone: it wrote why (or nothing) and is exiting, but an exiting
+// process's files (its end of the fifo) close before the kernel tears
+// down its namespaces and reports the exit, and `state` right after
+// start's error must say stopped. Under load in CI it once said running
+// (TestStartPlanFailure).
+func (c *Container) waitInitGone() {
+	fd, err := proc.OpenPidfd(c.st.Pid, c.st.StartTime)
+	if err != nil {
+		return // gone already, or no pidfd: state reads /proc anyway
+	}
+	defer unix.Close(fd)
+	proc.WaitPidfd(fd, 5*time.Second)
 }
 
 func exitCode(ws unix.WaitStatus) int {

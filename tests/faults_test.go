@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 var (
@@ -364,4 +366,53 @@ func TestFaultExecSignalBeforeReady(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A start that fails in the init's last steps (here its cwd is gone)
+// returns once the init is gone, so that state right after says
+// stopped. HULL_FAULT=start-fail-exit-late makes the init linger 0.5 s
+// after it has written why, with its files (the fifo) closed.
+func TestFaultStartFailureWaitsForInit(t *testing.T) {
+	bin := faultRuntime(t)
+	needRoot(t, "the container's cwd is removed from outside")
+	t.Parallel()
+	e := newEnv(t)
+	bundle := e.newBundle(all(withArgs("true"), func(s *specs.Spec) { s.Process.Cwd = "/gone" }))
+	dir := filepath.Join(bundle, "rootfs", "gone")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	id := e.newID()
+	pidFile := filepath.Join(e.base, id+".pid")
+	// create's output to a file: the created init keeps its stdio, and a
+	// pipe would not end before it does.
+	out, err := os.Create(filepath.Join(e.base, "create-out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	create := exec.Command(bin, "--root", e.root, "create", "--bundle", bundle, "--pid-file", pidFile, id)
+	create.Env = append(os.Environ(), "HULL_FAULT=start-fail-exit-late")
+	create.Stdout, create.Stderr = out, out
+	create.WaitDelay = cmdTimeout
+	if err := create.Run(); err != nil {
+		b, _ := os.ReadFile(out.Name())
+		t.Fatalf("create: %v: %s", err, b)
+	}
+	e.readPidFile(pidFile)
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	r := execBin(t, bin, "", "--root", e.root, "start", id)
+	if want := `chdir to cwd ("/gone")`; r.Code != 1 || !strings.Contains(r.Stderr, want) {
+		t.Fatalf("start with the cwd gone: want exit 1 and %q, got %v", want, r)
+	}
+	if st := e.state(id).Status; st != "stopped" {
+		t.Errorf("status right after the failed start: %q, want stopped", st)
+	}
+	// The init's stderr is create's output file.
+	if b, _ := os.ReadFile(out.Name()); !strings.Contains(string(b), "hull-fault: reached start-fail-exit-late") {
+		t.Errorf("the init never lingered (its stderr: %q): the window was not tested", b)
+	}
+	e.mustRT("delete", id)
 }

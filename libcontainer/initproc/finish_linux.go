@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hullrt/hull/libcontainer/capabilities"
 	"github.com/hullrt/hull/libcontainer/hooks"
@@ -43,6 +44,9 @@ func finish(cfg *proto.InitConfig, fin *finisher, fifo *os.File) {
 		}
 	}
 	fmt.Fprintf(fifo, "%v", err)
+	// A test build may hold the init here with its end of the fifo
+	// closed (TestFaultStartFailureWaitsForInit).
+	faults.Linger("start-fail-exit-late", 500*time.Millisecond, fifo)
 	os.Exit(127)
 }
 

@@ -2,13 +2,19 @@
 
 package faults
 
-import "time"
+import (
+	"io"
+	"time"
+)
 
 // Point is a no-op outside test builds; see faults_on.go.
 func Point(string) {}
 
 // Delay is a no-op outside test builds; see faults_on.go.
 func Delay(string, time.Duration) {}
+
+// Linger is a no-op outside test builds; see faults_on.go.
+func Linger(string, time.Duration, io.Closer) {}
 
 func Env() []string { return nil }
 

@@ -4,6 +4,7 @@ package faults
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"time"
@@ -27,6 +28,17 @@ func Point(stage string) {
 // window there, where a race would otherwise be rare.
 func Delay(stage string, d time.Duration) {
 	if reached(stage) {
+		time.Sleep(d)
+	}
+}
+
+// Linger, in a test build, closes f and holds the process for d at the
+// named stage when HULL_FAULT names it: an exiting process closes its
+// files first, and the rest of its exit (its namespaces torn down) may
+// take a while on a busy machine.
+func Linger(stage string, d time.Duration, f io.Closer) {
+	if reached(stage) {
+		f.Close()
 		time.Sleep(d)
 	}
 }
