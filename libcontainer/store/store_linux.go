@@ -571,17 +571,16 @@ func (h *Handle) Remove() error {
 // `delete` that has no other use for it (issue 18). A subdirectory, or a
 // file made while it works, is left to os.RemoveAll.
 func removeFlat(dir string) error {
-	removeAll := removeAllFn
 	err := unix.Rmdir(dir)
 	if err == nil || err == unix.ENOENT {
 		return nil
 	}
 	if err != unix.ENOTEMPTY && err != unix.EEXIST {
-		return removeAll(dir)
+		return removeAllFn(dir)
 	}
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return removeAll(dir)
+		return removeAllFn(dir)
 	}
 	var names []string
 	buf := make([]byte, 4096)
@@ -602,7 +601,7 @@ func removeFlat(dir string) error {
 	if err := unix.Rmdir(dir); err == nil || err == unix.ENOENT {
 		return nil
 	}
-	return removeAll(dir)
+	return removeAllFn(dir)
 }
 
 // removeAllFn is os.RemoveAll; the tests count its calls.
