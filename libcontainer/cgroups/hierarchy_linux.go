@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hullrt/hull/internal/procmounts"
 	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/moby/sys/mountinfo"
 )
@@ -35,28 +36,32 @@ var v1Controllers = map[string]bool{
 }
 
 func readHierarchies() ([]hierarchy, error) {
-	f, err := sysfile.Open(procMountinfo, os.O_RDONLY)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	h, err := parseHierarchies(f)
+	mounts, err := procmounts.Self(cgroupMounts)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", procMountinfo, err)
 	}
-	return h, nil
+	return hierarchiesOf(mounts), nil
 }
 
-// parseHierarchies lists the cgroup mounts of a mountinfo file. A
-// hierarchy mounted twice is listed once, preferring the mount under
-// /sys/fs/cgroup, so that bind mounts elsewhere do not shadow it.
+// cgroupMounts keeps the cgroup and cgroup2 mounts of a mount table.
+func cgroupMounts(i *mountinfo.Info) (skip, stop bool) {
+	return i.FSType != "cgroup" && i.FSType != "cgroup2", false
+}
+
+// parseHierarchies lists the cgroup mounts of a mountinfo file (the
+// tests' tables).
 func parseHierarchies(r io.Reader) ([]hierarchy, error) {
-	mounts, err := mountinfo.GetMountsFromReader(r, func(i *mountinfo.Info) (bool, bool) {
-		return i.FSType != "cgroup" && i.FSType != "cgroup2", false
-	})
+	mounts, err := mountinfo.GetMountsFromReader(r, cgroupMounts)
 	if err != nil {
 		return nil, err
 	}
+	return hierarchiesOf(mounts), nil
+}
+
+// hierarchiesOf lists the hierarchies of cgroup mounts. A hierarchy
+// mounted twice is listed once, preferring the mount under
+// /sys/fs/cgroup, so that bind mounts elsewhere do not shadow it.
+func hierarchiesOf(mounts []*mountinfo.Info) []hierarchy {
 	var out []hierarchy
 	index := map[string]int{}
 	for _, mi := range mounts {
@@ -82,7 +87,7 @@ func parseHierarchies(r io.Reader) ([]hierarchy, error) {
 		index[key] = len(out)
 		out = append(out, h)
 	}
-	return out, nil
+	return out
 }
 
 func underCgroupRoot(p string) bool {
