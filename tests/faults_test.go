@@ -416,3 +416,60 @@ func TestFaultStartFailureWaitsForInit(t *testing.T) {
 	}
 	e.mustRT("delete", id)
 }
+
+// A TERM sent to a created init while it execs into the image that waits
+// for start (initproc's waitInC) ends it, as it ends runc's (a Go process
+// then). The init of a pid namespace drops a signal whose action is
+// SIG_DFL, as every action is right after an exec: create returned, the
+// caller's TERM was lost and the container stayed created (runc's suite,
+// pidfd-socket.bats, in CI). HULL_FAULT=wait-late holds the new image
+// 0.5 s before it catches the signals.
+func TestFaultTermWhileInitExecs(t *testing.T) {
+	bin := faultRuntime(t)
+	needRoot(t, "the init is the first process of a pid namespace")
+	t.Parallel()
+	e := newEnv(t)
+	bundle := e.newBundle(withArgs("sleep", "100"))
+	id := e.newID()
+	pidFile := filepath.Join(e.base, id+".pid")
+	out, err := os.Create(filepath.Join(e.base, "create-out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	create := exec.Command(bin, "--root", e.root, "create", "--bundle", bundle, "--pid-file", pidFile, id)
+	create.Env = append(os.Environ(), "HULL_FAULT=wait-late")
+	create.Stdout, create.Stderr = out, out
+	create.WaitDelay = cmdTimeout
+	if err := create.Run(); err != nil {
+		b, _ := os.ReadFile(out.Name())
+		t.Fatalf("create: %v: %s", err, b)
+	}
+	pid := e.readPidFile(pidFile)
+	defer e.rt("delete", "-f", id)
+	// The init's stderr is create's output file: the line says the new
+	// image is in the window.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(out.Name())
+		if strings.Contains(string(b), "hull-fault: reached wait-late") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the init never reached the window (its stderr: %q)", b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatalf("kill -TERM %d: %v", pid, err)
+	}
+	var st string
+	for deadline = time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if st = e.state(id).Status; st == "stopped" {
+			break
+		}
+	}
+	if st != "stopped" {
+		t.Fatalf("status 5 s after TERM to the init during its exec: %q, want stopped", st)
+	}
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hullrt/hull/libcontainer/internal/faults"
 	"github.com/hullrt/hull/libcontainer/internal/proto"
+	"github.com/hullrt/hull/libcontainer/preinit"
 	"github.com/hullrt/hull/libcontainer/store"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -88,9 +89,15 @@ func waitInC(cfg *proto.InitConfig, fin *finisher, fifo int) {
 		// The exec makes us dumpable again: preinit.c undoes that.
 		env = append(env, proto.EnvNoDump+"=1")
 	}
+	// A signal that comes during the exec stays pending until the new
+	// image catches it (preinit's wait_for_start). This thread execs;
+	// another of the runtime's may still take one before, and Go's
+	// handler then ends the process, as it would have before.
+	preinit.BlockWaitSignals(true)
 	// Exec returns only when it failed: then put things back as they
 	// were, and the caller waits here.
 	_ = unix.Exec("/proc/self/exe", []string{"hull", "init"}, env)
+	preinit.BlockWaitSignals(false)
 	unix.Close(rfd)
 	unix.CloseOnExec(ffd)
 }

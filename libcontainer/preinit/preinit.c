@@ -44,6 +44,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +54,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plan.h"
@@ -287,6 +289,33 @@ static void die(int sig)
 static const int fatal_signals[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2,
 				    SIGPIPE, SIGALRM, SIGVTALRM, SIGPROF, SIGPWR, SIGXCPU, SIGXFSZ};
 
+// catch_fatal makes fatal_signals end the process, as they end runc's
+// init (a Go process until its execve). The init of a new pid namespace
+// drops a signal sent from outside while its action is SIG_DFL: without
+// a handler, a caller's TERM right after create would be lost and the
+// container stay created.
+static void catch_fatal(void)
+{
+	struct sigaction sa = {.sa_handler = die};
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		sigaction(fatal_signals[i], &sa, NULL);
+}
+
+// hull_block_fatal blocks (block != 0) or unblocks fatal_signals on the
+// calling thread. The Go init blocks them before it execs the image that
+// waits (waitInC): the exec resets every handler to SIG_DFL, and a
+// blocked signal stays pending through it, where one that arrived
+// unblocked would be dropped; wait_for_start unblocks them once it
+// catches them.
+void hull_block_fatal(int block)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
+		sigaddset(&set, fatal_signals[i]);
+	pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 // drop_ro takes the pages of the binary's read-only segments (its code
 // and constants: clean copies of the file, never written) out of this
 // process's page tables. An idle init holds them only because it ran
@@ -313,10 +342,12 @@ static void wait_for_start(const char *w)
 {
 	int pathfd = atoi(w), fd;
 	char path[64];
-	struct sigaction sa = {.sa_handler = die};
+	struct sigaction sa = {.sa_handler = SIG_DFL};
 	size_t i;
-	for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
-		sigaction(fatal_signals[i], &sa, NULL);
+	catch_fatal();
+	// A TERM that came while they were blocked (during the exec) ends
+	// the process here.
+	hull_block_fatal(0);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", pathfd);
 	dl_iterate_phdr(drop_ro, NULL);
 	do
@@ -325,7 +356,6 @@ static void wait_for_start(const char *w)
 	if (fd < 0 || dup2(fd, pathfd) < 0)
 		_exit(1);
 	close(fd);
-	sa.sa_handler = SIG_DFL;
 	for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++)
 		sigaction(fatal_signals[i], &sa, NULL);
 }
@@ -356,6 +386,18 @@ __attribute__((constructor)) static void hull_nsenter(void)
 		// waits, as it was before this image (the exec reset that).
 		if (getenv("_HULL_NODUMP"))
 			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#ifdef HULL_FAULTS
+		// The window between the exec and wait_for_start, widened: a
+		// signal sent in it must still end the init.
+		const char *fault = getenv("HULL_FAULT");
+		if (fault && strcmp(fault, "wait-late") == 0) {
+			static const char msg[] = "hull-fault: reached wait-late\n";
+			struct timespec ts = {0, 500 * 1000 * 1000};
+			(void)!write(2, msg, sizeof(msg) - 1);
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
+#endif
 		wait_for_start(w);
 		const char *plan = getenv("_HULL_PLAN");
 		if (plan)
@@ -375,6 +417,10 @@ __attribute__((constructor)) static void hull_nsenter(void)
 		// else the Go init does it all.
 		int plan = -1, dir = -1, start = -1, npreserve = 0, fifo = -1;
 		sync_fd = atoi(in);
+		// Caught before ready is sent, not only once waiting: create
+		// returns on ready, and its caller may signal the init at once.
+		// Should the Go init take over, its runtime catches them.
+		catch_fatal();
 		if (sscanf(rfs, "%d,%d,%d,%d", &plan, &dir, &start, &npreserve) == 4 &&
 		    hull_rootfs(plan, dir, start, npreserve, &fifo) == 0) {
 			char w[16];

@@ -10,4 +10,19 @@
 package preinit
 
 // #cgo CFLAGS: -Wall -O2
+// #include "preinit.h"
 import "C"
+
+// BlockWaitSignals blocks, on the calling thread, the signals that end a
+// created init while it waits for start (preinit.c's fatal_signals), or
+// unblocks them. The Go init blocks them around the exec into the image
+// that waits, so that one sent meanwhile stays pending (an init of a pid
+// namespace drops it while its action is SIG_DFL, as it is right after
+// an exec) and ends the process once that image catches them.
+func BlockWaitSignals(block bool) {
+	b := C.int(0)
+	if block {
+		b = 1
+	}
+	C.hull_block_fatal(b)
+}

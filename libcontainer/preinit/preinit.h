@@ -11,4 +11,7 @@ int hull_recv_frame(char *buf, size_t cap);
 // 0 when done and ready sent (*fifo: exec.fifo, O_PATH), -1 when the Go
 // init is to do it instead.
 int hull_rootfs(int plan_fd, int state_dir, int start_plan, int npreserve, int *fifo);
+// hull_block_fatal blocks (1) or unblocks (0) the signals a waiting init
+// catches, on the calling thread (preinit.c).
+void hull_block_fatal(int block);
 #endif
