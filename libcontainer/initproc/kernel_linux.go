@@ -60,9 +60,29 @@ func (hostKernel) Prctl(option int, arg2, arg3, arg4, arg5 uintptr) error {
 	return unix.Prctl(option, arg2, arg3, arg4, arg5)
 }
 
-func (hostKernel) Setgroups(gids []int) error              { return unix.Setgroups(gids) }
-func (hostKernel) Setresgid(rgid, egid, sgid int) error    { return unix.Setresgid(rgid, egid, sgid) }
-func (hostKernel) Setresuid(ruid, euid, suid int) error    { return unix.Setresuid(ruid, euid, suid) }
+func (hostKernel) Setgroups(gids []int) error { return unix.Setgroups(gids) }
+
+// Setresgid and Setresuid change this thread's credentials only, as
+// Setgroups does and as runc's init does: the thread execs next and the
+// others end with the exec. unix.Setresuid goes through the C library
+// (cgo), which changes every thread's by signalling each; musl's then
+// leaves its signal 34 ignored, and the container's process would
+// inherit that through execve.
+func (hostKernel) Setresgid(rgid, egid, sgid int) error {
+	return rawCall(unix.SYS_SETRESGID, rgid, egid, sgid)
+}
+
+func (hostKernel) Setresuid(ruid, euid, suid int) error {
+	return rawCall(unix.SYS_SETRESUID, ruid, euid, suid)
+}
+
+func rawCall(trap uintptr, a, b, c int) error {
+	if _, _, e := unix.RawSyscall(trap, uintptr(a), uintptr(b), uintptr(c)); e != 0 {
+		return e
+	}
+	return nil
+}
+
 func (hostKernel) Fstat(fd int, st *unix.Stat_t) error     { return unix.Fstat(fd, st) }
 func (hostKernel) Fstatfs(fd int, st *unix.Statfs_t) error { return unix.Fstatfs(fd, st) }
 
