@@ -63,3 +63,11 @@ int sc_restore(int sig)
 		return -errno;
 	return 0;
 }
+
+// sc_rtmin is the C library's SIGRTMIN: the signals from 32 below it are
+// the library's own (glibc's 32 and 33, musl's 32 to 34), and its
+// sigaction refuses them.
+int sc_rtmin(void)
+{
+	return SIGRTMIN;
+}

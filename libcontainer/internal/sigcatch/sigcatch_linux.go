@@ -13,7 +13,8 @@
 // (Go's threads have small stacks and an alternate signal stack), only
 // asynchronous signals, never the ones the Go runtime needs itself
 // (SIGURG for preemption, SIGPROF, the synchronous SIGSEGV/SIGBUS/SIGFPE/
-// SIGILL/SIGTRAP, glibc's 32 and 33). While a signal is installed here,
+// SIGILL/SIGTRAP, the C library's from 32 below its SIGRTMIN: glibc's
+// 32 and 33, musl's 32 to 34). While a signal is installed here,
 // os/signal's Notify has no effect on it: every user of a signal in the
 // process goes through this package. Stop and Reset put the runtime's
 // handler back once nothing here wants a signal, so that the signal then
@@ -37,6 +38,10 @@ import (
 
 const nsig = C.SC_NSIG
 
+// rtmin is the C library's SIGRTMIN: 34 with glibc, 35 with musl (the
+// Makefile's build).
+var rtmin = unix.Signal(C.sc_rtmin())
+
 var (
 	mu        sync.Mutex
 	started   bool
@@ -50,9 +55,11 @@ func Catchable(sig unix.Signal) bool {
 	switch sig {
 	case unix.SIGKILL, unix.SIGSTOP,
 		unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP,
-		unix.SIGSTKFLT, unix.SIGSYS, unix.SIGURG, unix.SIGPROF,
-		32, 33:
+		unix.SIGSTKFLT, unix.SIGSYS, unix.SIGURG, unix.SIGPROF:
 		return false
+	}
+	if sig >= 32 && sig < rtmin {
+		return false // the C library's
 	}
 	return sig > 0 && sig < nsig
 }
