@@ -1,14 +1,20 @@
 // A second constructor of package prefault: one malloc arena for the
-// whole process. No policy: prefault.go says why.
+// whole process. No policy: prefault.go says why. Only glibc's malloc
+// has arenas per thread; the Makefile links hull with musl, whose malloc
+// has none, and this file is then empty but for the tests' helpers.
 
-#include <malloc.h>
-#include <stdio.h>
+#include <stdio.h> // first: it defines __GLIBC__ under glibc
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 __attribute__((constructor)) static void hull_one_arena(void)
 {
+#ifdef __GLIBC__
 	mallopt(M_ARENA_MAX, 1);
+#endif
 }
 
 // hull_malloc_free lets the tests malloc on a thread of their choosing
@@ -29,7 +35,9 @@ int hull_arenas(void)
 	FILE *f = open_memstream(&buf, &len);
 	if (!f)
 		return -1;
+#ifdef __GLIBC__
 	malloc_info(0, f);
+#endif
 	fclose(f);
 	int n = 0;
 	for (char *p = buf; p && (p = strstr(p, "<heap nr=")); p++)
