@@ -11,7 +11,9 @@ TAGS    := osusergo netgo
 # by `make docs`, which builds with DOCTAGS.
 BINTAGS := $(TAGS) urfave_cli_no_docs
 DOCTAGS := gendocs $(TAGS)
-LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags -static
+# pinstart (bin/hull only): the Go runtime starts with one P
+# (internal/oneproc, pin.c); it needs the linker's --wrap=pthread_create.
+LDFLAGS := -s -w -X main.commit=$(COMMIT) -extldflags "-static -Wl,--wrap=pthread_create"
 # staticcheck, pinned, from the module proxy (staticcheck.conf: its checks).
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 APT_PKGS := busybox-static libseccomp-dev gcc make strace musl-tools
@@ -33,7 +35,7 @@ MUSLENV := CC=musl-gcc CGO_CFLAGS='-O2 -g -I$(MUSL)/include' CGO_LDFLAGS='-L$(MU
 all: build
 
 build: musl
-	$(MUSLENV) $(GO) build -trimpath -tags '$(BINTAGS)' -ldflags '$(LDFLAGS)' -o bin/hull .
+	$(MUSLENV) $(GO) build -trimpath -tags '$(BINTAGS) pinstart' -ldflags '$(LDFLAGS)' -o bin/hull .
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/hull-shim ./cmd/hull-shim
 
 musl:
@@ -59,6 +61,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags '$(DOCTAGS)' .
+	$(GO) vet -tags pinstart ./internal/oneproc
 	$(GO) run $(STATICCHECK) ./...
 
 unit:

@@ -1,0 +1,7 @@
+//go:build !pinstart
+
+package oneproc
+
+const pinnedStart = false
+
+func unpin() {}
