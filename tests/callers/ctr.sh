@@ -114,11 +114,17 @@ inner() {
 		--mount "type=bind,src=$T/vol,dst=/vol,options=rbind:rw" --mount "type=bind,src=$T/rovol,dst=/ro,options=rbind:ro" \
 		"$img" v2 sh -c '{ touch /rootfs-write; } 2>/dev/null && echo rootfs-writable; echo in > /vol/out; cat /ro/f; { echo x > /ro/g; } 2>/dev/null && echo ro-writable; true' 2>&1); rc=$?
 	if [ $rc -eq 0 ] && [ "$o" = from-host ] && [ "$(cat "$T/vol/out" 2>&1)" = in ] && [ ! -e "$T/rovol/g" ]; then ok "--read-only rootfs, rw and ro bind mounts"; else ko "--read-only rootfs, rw and ro bind mounts" "rc=$rc" "$o" "vol/out: $(cat "$T/vol/out" 2>&1)"; fi
-	o=$(C run "${RB[@]}" --cgroup /hullctr/l1 -d --log-uri "file://$T/l1.log" "$img" l1 sh -c 'echo to-stdout; echo to-stderr >&2' 2>&1); rc=$?
+	# containerd's shim copies the two pipes into the file on a goroutine
+	# each, and the stdout one closes the file itself at stdout's EOF (the
+	# process's exit; containerd 1.6.20 and its main branch,
+	# cmd/containerd-shim-runc-v2/process/io.go copyPipes: stdout's copier
+	# gets the file, stderr's the counting wrapper around it): a stderr line
+	# not yet copied then is lost ("error copying stderr" in containerd's
+	# log; CI saw it twice, the file held only to-stdout). The process
+	# sleeps after its two lines, so that both are copied before it exits;
+	# and the file is read once both are there (up to 5 s).
+	o=$(C run "${RB[@]}" --cgroup /hullctr/l1 -d --log-uri "file://$T/l1.log" "$img" l1 sh -c 'echo to-stdout; echo to-stderr >&2; sleep 0.5' 2>&1); rc=$?
 	for i in $(seq 50); do [ "$(C task ls | awk '$1=="l1"{print $3}')" = STOPPED ] && break; sleep 0.1; done
-	# the shim copies the two pipes into the file on its own goroutines,
-	# which may still be at work when the task is reported stopped (CI saw
-	# the stdout line without the stderr one): wait for both, up to 5 s
 	for i in $(seq 50); do grep -qx to-stderr "$T/l1.log" 2>/dev/null && grep -qx to-stdout "$T/l1.log" && break; sleep 0.1; done
 	C task delete l1 >/dev/null 2>&1; C container rm l1 >/dev/null 2>&1
 	if [ $rc -eq 0 ] && grep -qx to-stdout "$T/l1.log" && grep -qx to-stderr "$T/l1.log"; then ok "--log-uri file:// gets stdout and stderr"; else ko "--log-uri file:// gets stdout and stderr" "rc=$rc" "$o" "log: $(cat "$T/l1.log" 2>&1)"; fi
