@@ -382,24 +382,7 @@ func TestFaultStartFailureWaitsForInit(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	id := e.newID()
-	pidFile := filepath.Join(e.base, id+".pid")
-	// create's output to a file: the created init keeps its stdio, and a
-	// pipe would not end before it does.
-	out, err := os.Create(filepath.Join(e.base, "create-out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	create := exec.Command(bin, "--root", e.root, "create", "--bundle", bundle, "--pid-file", pidFile, id)
-	create.Env = append(os.Environ(), "HULL_FAULT=start-fail-exit-late")
-	create.Stdout, create.Stderr = out, out
-	create.WaitDelay = cmdTimeout
-	if err := create.Run(); err != nil {
-		b, _ := os.ReadFile(out.Name())
-		t.Fatalf("create: %v: %s", err, b)
-	}
-	e.readPidFile(pidFile)
+	id, _, out := e.createWithFault(bin, bundle, "start-fail-exit-late")
 	if err := os.Remove(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -430,22 +413,7 @@ func TestFaultTermWhileInitExecs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	bundle := e.newBundle(withArgs("sleep", "100"))
-	id := e.newID()
-	pidFile := filepath.Join(e.base, id+".pid")
-	out, err := os.Create(filepath.Join(e.base, "create-out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	create := exec.Command(bin, "--root", e.root, "create", "--bundle", bundle, "--pid-file", pidFile, id)
-	create.Env = append(os.Environ(), "HULL_FAULT=wait-late")
-	create.Stdout, create.Stderr = out, out
-	create.WaitDelay = cmdTimeout
-	if err := create.Run(); err != nil {
-		b, _ := os.ReadFile(out.Name())
-		t.Fatalf("create: %v: %s", err, b)
-	}
-	pid := e.readPidFile(pidFile)
+	id, pid, out := e.createWithFault(bin, bundle, "wait-late")
 	defer e.rt("delete", "-f", id)
 	// The init's stderr is create's output file: the line says the new
 	// image is in the window.
@@ -472,4 +440,28 @@ func TestFaultTermWhileInitExecs(t *testing.T) {
 	if st != "stopped" {
 		t.Fatalf("status 5 s after TERM to the init during its exec: %q, want stopped", st)
 	}
+}
+
+// createWithFault creates a container of bundle with the fault build bin
+// and HULL_FAULT=stage, and returns its id, its init's pid and the file
+// that has create's output and the init's stdio: a file, since the
+// created init keeps its stdio and a pipe would not end before it does.
+func (e *env) createWithFault(bin, bundle, stage string) (id string, pid int, out *os.File) {
+	e.t.Helper()
+	id = e.newID()
+	pidFile := filepath.Join(e.base, id+".pid")
+	out, err := os.Create(filepath.Join(e.base, id+"-create-out"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { out.Close() })
+	create := exec.Command(bin, "--root", e.root, "create", "--bundle", bundle, "--pid-file", pidFile, id)
+	create.Env = append(os.Environ(), "HULL_FAULT="+stage)
+	create.Stdout, create.Stderr = out, out
+	create.WaitDelay = cmdTimeout
+	if err := create.Run(); err != nil {
+		b, _ := os.ReadFile(out.Name())
+		e.t.Fatalf("create: %v: %s", err, b)
+	}
+	return id, e.readPidFile(pidFile), out
 }
