@@ -40,9 +40,7 @@ import (
 var chosen bool
 
 func init() {
-	if pinnedStart {
-		unpin()
-	}
+	unpin()
 	if _, ok := os.LookupEnv("GOMAXPROCS"); ok {
 		return
 	}
