@@ -74,6 +74,9 @@ ip link set lo up 2>/dev/null
 nonce=$(arg nonce)
 
 echo "HULL-VM: kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus, $(awk '/MemTotal/ { print int($2 / 1024) }' /proc/meminfo) MiB; up $(cut -d' ' -f1 /proc/uptime)s"
+# Where the kernel is (KASLR, when the kernel is booted through its
+# decompressor): the addresses in run.sh's stall report are relative to it.
+echo "HULL-VM: _text $(awk '$3 == "_text" { print $1; exit }' /proc/kallsyms 2>/dev/null)"
 
 if [ -s /etc/hullvm/modules ]; then
 	while read -r m; do

@@ -27,6 +27,9 @@
 #   VM_TIMEOUT seconds the VM may run (default 900)
 #   VM_MEM     MiB of guest memory (default 2048); VM_SMP vCPUs (default 2);
 #   VM_CPU     the guest CPU model, qemu -cpu (default qemu64, see below)
+#   VM_TCG_THREAD  qemu's -accel tcg,thread= (default single, see below)
+#   VM_STALL   seconds of a silent console before the stall report
+#              (default 240, see stall_watch)
 #   VM_MODULES kernel modules to load at boot, with their dependencies
 #              (default "overlay")
 #   VM_APPEND  more kernel command line, e.g. hullvm.cgopts=nsdelegate
@@ -318,18 +321,95 @@ append="console=ttyS0 $cgargs quiet loglevel=5 panic=-1 mitigations=off hullvm.n
 raw=$out/serial.raw
 : >"$raw"
 tboot=$(vm_now)
+# stall_watch: when the console has been silent for VM_STALL seconds
+# (default 240; the Go tests print a line per test and time out after 6
+# minutes), what the guest is doing goes to $out/stall.txt, once: qemu's
+# CPU use over 5 s (a spinning guest ~100% per vCPU, a sleeping one ~0)
+# and each vCPU's instruction pointer and privilege level, from qemu's
+# monitor (a pipe chardev: $out/monitor.in/.out), with the kernel's _text
+# as init.sh printed it (Debian's System.map is a placeholder; the guest's
+# /proc/kallsyms names the addresses). The VM goes on to its timeout; the
+# report's summary is among the FAIL lines then.
+vm_monitor() { # vm_monitor COMMAND: qemu's answer (what the monitor printed in 2 s)
+	echo "$1" >"$out/monitor.in"
+	timeout 2 cat "$out/monitor.out" | tr -d '\r'
+}
+stall_watch() {
+	local size=-1 now_size since=$SECONDS qpid t1 t2 text
+	set +e
+	exec >/dev/null 2>&1
+	while sleep 10; do
+		now_size=$(stat -c %s "$raw" 2>/dev/null || echo 0)
+		if [ "$now_size" != "$size" ]; then
+			size=$now_size since=$SECONDS
+			continue
+		fi
+		[ $((SECONDS - since)) -ge "${VM_STALL:-240}" ] || continue
+		qpid=$(cat "/proc/$vm_pid/task/$vm_pid/children" 2>/dev/null | awk '{ print $1 }')
+		{
+			echo "silent for $((SECONDS - since)) s"
+			if [ -n "$qpid" ]; then
+				t1=$(awk '{ print $14 + $15 }' "/proc/$qpid/stat")
+				sleep 5
+				t2=$(awk '{ print $14 + $15 }' "/proc/$qpid/stat")
+				echo "qemu cpu $(((t2 - t1) * 100 / $(getconf CLK_TCK) / 5))%"
+			fi
+			tr -d '\r' <"$raw" | awk '$1 == "HULL-VM:" && $2 == "_text" { print "kernel _text " $3; exit }'
+			# Three samples a second apart (one place or a loop), then the
+			# kernel addresses on each vCPU's stack (return addresses among
+			# them: a rough call trace, for /proc/kallsyms).
+			for i in 1 2 3; do
+				vm_monitor "info registers -a" >"$out/registers.txt"
+				awk '/^CPU#/ { cpu = $1 }
+					/RSP=/ { match($0, /RSP=[0-9a-f]+/); rsp[cpu] = substr($0, RSTART + 4, RLENGTH - 4) }
+					/RIP=/ { match($0, /RIP=[0-9a-f]+/); rip = substr($0, RSTART + 4, RLENGTH - 4) }
+					/CPL=/ { match($0, /CPL=[0-3]/); cpl = substr($0, RSTART + 4, 1)
+						printf "%s RIP %s CPL %s%s; ", cpu, rip, cpl, match($0, /HLT=1/) ? " halted" : "" }
+					END { print ""; for (c in rsp) print c, rsp[c] > "/dev/stderr" }' "$out/registers.txt" 2>"$out/rsp.txt"
+				sleep 1
+			done
+			while read -r cpu rsp; do
+				vm_monitor "cpu ${cpu#CPU#}" >/dev/null
+				printf '%s stack:' "$cpu"
+				# (the monitor's line editor garbled such a line now and
+				# then: "x: extraneous characters"; once more then)
+				for i in 1 2 3; do
+					vm_monitor "x/64gx 0x$rsp" >"$out/stack.txt"
+					grep -q '^[0-9a-f]*: 0x' "$out/stack.txt" && break
+				done
+				grep -oE '0xffffffff(8|c)[0-9a-f]{7}' "$out/stack.txt" | head -n 16 | tr '\n' ' '
+				echo
+			done <"$out/rsp.txt"
+		} >"$out/stall.txt"
+		return 0
+	done
+}
+rm -f "$out/monitor.in" "$out/monitor.out" "$out/stall.txt" "$out/registers.txt"
+mkfifo "$out/monitor.in" "$out/monitor.out"
 # timeout(1) is our child; it passes a signal on to qemu, its only child.
+# One host thread runs both vCPUs (VM_TCG_THREAD=single), not one thread
+# each (multi): with multi-threaded TCG (qemu 7.2) the guest kernel's live
+# code patching (text_poke_bp: int3 on the site, an IPI to sync the other
+# CPU, then the new bytes) left the other vCPU taking the int3 at the
+# patched site for ever, both CPUs spinning in the kernel, the console
+# silent; hull's tests toggle such sites when they set and clear cpu.max
+# (the cfs bandwidth static key). tcg-smc-check.sh, the check: 4000 such
+# toggles in single, a hang within 250 in multi (each of three tries). The
+# vm lane's guest took 42.6 s against 34 s (three runs each, loaded host).
 # The guest CPU is qemu64 (VM_CPU), not "max": under TCG the vm lane's
 # integration tests took 17.1-21.8 s with it against 22.2-25.5 s with max
 # (and 21.1-26.2 s with max less AVX), four and three runs interleaved.
 timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-	-nodefaults -no-user-config -machine pc -accel tcg,thread=multi -cpu "${VM_CPU:-qemu64}" \
+	-nodefaults -no-user-config -machine pc -accel "tcg,thread=${VM_TCG_THREAD:-single}" -cpu "${VM_CPU:-qemu64}" \
 	-smp "${VM_SMP:-2}" -m "${VM_MEM:-2048}" -display none -no-reboot \
 	-serial "file:$raw" -kernel "$image" -initrd "$initrd" "${drive[@]}" \
+	-chardev "pipe,id=mon,path=$out/monitor" -mon chardev=mon,mode=readline \
 	-append "$append" </dev/null >"$out/qemu.log" 2>&1 &
 vm_pid=$!
-trap 'kill "$vm_pid" 2>/dev/null || true' EXIT
-trap 'kill "$vm_pid" 2>/dev/null || true; exit 130' INT TERM
+stall_watch &
+stall_pid=$!
+trap 'kill "$vm_pid" "$stall_pid" 2>/dev/null || true' EXIT
+trap 'kill "$vm_pid" "$stall_pid" 2>/dev/null || true; exit 130' INT TERM
 vm_log "booting (pid $vm_pid, timeout ${timeout_s}s, log $out/console.log): $append"
 # In the background too, so that a signal to this script is acted on at
 # once (bash runs traps only when a foreground command ends).
@@ -338,6 +418,8 @@ tail_pid=$!
 vm_rc=0
 wait "$vm_pid" || vm_rc=$?
 wait "$tail_pid" || true
+kill "$stall_pid" 2>/dev/null || true
+wait "$stall_pid" 2>/dev/null || true
 trap - EXIT INT TERM
 tr -d '\r' <"$raw" >"$out/console.log" # complete, whatever tail caught
 [ -n "${VM_KEEP:-}" ] || rm -f "$initrd"
@@ -347,11 +429,40 @@ vm_log "VM ran $(vm_since "$tboot")s; total $(vm_since "$t0")s"
 if [ -z "$code" ]; then
 	if [ "$vm_rc" = 124 ] || [ "$vm_rc" = 137 ]; then
 		vm_log "FAIL: the VM did not finish in ${timeout_s}s (VM_TIMEOUT) and was killed"
-		exit 124
+		rc=124
+	else
+		vm_log "FAIL: the VM ended (qemu exit $vm_rc) without reporting the payload's exit code"
+		[ -s "$out/qemu.log" ] && sed 's/^/qemu: /' "$out/qemu.log" >&2
+		rc=125
 	fi
-	vm_log "FAIL: the VM ended (qemu exit $vm_rc) without reporting the payload's exit code"
-	[ -s "$out/qemu.log" ] && sed 's/^/qemu: /' "$out/qemu.log" >&2
-	exit 125
+	# CI keeps only the last lines of a run and the lanes' digest of lines
+	# with FAIL: what the guest was doing goes into such lines. The Go
+	# tests started and not ended, the kernel's complaints (a soft lockup,
+	# an RCU stall, a BUG or an oops), the first call trace's frames, and
+	# the stall report (stall_watch).
+	awk '{ sub(/^.*\] /, "", $0) }
+		/^=== RUN/ { run[$3] = 1; next }
+		/^ *--- (PASS|FAIL|SKIP):/ { delete run[$3]; next }
+		/soft lockup|rcu.*(stall|detected)|blocked for more than|BUG:|Oops|general protection/ && n++ < 4 { print "guest kernel: " $0 }
+		/RIP: [0-9]+:[a-z_]/ && !rip { rip = 1; print "guest kernel: " $0 }
+		/Call Trace:/ && !trace { trace = 1; next }
+		trace == 1 && /<IRQ>/ { irq = 1 }
+		trace == 1 && /<\/IRQ>/ { irq = 0; next }
+		trace == 1 && !irq && /^ *[a-z_][a-z0-9_.]*\+0x/ { split($1, f, "+"); frames = frames (frames ? " < " : "") f[1]; if (++nf == 12) trace = 2; next }
+		trace == 1 && /<\/TASK>|^ *$/ { trace = 2 }
+		END {
+			for (t in run) left = left " " t
+			if (left != "") print "tests still running:" left
+			if (frames != "") print "guest call trace: " frames
+		}' "$out/console.log" | cut -c1-300 | sed 's/^/vm: FAIL: /' >&2 || true
+	if [ -s "$out/stall.txt" ]; then
+		{
+			sed -n 1,2p "$out/stall.txt" | paste -sd';'
+			grep -m1 '^CPU#.*RIP' "$out/stall.txt"
+			grep 'stack:' "$out/stall.txt"
+		} | sed 's/^/vm: FAIL: stall: /' >&2
+	fi
+	exit "$rc"
 fi
 vm_log "payload exit code: $code"
 exit "$code"
