@@ -2,7 +2,11 @@
 # A payload for run.sh: does the VM survive the guest kernel patching its
 # own code while the other vCPU runs it?
 #
-#   tests/vm/run.sh tests/vm/tcg-smc-check.sh        # N=4000 by default
+#   tests/vm/run.sh tests/vm/tcg-smc-check.sh
+#   VM_TCG_THREAD=multi VM_STALL=30 VM_TIMEOUT=150 tests/vm/run.sh tests/vm/tcg-smc-check.sh
+#
+# (the guest gets no environment from the host: the 4000 is fixed here).
+# Not part of make test: it checks qemu, not hull.
 #
 # Setting and clearing cpu.max of an empty cgroup flips the cfs bandwidth
 # static key, which Linux patches in place (text_poke_bp) in the
@@ -15,7 +19,7 @@ set -e
 mkdir /sys/fs/cgroup/smc-check
 for n in 1 2 3; do (while :; do sleep 0.001; done) & done
 i=0
-while [ "$i" -lt "${N:-4000}" ]; do
+while [ "$i" -lt 4000 ]; do
 	echo "50000 100000" >/sys/fs/cgroup/smc-check/cpu.max
 	echo "max 100000" >/sys/fs/cgroup/smc-check/cpu.max
 	i=$((i + 1))
