@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -73,4 +74,63 @@ func TestPinnedStartLeavesNoNarrowMask(t *testing.T) {
 		}
 	}
 	t.Errorf("no scheduler trace on hull's stderr (GODEBUG=schedtrace=1): %q", r.Stderr)
+}
+
+// hull's build gives the Go runtime's sysmon thread a timer slack of 5 ms
+// (internal/oneproc, slack.c), and no other thread: threads sysmon starts
+// get the process's slack back, so hooks and container processes inherit
+// the caller's, as under runc. A createRuntime hook lists the slack of
+// every thread of the `run` that runs it ($PPID), and its own; the
+// container prints its own.
+func TestSysmonSlackOnlyOnSysmon(t *testing.T) {
+	if !isHull {
+		t.Skip("hull's own start-up")
+	}
+	t.Parallel()
+	const sysmonSlack = "5000000"
+	b, err := os.ReadFile("/proc/self/timerslack_ns")
+	if err != nil {
+		t.Skipf("no /proc/self/timerslack_ns: %v", err)
+	}
+	own := strings.TrimSpace(string(b))
+	if n, err := strconv.Atoi(own); err != nil || n >= 5000000 {
+		t.Skipf("this process's timer slack is %q: hull leaves a slack of 5 ms or more alone", own)
+	}
+	e := newEnv(t)
+	slacks := filepath.Join(e.base, "hook-slacks")
+	hook := `for t in /proc/$PPID/task/*; do echo "thread $(cat /proc/${t##*/}/timerslack_ns)"; done > ` + slacks +
+		`; echo "hook $(cat /proc/self/timerslack_ns)" >> ` + slacks
+	bundle := e.newBundle(all(withShell("echo container $(cat /proc/self/timerslack_ns)"), func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", hook}}}}
+	}))
+	r := execBin(t, runtimeBin, "", "--root", e.root, "run", "--bundle", bundle, e.newID())
+	if r.Code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	if got := strings.TrimSpace(r.Stdout); got != "container "+own {
+		t.Errorf("the container printed %q, want %q (this process's slack)", got, "container "+own)
+	}
+	out, err := os.ReadFile(slacks)
+	if err != nil {
+		t.Fatalf("the hook wrote nothing: %v", err)
+	}
+	var sysmon, others int
+	for _, l := range lines(string(out)) {
+		f := strings.Fields(l)
+		switch {
+		case len(f) != 2:
+			// cat failed: reading another process's slack needs
+			// CAP_SYS_NICE, which a rootless hull's hook lacks.
+			t.Skipf("the hook could not read every slack: %q", out)
+		case f[0] == "thread" && f[1] == sysmonSlack:
+			sysmon++
+		case f[1] == own:
+			others++
+		default:
+			t.Errorf("%s with slack %s, want %s (sysmon's thread alone %s): all %q", f[0], f[1], own, sysmonSlack, out)
+		}
+	}
+	if sysmon != 1 || others < 2 {
+		t.Errorf("%d threads of hull with sysmon's slack (want 1) and %d others with %s (want 2 at least: a thread and the hook): %q", sysmon, others, own, out)
+	}
 }

@@ -17,7 +17,7 @@
 
 extern char **environ;
 
-int __real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
+int slack_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
 
 static cpu_set_t oneproc_saved;
 static int oneproc_pinned;
@@ -64,5 +64,5 @@ void oneproc_unpin(void)
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
 	oneproc_unpin();
-	return __real_pthread_create(t, a, fn, arg);
+	return slack_pthread_create(t, a, fn, arg); // slack.c
 }
