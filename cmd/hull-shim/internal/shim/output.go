@@ -36,6 +36,13 @@ func newOutput(log *criLog, logf func(string, ...any)) *output {
 	return o
 }
 
+// pumpBuf is the size of a stream's read buffer. A variable, not a
+// constant: a buffer of constant size that does not escape would live on
+// the goroutine's stack, zeroed as the goroutine starts (8 pages) on a
+// stack grown to 64 KiB for it; from the heap its pages stay untouched
+// until output comes. An idle shim: 2012 -> 1936 kB RSS (three pairs).
+var pumpBuf = 32 << 10
+
 func (o *output) pump(s stream) {
 	o.mu.Lock()
 	o.running++
@@ -50,7 +57,7 @@ func (o *output) pump(s stream) {
 			}
 			o.mu.Unlock()
 		}()
-		buf := make([]byte, 32<<10)
+		buf := make([]byte, pumpBuf)
 		for {
 			n, err := s.r.Read(buf)
 			if n > 0 {
