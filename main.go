@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/hullrt/hull/internal/mainstack" // first: see its doc
+	_ "github.com/hullrt/hull/internal/mainstack" // its init runs first: see its doc
 	_ "github.com/hullrt/hull/internal/oneproc"
 	_ "github.com/hullrt/hull/internal/prefault"
 	"github.com/hullrt/hull/libcontainer/cgroups"

@@ -91,7 +91,7 @@ import (
 	"os"
 
 	"github.com/hullrt/hull/cmd/hull-shim/internal/shim"
-	_ "github.com/hullrt/hull/internal/mainstack" // see its doc
+	_ "github.com/hullrt/hull/internal/mainstack" // its init runs first: see its doc
 )
 
 func main() { os.Exit(shim.Main(os.Args[1:])) }

@@ -14,16 +14,18 @@
 //
 // This package imports nothing, so the linker's init order (a package
 // once its imports are, the smallest import path first) runs its init
-// before internal/godebug's, from runtime.main: the three copies then
-// walk three frames each. The commands that stay under 8 KiB (state,
-// kill, delete, list) pay for zeroing 10 KiB of stack they do not need.
-// main and hull-shim import it first thing (blank import).
+// before internal/godebug's, from runtime.main: the runtime sizes the
+// new stack for grow's frame at once, and its one copy walks three
+// frames (a uprobe on runtime.copystack saw one copy, to 16 KiB). The
+// commands that stay under 8 KiB (state, kill, delete, list) pay for
+// zeroing 10 KiB of stack they do not need. main and hull-shim import it
+// (blank import; where in the import list does not matter).
 package mainstack
 
 func init() { grow() }
 
 // grow's frame does not fit in 8 KiB: its prologue makes the runtime
-// grow the stack (2, 4, 8, then 16 KiB) before it runs.
+// grow the stack to 16 KiB before it runs.
 //
 //go:noinline
 func grow() byte {
