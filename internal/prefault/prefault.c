@@ -2,8 +2,9 @@
 // page tables with one madvise each, before the Go runtime starts: code
 // and read-only data for reading, the writable data and bss (past RELRO,
 // which the C start-up has made read-only by now) for writing; but only
-// where a page fault is expensive, which it finds out by timing two.
-// prefault.go says why and when.
+// where a page fault is expensive, which it finds out by timing two;
+// where it is cheap, it has the code and pc tables mapped a page per fault
+// (onepage.c). prefault.go says why and when.
 
 #define _GNU_SOURCE
 #include <elf.h>
@@ -29,6 +30,8 @@ extern char **environ;
 
 int hull_prefault_state = HULL_PREFAULT_SKIPPED;
 long hull_prefault_fault_ns = -1;
+
+void hull_onepage(const ElfW(Phdr) *ph, unsigned long n, long pg);
 
 static int hull_prefault_skip(void)
 {
@@ -78,11 +81,14 @@ __attribute__((constructor)) static void hull_prefault(void)
 		return;
 	// Where a fault is cheap (a VM whose faults stay in the guest, bare
 	// metal), populating costs what the faults would, and more for the
-	// pages the command never touches. HULL_PREFAULT=1 populates anyway.
+	// pages the command never touches; there the code and pc tables are
+	// mapped a page per fault instead (onepage.c). HULL_PREFAULT=1
+	// populates anyway.
 	hull_prefault_fault_ns = fault_ns(pg);
 	if (!getenv("HULL_PREFAULT") && hull_prefault_fault_ns >= 0 &&
 	    hull_prefault_fault_ns < HULL_PREFAULT_FAULT_NS) {
 		hull_prefault_state = HULL_PREFAULT_CHEAP;
+		hull_onepage(ph, n, pg); // onepage.c
 		return;
 	}
 	hull_prefault_state = HULL_PREFAULT_DONE;

@@ -1,6 +1,8 @@
 #ifndef HULL_PREFAULT_H
 #define HULL_PREFAULT_H
 
+#include <stdint.h>
+
 // At most this much of the writable data and bss is populated.
 #define HULL_PREFAULT_DATA_MAX (1UL << 20)
 
@@ -17,5 +19,13 @@ enum {
 extern int hull_prefault_state;
 // The cheaper of two timed page faults, in nanoseconds (-1: not timed).
 extern long hull_prefault_fault_ns;
+
+// Where a fault is cheap: the userfaultfd that keeps the kernel from
+// faulting around in hull's code and pc tables (-1: none; onepage.c), the
+// errno of the step that failed, and the ranges registered (start, end).
+#define HULL_ONEPAGE_RANGES 2
+extern int hull_onepage_fd;
+extern int hull_onepage_errno;
+extern uintptr_t hull_onepage_ranges[HULL_ONEPAGE_RANGES][2];
 
 #endif

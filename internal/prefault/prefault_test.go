@@ -156,8 +156,15 @@ func dataResident() (float64, error) {
 }
 
 // The child side of TestPrefault prints the code's and the heap range's
-// resident shares, before the tests' own work.
+// resident shares, before the tests' own work; TestOnePage's its own.
 func TestMain(m *testing.M) {
+	if os.Getenv("PREFAULT_TEST_ONEPAGE") != "" {
+		if err := onePageChild(); err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv("PREFAULT_TEST_CHILD") != "" {
 		text, err := textResident()
 		if err != nil {
