@@ -242,7 +242,7 @@ func (b *bench) resultsMarkdown() string {
 	w("2. `<rt> create --bundle B --pid-file B/pid <id>`; `<rt> start <id>`; wait for the init to exit (untimed); `<rt> delete <id>`; %d cycles.\n", b.cfg.cycles)
 	w("3. container running `sleep 1000` (create + start), then `<rt> exec <id> true` %d times.\n", b.cfg.execs)
 	w("4. N goroutines (N = %s), released together: `create` + `start` each (process `sleep 1000`); then N `delete --force` together; %d repetitions.\n", intsList(b.cfg.par), b.cfg.parReps)
-	w("5. `/usr/bin/time -f %%M <rt> create …` of a `sleep 1000` container (peak RSS of the runtime process and the children it waited for; not wait4 rusage from the Go bench, which a vforked child inherits the bench's own high-water mark into); after 300 ms the init's Rss and Pss (smaps_rollup, which walks the page tables: status's VmRSS lags before Linux 6.2) and Threads, and memory.usage_in_bytes (memory.current on cgroup2) of the container's memory cgroup; %d repetitions.\n", b.cfg.memReps)
+	w("5. `/usr/bin/time -f %%M <rt> create …` of a `sleep 1000` container, and `/usr/bin/time -f %%M <rt> run …` of a `true` one (peak RSS of the runtime process and the children it waited for; not wait4 rusage from the Go bench, which a vforked child inherits the bench's own high-water mark into); after 300 ms the init's Rss and Pss (smaps_rollup, which walks the page tables: status's VmRSS lags before Linux 6.2) and Threads, and memory.usage_in_bytes (memory.current on cgroup2) of the container's memory cgroup; %d repetitions.\n", b.cfg.memReps)
 	w("\nCleanup: ")
 	w("%s.\n", strings.Join(b.cleaned, "; "))
 	return s.String()

@@ -333,6 +333,8 @@ func (b *bench) parallelOnce(r *rt, n, rep int, up, down *row) {
 // 5. memory of create and of the idle init; shims.
 func (b *bench) scenMemory() {
 	peak := b.newRow("5. memory", "5. peak RSS of the runtime process during `create` (/usr/bin/time %M)", "MB")
+	peakRun := b.newRow("5. memory", "5. peak RSS of the runtime process during `run` of `true` (/usr/bin/time %M)", "MB")
+	peakRun.chart = false
 	irss := b.newRow("5. memory", "5. idle init (created, not started): RSS", "MB")
 	ipss := b.newRow("5. memory", "5. idle init: PSS", "MB")
 	ipss.chart = false
@@ -360,6 +362,7 @@ func (b *bench) scenMemory() {
 	if terr != nil {
 		for _, r := range b.rts {
 			peak.skip[r.key] = "/usr/bin/time not installed"
+			peakRun.skip[r.key] = "/usr/bin/time not installed"
 		}
 	} else {
 		f := filepath.Join(b.tmp, "time-floor")
@@ -444,9 +447,38 @@ func (b *bench) scenMemory() {
 				b.memInfo[r.key] = note
 			}
 			b.forceDelete(c)
+			if terr == nil {
+				b.peakOfRun(r, timeBin, i, peakRun)
+			}
 		}
 	}
 	b.measureShims()
+}
+
+// peakOfRun adds to row the peak RSS of a `run` of `true` (the runtime
+// and the children it waited for: the container's process is one).
+func (b *bench) peakOfRun(r *rt, timeBin string, i int, row *row) {
+	id := fmt.Sprintf("%s-memrun-%d", r.key, i)
+	dir, err := b.bundle(id, "true")
+	if err != nil {
+		row.fail(r.key, err)
+		return
+	}
+	maxrss := filepath.Join(dir, "maxrss")
+	p := r.proc(dir, "run", "--bundle", dir, id)
+	p.argv = append([]string{timeBin, "-f", "%M", "-o", maxrss, r.bin}, p.argv[1:]...)
+	p.path = timeBin
+	if x := b.spawn(p); x.err != nil {
+		row.fail(r.key, x.err)
+		b.do(r, dir, "delete", "--force", id)
+		return
+	}
+	kb, err := lastInt(maxrss)
+	if err != nil {
+		row.fail(r.key, fmt.Errorf("read %s: %v", maxrss, err))
+		return
+	}
+	row.add(r.key, float64(kb)/1024)
 }
 
 // lastInt reads the integer on the last line of a file (GNU time's -o

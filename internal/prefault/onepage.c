@@ -1,7 +1,7 @@
 // Where a page fault is cheap, package prefault's constructor asks the
-// kernel to map hull's code and its pc tables one page per fault: a
-// userfaultfd registered for write-protection, asynchronous (Linux 6.7),
-// over those ranges. No fault is ever reported to it (nothing there is
+// kernel to map hull's read-only segments (code, types and strings, pc
+// tables) one page per fault: a userfaultfd registered for
+// write-protection, asynchronous (Linux 6.7), over those ranges. No fault is ever reported to it (nothing there is
 // written or write-protected); what counts is that the kernel does not
 // fault around in a range a userfaultfd watches. prefault.go says why and
 // what it costs. Best effort: where the kernel or a seccomp filter says
@@ -14,7 +14,6 @@
 #include <link.h>
 #include <linux/userfaultfd.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,45 +31,6 @@
 int hull_onepage_fd = -1;
 int hull_onepage_errno;
 uintptr_t hull_onepage_ranges[HULL_ONEPAGE_RANGES][2];
-
-// The most section headers read; hull has 26.
-#define MAX_SECTIONS 64
-
-// pclntab_page is the page where the Go linker's .gopclntab starts,
-// read from the section headers of hull's own file (they are not
-// mapped); 0 if it cannot tell.
-static uintptr_t pclntab_page(long pg)
-{
-	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	uintptr_t at = 0;
-	ElfW(Ehdr) eh;
-	ElfW(Shdr) sh[MAX_SECTIONS];
-	char names[1024];
-	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-	    eh.e_shentsize != sizeof(ElfW(Shdr)) || eh.e_shnum == 0 ||
-	    eh.e_shnum > MAX_SECTIONS || eh.e_shstrndx >= eh.e_shnum)
-		goto out;
-	ssize_t want = (ssize_t)(eh.e_shnum * sizeof(ElfW(Shdr)));
-	if (pread(fd, sh, want, eh.e_shoff) != want)
-		goto out;
-	const ElfW(Shdr) *strs = &sh[eh.e_shstrndx];
-	size_t len = strs->sh_size < sizeof(names) - 1 ? strs->sh_size : sizeof(names) - 1;
-	ssize_t got = pread(fd, names, len, strs->sh_offset);
-	if (got <= 0)
-		goto out;
-	names[got] = 0;
-	for (int i = 0; i < eh.e_shnum; i++)
-		if (sh[i].sh_name < (size_t)got && strcmp(names + sh[i].sh_name, ".gopclntab") == 0) {
-			at = sh[i].sh_addr & ~(uintptr_t)(pg - 1);
-			break;
-		}
-out:
-	close(fd);
-	return at;
-}
 
 void hull_onepage(const ElfW(Phdr) *ph, unsigned long n, long pg)
 {
@@ -100,24 +60,16 @@ void hull_onepage(const ElfW(Phdr) *ph, unsigned long n, long pg)
 		close(fd);
 		return;
 	}
-	// The code (read-execute) from its start, the read-only data from
-	// the pc tables on: a command touches about half of its code pages
-	// and a fifth of the pc tables' (those of the functions on a stack
-	// the runtime walks). The data before the pc tables (types, strings,
-	// the runtime's tables) is used densely; faulting around it costs
-	// few pages and saves faults.
-	uintptr_t pcl = pclntab_page(pg);
+	// Every segment not writable: the code, the types and strings, the
+	// pc tables. A `create` touches about half of the code's pages, nine
+	// in ten of the types and strings' and a fifth of the pc tables'
+	// (those of the functions on the stacks the runtime walks).
 	int k = 0;
 	for (unsigned long i = 0; i < n && k < HULL_ONEPAGE_RANGES; i++) {
 		if (ph[i].p_type != PT_LOAD || (ph[i].p_flags & PF_W))
 			continue;
 		uintptr_t start = ph[i].p_vaddr & ~(uintptr_t)(pg - 1);
 		uintptr_t end = (ph[i].p_vaddr + ph[i].p_filesz + pg - 1) & ~(uintptr_t)(pg - 1);
-		if (!(ph[i].p_flags & PF_X)) {
-			if (pcl < start || pcl >= end)
-				continue;
-			start = pcl;
-		}
 		struct uffdio_register reg = {
 			.range = {.start = start, .len = end - start},
 			.mode = UFFDIO_REGISTER_MODE_WP,

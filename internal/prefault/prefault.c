@@ -3,7 +3,7 @@
 // and read-only data for reading, the writable data and bss (past RELRO,
 // which the C start-up has made read-only by now) for writing; but only
 // where a page fault is expensive, which it finds out by timing two;
-// where it is cheap, it has the code and pc tables mapped a page per fault
+// where it is cheap, it has the read-only segments mapped a page per fault
 // (onepage.c). prefault.go says why and when.
 
 #define _GNU_SOURCE
@@ -81,7 +81,7 @@ __attribute__((constructor)) static void hull_prefault(void)
 		return;
 	// Where a fault is cheap (a VM whose faults stay in the guest, bare
 	// metal), populating costs what the faults would, and more for the
-	// pages the command never touches; there the code and pc tables are
+	// pages the command never touches; there the read-only segments are
 	// mapped a page per fault instead (onepage.c). HULL_PREFAULT=1
 	// populates anyway.
 	hull_prefault_fault_ns = fault_ns(pg);

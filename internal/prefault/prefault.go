@@ -29,11 +29,11 @@
 // populate, as it always did.
 //
 // Where a fault is cheap the constructor does the opposite (onepage.c):
-// it has the kernel map the code and the pc tables one page per fault.
-// On its own, the kernel maps a file page's neighbours too: 16 pages
-// around each fault, or the whole large folio the page cache holds it in
-// (Linux 6.18). A `create` touches about half of hull's code pages and a
-// fifth of its pc tables' (those of the functions on the stacks the
+// it has the kernel map the binary's read-only segments one page per
+// fault. On its own, the kernel maps a file page's neighbours too: 16
+// pages around each fault, or the whole large folio the page cache holds
+// it in (Linux 6.18). A `create` touches about half of hull's code pages
+// and a fifth of its pc tables' (those of the functions on the stacks the
 // runtime walks), yet ended up with nearly all of the binary in its page
 // tables: 6.1-6.2 MB at its peak, 1.9x crun's 3.25 MB, where issue 18 asks
 // for 1.25x. The kernel does not fault around in a range a userfaultfd
@@ -41,14 +41,16 @@
 // (UFFD_FEATURE_WP_ASYNC) is allowed on any mapping, a file's included,
 // and resolves any write fault by itself. Nothing is written there and no
 // fault is ever reported: the fd only has to stay open. Peak RSS (six runs
-// each, /usr/bin/time): `create` 6.23 -> 4.00 MB, `delete` 5.84 -> 3.62,
-// --version 5.41 -> 3.24. The price: about 240 more page faults per
-// command, 0.29 ms more CPU for --version (1.62 -> 1.91 ms, medians of 300
-// alternated runs). The read-only data before the pc tables (types,
-// strings, the runtime's tables) is used densely: one page per fault there
-// too saved 0.17 MB more for 140 more faults; left to fault-around, as is
-// the writable data. Before 6.7, or where userfaultfd is refused (a
-// seccomp filter), pages come as they always did.
+// each, /usr/bin/time): `create` 6.23 -> 3.80 MB, `run` of `true` 6.35 ->
+// 3.93 MB (crun's 3.34), --version 5.41 -> 2.91. The price: about 380 more
+// page faults per command, --version 2.10 -> 2.68 ms of CPU (medians of
+// 400 alternated runs), 50 parallel create+start 7% more busy CPU (775 ->
+// 830 ms, medians of 10 alternated rounds). By part: the code saved 1.4
+// MB for about 200 faults, the pc tables 0.8 MB for 45, the types and
+// strings, which a command uses nearly all of, 0.2 MB for 140 (without
+// them `run` stayed at 4.13 MB, 1.24x crun's). The writable data is left
+// to fault-around. Before 6.7, or where userfaultfd is refused (a seccomp
+// filter), pages come as they always did.
 //
 // Its other constructor (arena.c) keeps glibc's malloc to one arena. Go
 // allocates from its own heap; C code (libseccomp) mallocs little. But

@@ -21,9 +21,9 @@ extern int hull_prefault_state;
 extern long hull_prefault_fault_ns;
 
 // Where a fault is cheap: the userfaultfd that keeps the kernel from
-// faulting around in hull's code and pc tables (-1: none; onepage.c), the
+// faulting around in hull's read-only segments (-1: none; onepage.c), the
 // errno of the step that failed, and the ranges registered (start, end).
-#define HULL_ONEPAGE_RANGES 2
+#define HULL_ONEPAGE_RANGES 4
 extern int hull_onepage_fd;
 extern int hull_onepage_errno;
 extern uintptr_t hull_onepage_ranges[HULL_ONEPAGE_RANGES][2];
