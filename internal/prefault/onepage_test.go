@@ -119,12 +119,13 @@ func onePageChild() error {
 	return json.NewEncoder(os.Stdout).Encode(s)
 }
 
-// onePage runs bin's child side with stdin closed (by the shell) and
-// env added to this process's environment less HULL_PREFAULT and
-// HULL_NO_PREFAULT.
-func onePage(t *testing.T, bin string, env ...string) onePageSeen {
+// onePage runs bin's child side with stdin closed (by the shell), the
+// argument arg (which names the command: "run" is one the constructor
+// registers for, "start" not) and env added to this process's
+// environment less HULL_PREFAULT and HULL_NO_PREFAULT.
+func onePage(t *testing.T, bin, arg string, env ...string) onePageSeen {
 	t.Helper()
-	cmd := exec.Command("/bin/sh", "-c", `exec "$0" -test.run='^$' <&-`, bin)
+	cmd := exec.Command("/bin/sh", "-c", `exec "$0" -test.run='^$' "$1" <&-`, bin, arg)
 	for _, e := range os.Environ() {
 		if !strings.HasPrefix(e, "HULL_PREFAULT=") && !strings.HasPrefix(e, "HULL_NO_PREFAULT=") {
 			cmd.Env = append(cmd.Env, e)
@@ -155,13 +156,14 @@ func kernelAtLeast(t *testing.T, major, minor int) bool {
 	return a > major || a == major && b >= minor
 }
 
-// Where faults are cheap, the read-only segments are registered with a
-// userfaultfd, and the kernel maps them a page per fault: fewer pages
-// of code in the page tables than without. The fd is not one of 0-2 even
-// when the caller closed one, and is closed on exec.
+// Where faults are cheap, a command that stays (here "run") has the
+// read-only segments registered with a userfaultfd, and the kernel maps
+// them a page per fault: fewer pages of code in the page tables than
+// without. The fd is not one of 0-2 even when the caller closed one, and
+// is closed on exec.
 func TestOnePage(t *testing.T) {
 	bin := testCopy(t)
-	s := onePage(t, bin)
+	s := onePage(t, bin, "run")
 	if s.State != stateCheap {
 		t.Skipf("state %d: faults are not cheap here, the binary was populated instead", s.State)
 	}
@@ -217,7 +219,7 @@ func TestOnePage(t *testing.T) {
 	}
 
 	// The kernel's default for comparison: fault-around.
-	d := onePage(t, bin, "HULL_NO_PREFAULT=1")
+	d := onePage(t, bin, "run", "HULL_NO_PREFAULT=1")
 	if d.Fd != -1 || len(d.Ranges) != 0 {
 		t.Errorf("HULL_NO_PREFAULT=1: fd %d, ranges %#x; want none", d.Fd, d.Ranges)
 	}
@@ -236,7 +238,11 @@ func TestOnePage(t *testing.T) {
 	}
 
 	// A process hull starts in a container is left alone.
-	if c := onePage(t, bin, "_HULL_INIT=3"); c.Fd != -1 || len(c.Ranges) != 0 {
+	if c := onePage(t, bin, "run", "_HULL_INIT=3"); c.Fd != -1 || len(c.Ranges) != 0 {
 		t.Errorf("_HULL_INIT=3: fd %d, ranges %#x; want none", c.Fd, c.Ranges)
+	}
+	// A command that ends within milliseconds is left to fault-around.
+	if c := onePage(t, bin, "start"); c.Fd != -1 || len(c.Ranges) != 0 {
+		t.Errorf("start: fd %d, ranges %#x; want none", c.Fd, c.Ranges)
 	}
 }

@@ -42,15 +42,19 @@
 // and resolves any write fault by itself. Nothing is written there and no
 // fault is ever reported: the fd only has to stay open. Peak RSS (six runs
 // each, /usr/bin/time): `create` 6.23 -> 3.80 MB, `run` of `true` 6.35 ->
-// 3.93 MB (crun's 3.34), --version 5.41 -> 2.91. The price: about 380 more
-// page faults per command, --version 2.10 -> 2.68 ms of CPU (medians of
-// 400 alternated runs), 50 parallel create+start 7% more busy CPU (775 ->
-// 830 ms, medians of 10 alternated rounds). By part: the code saved 1.4
-// MB for about 200 faults, the pc tables 0.8 MB for 45, the types and
-// strings, which a command uses nearly all of, 0.2 MB for 140 (without
-// them `run` stayed at 4.13 MB, 1.24x crun's). The writable data is left
-// to fault-around. Before 6.7, or where userfaultfd is refused (a seccomp
-// filter), pages come as they always did.
+// 3.93 MB (crun's 3.34), `delete` 5.84 -> 3.29, --version 5.41 -> 2.91.
+// The price: about 380 more page faults per command, --version 2.10 ->
+// 2.68 ms of CPU (medians of 400 alternated runs). By part: the code
+// saved 1.4 MB for about 200 faults, the pc tables 0.8 MB for 45, the
+// types and strings, which a command uses nearly all of, 0.2 MB for 140
+// (without them `run` stayed at 4.13 MB, 1.24x crun's). The writable data
+// is left to fault-around. So only the commands whose peak counts do it
+// (onepage.c, wanted: create, run, exec, events, restore); with every
+// command doing it, two `make bench` runs had parallel create+start at 10,
+// 25 and 50 containers at 1.00, 1.06, 0.91x and 0.98, 0.86, 1.01x of
+// crun's, where they had been 0.84-0.90x: `start` paid too. Before 6.7,
+// or where userfaultfd is refused (a seccomp filter), pages come as they
+// always did.
 //
 // Its other constructor (arena.c) keeps glibc's malloc to one arena. Go
 // allocates from its own heap; C code (libseccomp) mallocs little. But
