@@ -121,17 +121,11 @@ func onePageChild() error {
 
 // onePage runs bin's child side with stdin closed (by the shell), the
 // argument arg (which names the command: "run" is one the constructor
-// registers for, "start" not) and env added to this process's
-// environment less HULL_PREFAULT and HULL_NO_PREFAULT.
+// registers for, "start" not) and childEnv(env...).
 func onePage(t *testing.T, bin, arg string, env ...string) onePageSeen {
 	t.Helper()
 	cmd := exec.Command("/bin/sh", "-c", `exec "$0" -test.run='^$' "$1" <&-`, bin, arg)
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "HULL_PREFAULT=") && !strings.HasPrefix(e, "HULL_NO_PREFAULT=") {
-			cmd.Env = append(cmd.Env, e)
-		}
-	}
-	cmd.Env = append(cmd.Env, append(env, "PREFAULT_TEST_ONEPAGE=1")...)
+	cmd.Env = append(childEnv(env...), "PREFAULT_TEST_ONEPAGE=1")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("child %v: %v: %s", env, err, out)

@@ -210,17 +210,23 @@ type result struct {
 	faultNs          int64   // the fault time it measured
 }
 
+// childEnv is this process's environment with env added, less
+// HULL_PREFAULT and HULL_NO_PREFAULT: the caller's own would decide for
+// every case.
+func childEnv(env ...string) []string {
+	var out []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "HULL_PREFAULT=") && !strings.HasPrefix(e, "HULL_NO_PREFAULT=") {
+			out = append(out, e)
+		}
+	}
+	return append(out, env...)
+}
+
 func child(t *testing.T, bin string, env ...string) result {
 	t.Helper()
 	cmd := exec.Command(bin, "-test.run=^$")
-	// The caller's own HULL_PREFAULT or HULL_NO_PREFAULT would decide
-	// for every case.
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "HULL_PREFAULT=") && !strings.HasPrefix(e, "HULL_NO_PREFAULT=") {
-			cmd.Env = append(cmd.Env, e)
-		}
-	}
-	cmd.Env = append(cmd.Env, append(env, "PREFAULT_TEST_CHILD=1")...)
+	cmd.Env = append(childEnv(env...), "PREFAULT_TEST_CHILD=1")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("child %v: %v: %s", env, err, out)
