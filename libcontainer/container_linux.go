@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hullrt/hull/internal/prefault"
 	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/internal/unixsock"
 	"github.com/hullrt/hull/libcontainer/capabilities"
@@ -461,6 +462,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	var nfds int
 	nfds, spec.Process.Env = process.SocketActivation(o.PreserveFds, spec.Process.Env)
+	prefault.Release(3, 3+nfds) // never hull's own userfaultfd
 	for i := 0; i < nfds; i++ {
 		p.Preserve = append(p.Preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
 	}

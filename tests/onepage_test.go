@@ -134,3 +134,46 @@ func TestOnePageOnlyInHull(t *testing.T) {
 		t.Errorf("the container's process has a userfaultfd: %s", r.Stdout)
 	}
 }
+
+// Fds a command passes on by number (--preserve-fds, LISTEN_FDS) are the
+// caller's; where the caller did not open them, the lowest free number is
+// the one hull's userfaultfd took, and a container's process holding it
+// could register and fill ranges of hull's memory. Neither `run` nor
+// `exec` may pass it (prefault.Release). Started from here, hull has no
+// fd 3 or 4 of the caller's.
+func TestOnePageNeverPassedOn(t *testing.T) {
+	if !isHull {
+		t.Skip("hull's own userfaultfd")
+	}
+	t.Parallel()
+	e := newEnv(t)
+	// Whether hull has one here at all: a plain run's hook lists hull's
+	// fds. (With --preserve-fds 2 it is closed before the hook runs.)
+	hullFds := filepath.Join(e.base, "hull.fd")
+	hook := `ls -l /proc/$PPID/fd > ` + hullFds
+	e.mustRT("run", "--bundle", e.newBundle(all(withShell("true"), func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", hook}}}}
+	})), e.newID())
+	b, err := os.ReadFile(hullFds)
+	if err != nil {
+		t.Fatalf("the hook wrote nothing: %v", err)
+	}
+	if !strings.Contains(string(b), "anon_inode:[userfaultfd]") {
+		t.Skipf("hull has no userfaultfd here (a kernel before 6.7, faults populated instead, or refused): %s", b)
+	}
+
+	r := execBin(t, runtimeBin, "", "--root", e.root, "run", "--preserve-fds", "2", "--bundle", e.newBundle(withShell("ls -l /proc/self/fd")), e.newID())
+	t.Logf("run --preserve-fds 2: %v", r)
+	if strings.Contains(r.Stdout+r.Stderr, "userfaultfd") {
+		t.Errorf("run --preserve-fds 2 passed hull's userfaultfd to the container: %v", r)
+	}
+
+	id := e.newID()
+	e.mustRT("run", "-d", "--bundle", e.newBundle(withShell("sleep 100")), id)
+	defer e.mustRT("delete", "--force", id)
+	r = execBin(t, runtimeBin, "", "--root", e.root, "exec", "--preserve-fds", "2", id, "ls", "-l", "/proc/self/fd")
+	t.Logf("exec --preserve-fds 2: %v", r)
+	if strings.Contains(r.Stdout+r.Stderr, "userfaultfd") {
+		t.Errorf("exec --preserve-fds 2 passed hull's userfaultfd to the process: %v", r)
+	}
+}

@@ -109,6 +109,20 @@ func init() {
 	syscall.Syscall(syscall.SYS_MADVISE, heapStart, heapAhead, 23)
 }
 
+// Release closes the userfaultfd of onepage.c if its number lies in [lo,
+// hi). A command passes fds to a container's process by number
+// (--preserve-fds, LISTEN_FDS): those must be the caller's, and this one
+// would hand the container a handle on hull's own address space (it can
+// register ranges of it and fill them). Where the caller did not open the
+// fds it asks to pass, the lowest free number is the one the constructor
+// took. Closing it unregisters the ranges: later faults map around again.
+func Release(lo, hi int) {
+	if fd := int(C.hull_onepage_fd); fd >= 0 && fd >= lo && fd < hi {
+		syscall.Close(fd)
+		C.hull_onepage_fd = -1
+	}
+}
+
 // For the tests (cgo is not allowed in test files): the constructor's
 // constants, its decision and the fault time it measured.
 const (
