@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hullrt/hull/internal/prefault"
 	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/internal/unixsock"
 	"github.com/hullrt/hull/libcontainer/capabilities"
@@ -462,10 +461,7 @@ func (r *Runtime) Create(o CreateOpts) (c *Container, err error) {
 	}
 	var nfds int
 	nfds, spec.Process.Env = process.SocketActivation(o.PreserveFds, spec.Process.Env)
-	prefault.Release(3, 3+nfds) // never hull's own userfaultfd
-	for i := 0; i < nfds; i++ {
-		p.Preserve = append(p.Preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
-	}
+	p.Preserve = process.Preserved(nfds)
 	p.CgJoin = cgJoin
 	p.RootfsPlan, p.StartPlan = initPlans(&o, spec, rootfs, bundle, p.Config.CgroupDirs, newFlags, console != nil, agent != nil, len(p.Preserve))
 	child, err := p.Start()

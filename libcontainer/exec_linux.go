@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hullrt/hull/internal/prefault"
 	"github.com/hullrt/hull/internal/proc"
 	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/hullrt/hull/internal/unixsock"
@@ -375,10 +374,7 @@ func (c *Container) exec(o ExecOpts, catch *signalCatch) (int, error) {
 	}
 	var nfds int
 	nfds, proc.Env = process.SocketActivation(o.PreserveFds, proc.Env)
-	prefault.Release(3, 3+nfds) // never hull's own userfaultfd
-	for i := 0; i < nfds; i++ {
-		p.Preserve = append(p.Preserve, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
-	}
+	p.Preserve = process.Preserved(nfds)
 	// The process's root is the init's only when it joins the init's
 	// mount namespace (setns puts it at that namespace's root).
 	joinsMount := false

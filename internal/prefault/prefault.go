@@ -116,8 +116,9 @@ func init() {
 // register ranges of it and fill them). Where the caller did not open the
 // fds it asks to pass, the lowest free number is the one the constructor
 // took. Closing it unregisters the ranges: later faults map around again.
+// lo is at least 3: -1 (none) is never in range.
 func Release(lo, hi int) {
-	if fd := int(C.hull_onepage_fd); fd >= 0 && fd >= lo && fd < hi {
+	if fd := int(C.hull_onepage_fd); fd >= lo && fd < hi {
 		syscall.Close(fd)
 		C.hull_onepage_fd = -1
 	}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/hullrt/hull/internal/prefault"
 )
 
 // SocketActivation handles systemd socket activation as runc does: when
@@ -23,6 +25,19 @@ func SocketActivation(preserve int, env []string) (int, []string) {
 	}
 	env = MergeEnv(env, []string{"LISTEN_FDS=" + strconv.Itoa(n), "LISTEN_PID=1"})
 	return preserve + n, env
+}
+
+// Preserved is fds 3..3+n-1, to become the same fds of a container's
+// process. They are the caller's; where the caller did not open one, the
+// number may be hull's own userfaultfd (internal/prefault), which is
+// closed first, never passed on.
+func Preserved(n int) []*os.File {
+	prefault.Release(3, 3+n)
+	var fs []*os.File
+	for i := 0; i < n; i++ {
+		fs = append(fs, os.NewFile(uintptr(3+i), "preserved-"+strconv.Itoa(3+i)))
+	}
+	return fs
 }
 
 // MergeEnv returns base with each KEY=VALUE of extra replacing the entry
