@@ -56,7 +56,7 @@ func reorderArgs(app *cli.App, argv []string) []string {
 func commandIndex(global []cli.Flag, argv []string) int {
 	takesValue := map[string]bool{}
 	for _, f := range global {
-		if _, isBool := f.(*cli.BoolFlag); isBool {
+		if !hasValue(f) {
 			continue
 		}
 		for _, n := range namesOf(f) {
@@ -125,28 +125,4 @@ func isFlag(names map[string]bool, a string) bool {
 	a = strings.TrimPrefix(strings.TrimPrefix(a, "--"), "-")
 	name, _, _ := strings.Cut(a, "=")
 	return names[name]
-}
-
-// namesOf is f.Names() without its regexp: urfave/cli's FlagNames
-// strips a ", ..." suffix from every name with a regexp replacement (40
-// KB of heap and the regexp's first use per command). hull's flag names
-// have no such suffix (TestFlagNames).
-func namesOf(f cli.Flag) []string {
-	var name string
-	var aliases []string
-	switch f := f.(type) {
-	case *cli.BoolFlag:
-		name, aliases = f.Name, f.Aliases
-	case *cli.StringFlag:
-		name, aliases = f.Name, f.Aliases
-	case *cli.StringSliceFlag:
-		name, aliases = f.Name, f.Aliases
-	case *cli.IntFlag:
-		name, aliases = f.Name, f.Aliases
-	case *cli.DurationFlag:
-		name, aliases = f.Name, f.Aliases
-	default:
-		return f.Names()
-	}
-	return append([]string{name}, aliases...)
 }

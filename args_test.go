@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/urfave/cli/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -35,24 +34,6 @@ func TestReorderArgs(t *testing.T) {
 		got := reorderArgs(app, strings.Fields(tc.in))
 		if want := strings.Fields(tc.want); !reflect.DeepEqual(got, want) {
 			t.Errorf("reorderArgs(%q) = %q, want %q", tc.in, got, want)
-		}
-	}
-}
-
-// TestFlagNames: namesOf gives what urfave/cli's Names gives, for every
-// flag of hull's, global and per command.
-func TestFlagNames(t *testing.T) {
-	app := newApp()
-	flags := append([]cli.Flag{}, app.Flags...)
-	for _, c := range app.Commands {
-		flags = append(flags, c.Flags...)
-	}
-	if len(flags) < 50 {
-		t.Fatalf("only %d flags: the test looks at too little", len(flags))
-	}
-	for _, f := range flags {
-		if got, want := namesOf(f), f.Names(); !reflect.DeepEqual(got, want) {
-			t.Errorf("namesOf = %q, Names() = %q", got, want)
 		}
 	}
 }

@@ -74,7 +74,7 @@ func newApp() *cli.App {
 	}
 	v += "\nspec: " + specVersion()
 	root, xdgRoot := defaultRoot()
-	return &cli.App{
+	app := &cli.App{
 		// As runc's CLI: a repeated flag gives one value per use, never
 		// split on commas (exec --env A=1,2; --cgroup cpu,cpuacct:sub).
 		DisableSliceFlagSeparator: true,
@@ -101,6 +101,8 @@ func newApp() *cli.App {
 		// Errors are printed by fatal, once.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	storeFlagNames(app)
+	return app
 }
 
 // extraCommands are added by other builds (docs_gen.go, -tags gendocs).
