@@ -67,8 +67,28 @@ func ReadFileAt(dirfd int, name, path string) ([]byte, error) {
 	}
 	defer unix.Close(fd)
 	// Kernel files say size 0 or 4096 whatever they hold: read until
-	// EOF, starting with room for the common case.
-	b := make([]byte, 0, 4096)
+	// EOF. The first reads go to the stack and the content is copied out
+	// at its size: most files read here (cgroup files, /proc) hold a few
+	// bytes, and a 4 KB buffer for each was a fresh page of heap or two
+	// (a `create` read 12, 48 KB; its commands end before the first
+	// garbage collection, so nothing allocated is ever reused). A larger
+	// file (a state file) continues in a heap buffer of 4 KB and up.
+	var small [512]byte
+	n := 0
+	for n < len(small) {
+		k, err := unix.Read(fd, small[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if k == 0 {
+			return append(make([]byte, 0, n), small[:n]...), nil
+		}
+		n += k
+	}
+	b := append(make([]byte, 0, 4096), small[:]...)
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]

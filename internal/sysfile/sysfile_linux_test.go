@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +16,34 @@ import (
 
 func TestReadFile(t *testing.T) {
 	dir := t.TempDir()
-	// Sizes around the first buffer's and its growth.
-	for _, n := range []int{0, 1, 4095, 4096, 4097, 100000} {
+	// Sizes around the stack buffer's, the first heap buffer's and its
+	// growth.
+	for _, n := range []int{0, 1, 511, 512, 513, 4095, 4096, 4097, 4608, 4609, 100000} {
 		want := bytes.Repeat([]byte("x"), n)
 		p := filepath.Join(dir, "f")
 		if err := os.WriteFile(p, want, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		got, err := ReadFile(p)
-		if err != nil || !bytes.Equal(got, want) {
+		if err != nil || !bytes.Equal(got, want) || got == nil {
 			t.Fatalf("size %d: got %d bytes, %v", n, len(got), err)
 		}
+	}
+	// A small file costs the heap its size (and the path's for open),
+	// not a 4 KB buffer: the read buffer is on the stack (every byte of
+	// heap is a fresh page in a command).
+	small := filepath.Join(dir, "small")
+	if err := os.WriteFile(small, []byte("0-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < 100; i++ {
+		ReadFile(small)
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 100; per > 512 {
+		t.Errorf("ReadFile of 4 bytes: %d bytes of heap, want its size and the path's", per)
 	}
 	// A kernel file whose size says 0.
 	b, err := ReadFile("/proc/self/status")
