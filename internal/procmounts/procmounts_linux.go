@@ -14,6 +14,7 @@ package procmounts
 
 import (
 	"os"
+	"sync"
 
 	"github.com/hullrt/hull/internal/sysfile"
 	"github.com/moby/sys/mountinfo"
@@ -32,4 +33,27 @@ func Self(filter mountinfo.FilterFunc) ([]*mountinfo.Info, error) {
 	}
 	defer f.Close()
 	return mountinfo.GetMountsFromReader(f, filter)
+}
+
+// cgroups holds the first read of Cgroups.
+var cgroups struct {
+	once   sync.Once
+	mounts []*mountinfo.Info
+	err    error
+}
+
+// Cgroups returns the cgroup and cgroup2 mounts of this process's mount
+// namespace as they were at its first call (callers must not change
+// them): `create` needs them twice, to place the container's cgroups and
+// to plan its /sys/fs/cgroup mount, and each read of mountinfo costs with
+// every mount of the host's (the kernel prints them all). hull never
+// mounts in its own mount namespace; a process that does (a container's
+// init) calls Self.
+func Cgroups() ([]*mountinfo.Info, error) {
+	cgroups.once.Do(func() {
+		cgroups.mounts, cgroups.err = Self(func(i *mountinfo.Info) (bool, bool) {
+			return i.FSType != "cgroup" && i.FSType != "cgroup2", false
+		})
+	})
+	return cgroups.mounts, cgroups.err
 }

@@ -36,7 +36,7 @@ var v1Controllers = map[string]bool{
 }
 
 func readHierarchies() ([]hierarchy, error) {
-	mounts, err := procmounts.Self(cgroupMounts)
+	mounts, err := procmounts.Cgroups()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", procMountinfo, err)
 	}

@@ -34,10 +34,14 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 	if err := sys.Mount("tmpfs", safepath.ProcPath(dst), "tmpfs", opts.Flags&^unix.MS_RDONLY, "mode=755"); err != nil {
 		return fmt.Errorf("tmpfs for cgroup hierarchies: %w", err)
 	}
-	hiers, err := cgroupHierarchies()
+	// The init's own mount table: it has mounted since it began.
+	all, err := procmounts.Self(func(i *mountinfo.Info) (bool, bool) {
+		return i.FSType != "cgroup" && i.FSType != "cgroup2", false
+	})
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)
 	}
+	hiers := cgroupHierarchies(all)
 	cgroupns := config.HasNewNS(cfg.Spec, specs.CgroupNamespace)
 	for _, h := range hiers {
 		name := filepath.Base(h.Mountpoint)
@@ -100,27 +104,26 @@ func mountCgroup(root int, cfg *proto.InitConfig, m specs.Mount, opts *config.Mo
 
 var errNoCgroupns = errors.New("no cgroup namespace")
 
-// cgroupHierarchies are the cgroup mounts under /sys/fs/cgroup/ of this
-// process's mount namespace, in mountinfo's order, the first of each
-// name: a hierarchy mounted twice on one place (a cgroup namespace's
-// remount stacked on the host's) is bound once, as a second bind would
-// sit on the first one's root, the container's cgroup directory, which
-// then cannot be removed while it stays mounted (without a mount
-// namespace it stays).
-func cgroupHierarchies() ([]*mountinfo.Info, error) {
-	all, err := procmounts.Self(func(i *mountinfo.Info) (bool, bool) {
-		ok := (i.FSType == "cgroup" || i.FSType == "cgroup2") && strings.HasPrefix(i.Mountpoint, "/sys/fs/cgroup/")
-		return !ok, false
-	})
+// cgroupHierarchies are the cgroup mounts under /sys/fs/cgroup/ of a
+// mount table (all: the cgroup mounts of this process's mount namespace,
+// in mountinfo's order), the first of each name: a hierarchy mounted
+// twice on one place (a cgroup namespace's remount stacked on the host's)
+// is bound once, as a second bind would sit on the first one's root, the
+// container's cgroup directory, which then cannot be removed while it
+// stays mounted (without a mount namespace it stays).
+func cgroupHierarchies(all []*mountinfo.Info) []*mountinfo.Info {
 	seen := map[string]bool{}
 	var hiers []*mountinfo.Info
 	for _, h := range all {
+		if (h.FSType != "cgroup" && h.FSType != "cgroup2") || !strings.HasPrefix(h.Mountpoint, "/sys/fs/cgroup/") {
+			continue
+		}
 		if name := filepath.Base(h.Mountpoint); !seen[name] {
 			seen[name] = true
 			hiers = append(hiers, h)
 		}
 	}
-	return hiers, err
+	return hiers
 }
 
 // mountCgroup2 is the cgroup mount on a unified host: a fresh cgroup2

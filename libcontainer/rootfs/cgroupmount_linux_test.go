@@ -32,3 +32,27 @@ func TestCgroupDirIn(t *testing.T) {
 		}
 	}
 }
+
+// cgroupHierarchies keeps the cgroup mounts under /sys/fs/cgroup/, the
+// first of each name, in the table's order.
+func TestCgroupHierarchies(t *testing.T) {
+	host := &mountinfo.Info{FSType: "cgroup", Mountpoint: "/sys/fs/cgroup/pids", Root: "/"}
+	stacked := &mountinfo.Info{FSType: "cgroup", Mountpoint: "/sys/fs/cgroup/pids", Root: "/ns"}
+	unified := &mountinfo.Info{FSType: "cgroup2", Mountpoint: "/sys/fs/cgroup/unified", Root: "/"}
+	all := []*mountinfo.Info{
+		{FSType: "tmpfs", Mountpoint: "/sys/fs/cgroup/tmp"},
+		host,
+		{FSType: "cgroup", Mountpoint: "/elsewhere/memory", Root: "/"},
+		{FSType: "cgroup", Mountpoint: "/sys/fs/cgroup", Root: "/"},
+		stacked,
+		unified,
+	}
+	got := cgroupHierarchies(all)
+	if len(got) != 2 || got[0] != host || got[1] != unified {
+		var names []string
+		for _, h := range got {
+			names = append(names, h.FSType+" "+h.Mountpoint+" "+h.Root)
+		}
+		t.Fatalf("got %q, want the host's pids and unified", names)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hullrt/hull/internal/procmounts"
 	"github.com/hullrt/hull/libcontainer/config"
 	"github.com/hullrt/hull/libcontainer/hooks"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -286,10 +287,13 @@ func cpCgroup(c *cplan, in CPlanInput, dest string, opts *config.MountOpts) bool
 	if config.HasNewNS(in.Spec, specs.CgroupNamespace) {
 		return false
 	}
-	hiers, err := cgroupHierarchies()
+	// hull's mount table, which the init's new mount namespace copied;
+	// read once (cgroups.New read it too).
+	all, err := procmounts.Cgroups()
 	if err != nil {
 		return false
 	}
+	hiers := cgroupHierarchies(all)
 	c.op(opMount, uint64(opts.Flags&^unix.MS_RDONLY), 0, 0, 0, "tmpfs", dest, "tmpfs", "mode=755")
 	for _, h := range hiers {
 		name := filepath.Base(h.Mountpoint)
