@@ -23,26 +23,31 @@ import "github.com/urfave/cli/v2"
 type namedBool struct {
 	*cli.BoolFlag
 	names []string
+	one   [1]string // names' array for a flag without aliases
 }
 
 type namedString struct {
 	*cli.StringFlag
 	names []string
+	one   [1]string // names' array for a flag without aliases
 }
 
 type namedStringSlice struct {
 	*cli.StringSliceFlag
 	names []string
+	one   [1]string // names' array for a flag without aliases
 }
 
 type namedInt struct {
 	*cli.IntFlag
 	names []string
+	one   [1]string // names' array for a flag without aliases
 }
 
 type namedDuration struct {
 	*cli.DurationFlag
 	names []string
+	one   [1]string // names' array for a flag without aliases
 }
 
 func (f *namedBool) Names() []string        { return f.names }
@@ -78,32 +83,46 @@ func storeFlagNames(app *cli.App) {
 	}
 }
 
-// withStoredNames returns flags with every flag of the types above wrapped
-// (a new slice; flags is left as it is).
+// withStoredNames returns flags with every flag of the types above
+// wrapped, in place. A wrapper is one allocation: the names of a flag
+// without aliases sit in it.
 func withStoredNames(flags []cli.Flag) []cli.Flag {
-	out := make([]cli.Flag, len(flags))
 	for i, f := range flags {
-		out[i] = f
 		switch f := f.(type) {
 		case *cli.BoolFlag:
 			if !f.Hidden {
-				out[i] = &namedBool{f, urfaveNames(f.Name, f.Aliases)}
+				w := &namedBool{BoolFlag: f}
+				w.names = storedNames(f.Name, f.Aliases, &w.one)
+				flags[i] = w
 			}
 		case *cli.StringFlag:
-			out[i] = &namedString{f, urfaveNames(f.Name, f.Aliases)}
+			w := &namedString{StringFlag: f}
+			w.names = storedNames(f.Name, f.Aliases, &w.one)
+			flags[i] = w
 		case *cli.StringSliceFlag:
-			out[i] = &namedStringSlice{f, urfaveNames(f.Name, f.Aliases)}
+			w := &namedStringSlice{StringSliceFlag: f}
+			w.names = storedNames(f.Name, f.Aliases, &w.one)
+			flags[i] = w
 		case *cli.IntFlag:
-			out[i] = &namedInt{f, urfaveNames(f.Name, f.Aliases)}
+			w := &namedInt{IntFlag: f}
+			w.names = storedNames(f.Name, f.Aliases, &w.one)
+			flags[i] = w
 		case *cli.DurationFlag:
-			out[i] = &namedDuration{f, urfaveNames(f.Name, f.Aliases)}
+			w := &namedDuration{DurationFlag: f}
+			w.names = storedNames(f.Name, f.Aliases, &w.one)
+			flags[i] = w
 		}
 	}
-	return out
+	return flags
 }
 
-// urfaveNames is FlagNames for names without a ", ..." suffix.
-func urfaveNames(name string, aliases []string) []string {
+// storedNames is FlagNames for names without a ", ..." suffix, in one
+// when there are no aliases.
+func storedNames(name string, aliases []string, one *[1]string) []string {
+	if len(aliases) == 0 {
+		one[0] = name
+		return one[:]
+	}
 	return append([]string{name}, aliases...)
 }
 
@@ -111,7 +130,7 @@ func urfaveNames(name string, aliases []string) []string {
 // unwrapped (hidden bool flags).
 func namesOf(f cli.Flag) []string {
 	if b, ok := f.(*cli.BoolFlag); ok {
-		return urfaveNames(b.Name, b.Aliases)
+		return append([]string{b.Name}, b.Aliases...)
 	}
 	return f.Names()
 }
