@@ -136,8 +136,11 @@ func TestExecProcessOptions(t *testing.T) {
 		}
 	})
 	t.Run("env", func(t *testing.T) {
-		r := e.rt("exec", "--env", "HULL_X=1", "--env", "HULL_Y=two words", id, "sh", "-c", `echo "$HULL_X|$HULL_Y|$PATH"`)
-		want := "1|two words|"
+		// A comma stays in its value: runc's CLI never splits a
+		// repeated flag's value (hull's wrapped flags keep urfave/cli's
+		// separator setting: flagnames.go).
+		r := e.rt("exec", "--env", "HULL_X=1,2", "--env", "HULL_Y=two words", id, "sh", "-c", `echo "$HULL_X|$HULL_Y|$PATH"`)
+		want := "1,2|two words|"
 		if r.Code != 0 || !strings.HasPrefix(strings.TrimSpace(r.Stdout), want) || strings.TrimSpace(r.Stdout) == want {
 			t.Errorf("exec --env: %v, want %q followed by the config's PATH", r, want)
 		}
