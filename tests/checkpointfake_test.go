@@ -79,7 +79,7 @@ func fakeCriu(t *testing.T) string {
 	}
 	p := filepath.Join(t.TempDir(), "criu")
 	script := fmt.Sprintf("#!/bin/sh\n%s=1 exec %s \"$@\"\n", fakeCriuEnv, self)
-	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+	if err := writeExecutable(p, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -37,7 +37,7 @@ func newHookKit(t *testing.T, e *env) *hookKit {
 state=$(cat)
 echo "$1 $state $(readlink /proc/self/ns/mnt) env=$HULL_HOOK_ENV arg2=$2" >> "$HULL_HOOK_LOG"
 `
-	if err := os.WriteFile(k.script, []byte(script), 0o755); err != nil {
+	if err := writeExecutable(k.script, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return k

@@ -190,7 +190,7 @@ func TestExecveError(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	script := func(bundle string) {
-		if err := os.WriteFile(filepath.Join(bundle, "rootfs/run.sh"), []byte("#!/mmnnttbb foo bar\nsh\n"), 0o755); err != nil {
+		if err := writeExecutable(filepath.Join(bundle, "rootfs/run.sh"), []byte("#!/mmnnttbb foo bar\nsh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}

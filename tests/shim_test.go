@@ -62,7 +62,7 @@ func (e *env) shimBin() string {
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	if err := os.WriteFile(p, b, 0o755); err != nil {
+	if err := writeExecutable(p, b, 0o755); err != nil {
 		e.t.Fatal(err)
 	}
 	return p

@@ -280,7 +280,7 @@ func TestExecPlanFailures(t *testing.T) {
 	// Found and executable, but its interpreter is missing: the execve
 	// itself fails.
 	bad := filepath.Join(bundle, "rootfs", "bin", "badinterp")
-	if err := os.WriteFile(bad, []byte("#!/nonexistent/sh\n"), 0o755); err != nil {
+	if err := writeExecutable(bad, []byte("#!/nonexistent/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	r := e.rt("--debug", "exec", id, "badinterp")
