@@ -231,7 +231,7 @@ func startAttacker(t *testing.T, e *env, vol string, entries []raceEntry) *attac
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(bundle, "rootfs/bin/cveswap"), b, 0o755); err != nil {
+	if err := writeExecutable(filepath.Join(bundle, "rootfs/bin/cveswap"), b, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	a := &attacker{vol: vol}

@@ -304,7 +304,7 @@ func TestRootlessOwnBinary(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, n), b, 0o755); err != nil {
+		if err := writeExecutable(filepath.Join(dir, n), b, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
