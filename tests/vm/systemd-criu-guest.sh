@@ -68,8 +68,10 @@ podman_part() { # podman_part RUNTIME
 		return
 	fi
 	# The counter: a number a tenth of a second on stdout (podman logs)
-	# and in /count (podman exec).
-	local script='i=0; while :; do i=$((i+1)); echo $i; echo $i > /count; sleep 0.1; done'
+	# and in /count (podman exec), renamed into place: a `cat` between
+	# the truncation and the write of `echo $i > /count` read nothing
+	# (CI of e91858e: "after restore: " empty, the log counting on).
+	local script='i=0; while :; do i=$((i+1)); echo $i; echo $i > /count.new; mv /count.new /count; sleep 0.1; done'
 	o=$(P run -d --name c1 --network none "$img" sh -c "$script" 2>&1)
 	rc=$?
 	st=$(P inspect -f '{{.State.Status}} {{.State.Pid}}' c1 2>&1)
