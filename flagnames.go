@@ -20,34 +20,44 @@ import "github.com/urfave/cli/v2"
 // per flag and parse). A hidden bool flag stays unwrapped: urfave/cli's
 // completion leaves out hidden flags only when they are *cli.BoolFlag.
 
+// stored holds a wrapper's names; a flag without aliases keeps its one
+// name in the wrapper itself (one allocation per wrapper).
+type stored struct {
+	names []string
+	one   [1]string
+}
+
+// set is FlagNames for names without a ", ..." suffix.
+func (s *stored) set(name string, aliases []string) {
+	if len(aliases) == 0 {
+		s.one[0] = name
+		s.names = s.one[:]
+		return
+	}
+	s.names = append([]string{name}, aliases...)
+}
+
+// Each wrapper needs its own Names: the flag's and stored's would be
+// equally deep, and neither would be promoted.
 type namedBool struct {
 	*cli.BoolFlag
-	names []string
-	one   [1]string // names' array for a flag without aliases
+	stored
 }
-
 type namedString struct {
 	*cli.StringFlag
-	names []string
-	one   [1]string // names' array for a flag without aliases
+	stored
 }
-
 type namedStringSlice struct {
 	*cli.StringSliceFlag
-	names []string
-	one   [1]string // names' array for a flag without aliases
+	stored
 }
-
 type namedInt struct {
 	*cli.IntFlag
-	names []string
-	one   [1]string // names' array for a flag without aliases
+	stored
 }
-
 type namedDuration struct {
 	*cli.DurationFlag
-	names []string
-	one   [1]string // names' array for a flag without aliases
+	stored
 }
 
 func (f *namedBool) Names() []string        { return f.names }
@@ -84,46 +94,36 @@ func storeFlagNames(app *cli.App) {
 }
 
 // withStoredNames returns flags with every flag of the types above
-// wrapped, in place. A wrapper is one allocation: the names of a flag
-// without aliases sit in it.
+// wrapped, in place.
 func withStoredNames(flags []cli.Flag) []cli.Flag {
 	for i, f := range flags {
+		var w interface {
+			cli.Flag
+			set(string, []string)
+		}
+		var name string
+		var aliases []string
 		switch f := f.(type) {
 		case *cli.BoolFlag:
-			if !f.Hidden {
-				w := &namedBool{BoolFlag: f}
-				w.names = storedNames(f.Name, f.Aliases, &w.one)
-				flags[i] = w
+			if f.Hidden {
+				continue
 			}
+			w, name, aliases = &namedBool{BoolFlag: f}, f.Name, f.Aliases
 		case *cli.StringFlag:
-			w := &namedString{StringFlag: f}
-			w.names = storedNames(f.Name, f.Aliases, &w.one)
-			flags[i] = w
+			w, name, aliases = &namedString{StringFlag: f}, f.Name, f.Aliases
 		case *cli.StringSliceFlag:
-			w := &namedStringSlice{StringSliceFlag: f}
-			w.names = storedNames(f.Name, f.Aliases, &w.one)
-			flags[i] = w
+			w, name, aliases = &namedStringSlice{StringSliceFlag: f}, f.Name, f.Aliases
 		case *cli.IntFlag:
-			w := &namedInt{IntFlag: f}
-			w.names = storedNames(f.Name, f.Aliases, &w.one)
-			flags[i] = w
+			w, name, aliases = &namedInt{IntFlag: f}, f.Name, f.Aliases
 		case *cli.DurationFlag:
-			w := &namedDuration{DurationFlag: f}
-			w.names = storedNames(f.Name, f.Aliases, &w.one)
-			flags[i] = w
+			w, name, aliases = &namedDuration{DurationFlag: f}, f.Name, f.Aliases
+		default:
+			continue
 		}
+		w.set(name, aliases)
+		flags[i] = w
 	}
 	return flags
-}
-
-// storedNames is FlagNames for names without a ", ..." suffix, in one
-// when there are no aliases.
-func storedNames(name string, aliases []string, one *[1]string) []string {
-	if len(aliases) == 0 {
-		one[0] = name
-		return one[:]
-	}
-	return append([]string{name}, aliases...)
 }
 
 // namesOf is f.Names() without urfave/cli's regexp for the flags left
